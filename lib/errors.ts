@@ -1,0 +1,45 @@
+/**
+ * Stable error codes. The native addon throws the same codes (native/common/errors.h), so callers
+ * branch on `err.code` whichever side detected the problem.
+ */
+export const ErrorCode = {
+  InvalidArgument: 'TG_INVALID_ARGUMENT',
+  DetachedBuffer: 'TG_DETACHED_BUFFER',
+  BufferTooShort: 'TG_BUFFER_TOO_SHORT',
+  ShapeMismatch: 'TG_SHAPE_MISMATCH',
+  DtypeMismatch: 'TG_DTYPE_MISMATCH',
+  InvalidBounds: 'TG_INVALID_BOUNDS',
+  OutOfRange: 'TG_OUT_OF_RANGE',
+  AddonLoadFailed: 'TG_ADDON_LOAD_FAILED',
+  OrtNotFound: 'TG_ORT_NOT_FOUND',
+  OrtLoadFailed: 'TG_ORT_LOAD_FAILED',
+  OrtApiVersion: 'TG_ORT_API_VERSION',
+  OrtAlreadyLoaded: 'TG_ORT_ALREADY_LOADED',
+  Internal: 'TG_INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An Error (TypeError, RangeError or Error) carrying one of the stable codes. */
+export type CodedError<E extends Error = Error> = E & { code: ErrorCodeValue };
+
+function withCode<E extends Error>(err: E, code: ErrorCodeValue): CodedError<E> {
+  return Object.assign(err, { code });
+}
+
+export function typeError(code: ErrorCodeValue, message: string): CodedError<TypeError> {
+  return withCode(new TypeError(message), code);
+}
+
+export function rangeError(code: ErrorCodeValue, message: string): CodedError<RangeError> {
+  return withCode(new RangeError(message), code);
+}
+
+export function codedError(code: ErrorCodeValue, message: string, cause?: unknown): CodedError {
+  return withCode(new Error(message, cause === undefined ? undefined : { cause }), code);
+}
+
+/** True when `err` is an Error with the given stable code. */
+export function hasCode(err: unknown, code: ErrorCodeValue): err is CodedError {
+  return err instanceof Error && (err as { code?: unknown }).code === code;
+}

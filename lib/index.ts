@@ -1,0 +1,25 @@
+export { ErrorCode, hasCode, type CodedError, type ErrorCodeValue } from './errors';
+export { runtimeInfo, resolveRuntimeLibrary, type RuntimeInfo } from './native/runtime';
+export {
+  scan,
+  scanBatch,
+  scanInto,
+  scanBuffer,
+  readScan,
+  SCAN_STRIDE,
+  ScanField,
+  type ScanStats,
+  type ScanOptions,
+} from './kernels/scan';
+export { computeScaling, applyScaling, invertScaling } from './kernels/scaling';
+export { impute, type ImputeMethod, type ImputeResult } from './kernels/impute';
+export { convertF64ToF32, convertF64ToF32Into, CONVERT_REPORT_STRIDE, type ConvertReport } from './kernels/convert';
+export {
+  repairQuantiles,
+  repairQuantilesInto,
+  checkMean,
+  type QuantileRepairReport,
+  type CheckMeanOptions,
+} from './kernels/quantiles';
+export { cpuFeatures, setSimd, type CpuFeatures } from './kernels/cpu';
+export type { FloatArray } from './kernels/validate';

@@ -1,0 +1,233 @@
+#include "kernels_binding.h"
+
+#include <cmath>
+#include <string>
+
+#include "../common/errors.h"
+#include "../common/views.h"
+#include "../kernels/impute.h"
+#include "../kernels/quantiles.h"
+#include "../kernels/scan.h"
+#include "../kernels/transform.h"
+
+namespace tg::bindings {
+namespace {
+
+constexpr size_t kMaxRows = size_t{1} << 32;
+
+void RequireArgs(const Napi::CallbackInfo& info, size_t count, const char* fn) {
+  if (info.Length() < count) {
+    ThrowType(info.Env(), kInvalidArgument,
+              std::string(fn) + " expects " + std::to_string(count) + " arguments, got " +
+                  std::to_string(info.Length()));
+  }
+}
+
+void RequireSameDType(Napi::Env env, const View& a, const View& b, const char* argA, const char* argB) {
+  if (a.dtype != b.dtype) {
+    ThrowType(env, kDtypeMismatch,
+              std::string(argB) + " is a " + DTypeName(b.dtype) + " but " + argA + " is a " + DTypeName(a.dtype));
+  }
+}
+
+// Rows count and row length of a [rows, cols] view.
+struct Shape {
+  size_t rows;
+  size_t cols;
+};
+Shape GetShape(const Napi::CallbackInfo& info, const View& v, size_t rowsArg, const char* arg) {
+  size_t rows = GetCount(info.Env(), info[rowsArg], "rows", 1, kMaxRows);
+  return {rows, RowLength(info.Env(), v, rows, arg)};
+}
+
+}  // namespace
+
+// scan(data, rows, lo, hi, out): out gets kScanStride doubles per row.
+Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 5, "scan");
+  View data = GetFloatView(env, info[0], "data");
+  Shape shape = GetShape(info, data, 1, "data");
+  kernels::Bounds b{GetNumber(env, info[2], "lo"), GetNumber(env, info[3], "hi")};
+  if (!(b.lo <= b.hi)) ThrowRange(env, kInvalidBounds, "lo must be <= hi (got lo=" + std::to_string(b.lo) + ", hi=" + std::to_string(b.hi) + ")");
+  View out = GetFloatView(env, info[4], "out", false, true);
+  RequireLength(env, out, shape.rows * kernels::kScanStride, "out");
+  double* o = out.as<double>();
+  for (size_t r = 0; r < shape.rows; ++r, o += kernels::kScanStride) {
+    if (data.dtype == DType::kFloat32) {
+      kernels::ScanRow(data.as<float>() + r * shape.cols, shape.cols, b, o, k.simd);
+    } else {
+      kernels::ScanRow(data.as<double>() + r * shape.cols, shape.cols, b, o, k.simd);
+    }
+  }
+  return env.Undefined();
+}
+
+// computeScaling(data, rows, locScale): locScale gets [loc, scale] per row.
+Napi::Value ComputeScaling(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 3, "computeScaling");
+  View data = GetFloatView(env, info[0], "data");
+  Shape shape = GetShape(info, data, 1, "data");
+  View out = GetFloatView(env, info[2], "locScale", false, true);
+  RequireLength(env, out, shape.rows * 2, "locScale");
+  const kernels::Bounds all{-INFINITY, INFINITY};
+  double stats[kernels::kScanStride];
+  for (size_t r = 0; r < shape.rows; ++r) {
+    if (data.dtype == DType::kFloat32) {
+      kernels::ScanRow(data.as<float>() + r * shape.cols, shape.cols, all, stats, k.simd);
+    } else {
+      kernels::ScanRow(data.as<double>() + r * shape.cols, shape.cols, all, stats, k.simd);
+    }
+    kernels::ScalingFromScan(stats, out.as<double>() + 2 * r, out.as<double>() + 2 * r + 1);
+  }
+  return env.Undefined();
+}
+
+namespace {
+
+template <bool kInverse>
+Napi::Value ScalingTransform(const Napi::CallbackInfo& info, const KernelSettings& k, const char* fn) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 4, fn);
+  View src = GetFloatView(env, info[0], "src");
+  Shape shape = GetShape(info, src, 1, "src");
+  View ls = GetFloatView(env, info[2], "locScale", false, true);
+  RequireLength(env, ls, shape.rows * 2, "locScale");
+  View dst = GetFloatView(env, info[3], "dst");
+  RequireSameDType(env, src, dst, "src", "dst");
+  RequireLength(env, dst, src.length, "dst");
+  const double* p = ls.as<double>();
+  for (size_t r = 0; r < shape.rows; ++r) {
+    double loc = p[2 * r], scale = p[2 * r + 1];
+    if (!std::isfinite(loc) || !std::isfinite(scale) || scale == 0) {
+      ThrowRange(env, kOutOfRange,
+                 "locScale row " + std::to_string(r) + " must hold a finite loc and a finite non-zero scale");
+    }
+  }
+  for (size_t r = 0; r < shape.rows; ++r) {
+    double loc = p[2 * r], scale = p[2 * r + 1];
+    size_t off = r * shape.cols;
+    if (src.dtype == DType::kFloat32) {
+      if (kInverse) kernels::InvertScaling(src.as<float>() + off, dst.as<float>() + off, shape.cols, loc, scale, k.simd);
+      else kernels::ApplyScaling(src.as<float>() + off, dst.as<float>() + off, shape.cols, loc, scale, k.simd);
+    } else {
+      if (kInverse) kernels::InvertScaling(src.as<double>() + off, dst.as<double>() + off, shape.cols, loc, scale, k.simd);
+      else kernels::ApplyScaling(src.as<double>() + off, dst.as<double>() + off, shape.cols, loc, scale, k.simd);
+    }
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+// applyScaling(src, rows, locScale, dst) and invertScaling(src, rows, locScale, dst).
+Napi::Value ApplyScaling(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  return ScalingTransform<false>(info, k, "applyScaling");
+}
+Napi::Value InvertScaling(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  return ScalingTransform<true>(info, k, "invertScaling");
+}
+
+// convertF64ToF32(src, rows, dst, report): report gets per row
+// [maxAbsError, scale, maxRelError, overflowCount], the scale being TiRex's (see ScalingFromScan).
+Napi::Value ConvertF64ToF32(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 4, "convertF64ToF32");
+  View src = GetFloatView(env, info[0], "src", false, true);
+  Shape shape = GetShape(info, src, 1, "src");
+  View dst = GetFloatView(env, info[2], "dst", true, false);
+  RequireLength(env, dst, src.length, "dst");
+  View report = GetFloatView(env, info[3], "report", false, true);
+  RequireLength(env, report, shape.rows * 4, "report");
+  const kernels::Bounds all{-INFINITY, INFINITY};
+  double stats[kernels::kScanStride];
+  for (size_t r = 0; r < shape.rows; ++r) {
+    const double* s = src.as<double>() + r * shape.cols;
+    kernels::ScanRow(s, shape.cols, all, stats, k.simd);
+    double loc = 0, scale = 1;
+    kernels::ScalingFromScan(stats, &loc, &scale);
+    kernels::ConvertResult cr = kernels::ConvertF64ToF32(s, dst.as<float>() + r * shape.cols, shape.cols, k.simd);
+    double* o = report.as<double>() + 4 * r;
+    o[0] = cr.maxAbsError;
+    o[1] = scale;
+    o[2] = cr.maxAbsError / scale;
+    o[3] = cr.overflow;
+  }
+  return env.Undefined();
+}
+
+// impute(src, rows, method, dst) -> { filled, emptyRows }
+Napi::Value Impute(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 4, "impute");
+  View src = GetFloatView(env, info[0], "src");
+  Shape shape = GetShape(info, src, 1, "src");
+  size_t method = GetCount(env, info[2], "method", 0, 1);
+  View dst = GetFloatView(env, info[3], "dst");
+  RequireSameDType(env, src, dst, "src", "dst");
+  RequireLength(env, dst, src.length, "dst");
+  size_t filled = 0, empty = 0;
+  auto m = static_cast<kernels::ImputeMethod>(method);
+  for (size_t r = 0; r < shape.rows; ++r) {
+    size_t off = r * shape.cols;
+    kernels::ImputeResult ir = src.dtype == DType::kFloat32
+                                   ? kernels::ImputeRow(src.as<float>() + off, dst.as<float>() + off, shape.cols, m)
+                                   : kernels::ImputeRow(src.as<double>() + off, dst.as<double>() + off, shape.cols, m);
+    filled += ir.filled;
+    empty += ir.empty ? 1 : 0;
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("filled", Napi::Number::New(env, static_cast<double>(filled)));
+  result.Set("emptyRows", Napi::Number::New(env, static_cast<double>(empty)));
+  return result;
+}
+
+// repairQuantiles(q, steps, levels, report): report gets [crossedSteps, nonFiniteValues, nonFiniteSteps].
+Napi::Value RepairQuantiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 4, "repairQuantiles");
+  View q = GetFloatView(env, info[0], "quantiles", true, false);
+  size_t steps = GetCount(env, info[1], "steps", 0, kMaxRows);
+  size_t levels = GetCount(env, info[2], "levels", 1, 1024);
+  if (q.length != steps * levels) {
+    ThrowRange(env, kShapeMismatch,
+               "quantiles has " + std::to_string(q.length) + " elements, expected steps*levels=" +
+                   std::to_string(steps * levels));
+  }
+  View report = GetFloatView(env, info[3], "report", false, true);
+  RequireLength(env, report, 3, "report");
+  kernels::QuantileRepair r = kernels::RepairQuantiles(q.as<float>(), steps, levels);
+  double* o = report.as<double>();
+  o[0] = static_cast<double>(r.crossedSteps);
+  o[1] = static_cast<double>(r.nonFiniteValues);
+  o[2] = static_cast<double>(r.nonFiniteSteps);
+  return env.Undefined();
+}
+
+// checkMean(mean, quantiles, steps, levels, medianIndex, maxDeviation, replace) -> flagged steps
+Napi::Value CheckMean(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 7, "checkMean");
+  View mean = GetFloatView(env, info[0], "mean", true, false);
+  View q = GetFloatView(env, info[1], "quantiles", true, false);
+  size_t steps = GetCount(env, info[2], "steps", 0, kMaxRows);
+  size_t levels = GetCount(env, info[3], "levels", 1, 1024);
+  size_t median = GetCount(env, info[4], "medianIndex", 0, levels - 1);
+  double maxDeviation = GetNumber(env, info[5], "maxDeviation");
+  if (!(maxDeviation >= 0)) ThrowRange(env, kOutOfRange, "maxDeviation must be >= 0");
+  if (mean.length != steps) {
+    ThrowRange(env, kShapeMismatch,
+               "mean has " + std::to_string(mean.length) + " elements, expected steps=" + std::to_string(steps));
+  }
+  if (q.length != steps * levels) {
+    ThrowRange(env, kShapeMismatch,
+               "quantiles has " + std::to_string(q.length) + " elements, expected steps*levels=" +
+                   std::to_string(steps * levels));
+  }
+  bool replace = info[6].ToBoolean().Value();
+  size_t flagged = kernels::CheckMean(mean.as<float>(), q.as<float>(), steps, levels, median, maxDeviation, replace);
+  return Napi::Number::New(env, static_cast<double>(flagged));
+}
+
+}  // namespace tg::bindings

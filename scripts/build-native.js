@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+'use strict';
+// Builds the addon into build/Release with cmake-js (default) or node-gyp (--gyp, used by CI to
+// keep binding.gyp working). Fetches the ONNX Runtime headers first (scripts/ort-headers.js).
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+
+function run(cmd, args, opts = {}) {
+  execFileSync(cmd, args, { cwd: ROOT, stdio: 'inherit', ...opts });
+}
+
+function ortInclude() {
+  return execFileSync(process.execPath, [path.join(__dirname, 'ort-headers.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  }).trim();
+}
+
+function bin(pkg, file) {
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [ROOT] })), file);
+}
+
+function main() {
+  const include = ortInclude();
+  const gyp = process.argv.includes('--gyp');
+  const debug = process.argv.includes('--debug');
+  if (gyp) {
+    run(process.execPath, [bin('node-gyp', 'bin/node-gyp.js'), 'rebuild', ...(debug ? ['--debug'] : [])], {
+      env: { ...process.env, ORT_INCLUDE_DIR: include },
+    });
+  } else {
+    run(process.execPath, [
+      bin('cmake-js', 'bin/cmake-js'),
+      'compile',
+      '--log-level', 'warn',
+      ...(debug ? ['--debug'] : []),
+      `--CDORT_INCLUDE_DIR=${include}`,
+    ]);
+  }
+}
+
+main();
