@@ -9,20 +9,24 @@ namespace tg {
 
 const char* DTypeName(DType t) { return t == DType::kFloat32 ? "Float32Array" : "Float64Array"; }
 
-View GetFloatView(Napi::Env env, napi_value value, const char* arg, bool allowF32, bool allowF64) {
-  bool isTyped = false;
-  napi_is_typedarray(env, value, &isTyped);
-  std::string expected = allowF32 && allowF64 ? "a Float32Array or Float64Array"
+namespace {
+[[noreturn]] void ThrowNotFloat(Napi::Env env, const char* arg, bool allowF32, bool allowF64) {
+  const char* expected = allowF32 && allowF64 ? "a Float32Array or Float64Array"
                          : allowF32           ? "a Float32Array"
                                               : "a Float64Array";
-  if (!isTyped) ThrowType(env, kInvalidArgument, std::string(arg) + " must be " + expected);
+  ThrowType(env, kInvalidArgument, std::string(arg) + " must be " + expected);
+}
+}  // namespace
+
+View GetFloatView(Napi::Env env, napi_value value, const char* arg, bool allowF32, bool allowF64) {
+  // napi_get_typedarray_info fails on anything that is not a typed array: no separate type check.
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
   napi_value buffer;
   size_t offset = 0;
   if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok) {
-    ThrowType(env, kInvalidArgument, std::string(arg) + ": cannot read typed array");
+    ThrowNotFloat(env, arg, allowF32, allowF64);
   }
   View v;
   if (type == napi_float32_array && allowF32) {
@@ -30,7 +34,7 @@ View GetFloatView(Napi::Env env, napi_value value, const char* arg, bool allowF3
   } else if (type == napi_float64_array && allowF64) {
     v.dtype = DType::kFloat64;
   } else {
-    ThrowType(env, kInvalidArgument, std::string(arg) + " must be " + expected);
+    ThrowNotFloat(env, arg, allowF32, allowF64);
   }
   bool detached = false;
   napi_is_detached_arraybuffer(env, buffer, &detached);

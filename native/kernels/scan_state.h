@@ -88,7 +88,10 @@ struct Moments {
   }
 };
 
+// Element i goes to lane i % 8 for min/max and for the shifted sums: one float vector, or two
+// alternating double vectors. More lanes would break longer add chains but spill registers.
 inline constexpr int kLanes = 8;
+inline constexpr int kSumLanes = 8;
 
 template <typename T>
 struct RowScan {
@@ -105,8 +108,8 @@ struct RowScan {
 
   T laneMin[kLanes];
   T laneMax[kLanes];
-  double laneSum[kLanes];
-  double laneSumSq[kLanes];
+  double laneSum[kSumLanes];
+  double laneSumSq[kSumLanes];
   uint64_t blockFinite = 0;
   Moments moments;
 
@@ -114,9 +117,8 @@ struct RowScan {
     for (int l = 0; l < kLanes; ++l) {
       laneMin[l] = std::numeric_limits<T>::infinity();
       laneMax[l] = -std::numeric_limits<T>::infinity();
-      laneSum[l] = 0;
-      laneSumSq[l] = 0;
     }
+    for (int l = 0; l < kSumLanes; ++l) laneSum[l] = laneSumSq[l] = 0;
     // Non-finite values are replaced by the pivot in the lanes: it is a value of the row, so it
     // changes neither min nor max, and it contributes exactly zero to the shifted sums.
     for (size_t i = 0; i < n; ++i) {
@@ -153,9 +155,10 @@ struct RowScan {
     int l = static_cast<int>(i & (kLanes - 1));
     laneMin[l] = vp < laneMin[l] ? vp : laneMin[l];
     laneMax[l] = vp > laneMax[l] ? vp : laneMax[l];
+    int sl = static_cast<int>(i & (kSumLanes - 1));
     double d = static_cast<double>(vp) - pivotD;
-    laneSum[l] += d;
-    laneSumSq[l] = std::fma(d, d, laneSumSq[l]);
+    laneSum[sl] += d;
+    laneSumSq[sl] = std::fma(d, d, laneSumSq[sl]);
     if (((i + 1) & (kMomentBlock - 1)) == 0) FlushBlock();
   }
 
@@ -165,10 +168,7 @@ struct RowScan {
 
   void FlushBlock() {
     moments.MergeBlock(static_cast<double>(blockFinite), ReduceSum(laneSum), ReduceSum(laneSumSq));
-    for (int l = 0; l < kLanes; ++l) {
-      laneSum[l] = 0;
-      laneSumSq[l] = 0;
-    }
+    for (int l = 0; l < kSumLanes; ++l) laneSum[l] = laneSumSq[l] = 0;
     blockFinite = 0;
   }
 
