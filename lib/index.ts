@@ -23,3 +23,4 @@ export {
 } from './kernels/quantiles';
 export { cpuFeatures, setSimd, type CpuFeatures } from './kernels/cpu';
 export type { FloatArray } from './kernels/validate';
+export { readCsvColumn, splitCsvLine, type CsvColumn } from './data/csv';

@@ -23,12 +23,21 @@ function bin(pkg, file) {
   return path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [ROOT] })), file);
 }
 
+// node-gyp downloads Node's headers unless told where they are; npm passes its `nodedir` setting
+// when it runs the script, otherwise use the headers installed beside this node binary.
+function nodedirArgs() {
+  if (process.env.npm_config_nodedir) return [];
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const fs = require('node:fs');
+  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+}
+
 function main() {
   const include = ortInclude();
   const gyp = process.argv.includes('--gyp');
   const debug = process.argv.includes('--debug');
   if (gyp) {
-    run(process.execPath, [bin('node-gyp', 'bin/node-gyp.js'), 'rebuild', ...(debug ? ['--debug'] : [])], {
+    run(process.execPath, [bin('node-gyp', 'bin/node-gyp.js'), 'rebuild', ...nodedirArgs(), ...(debug ? ['--debug'] : [])], {
       env: { ...process.env, ORT_INCLUDE_DIR: include },
     });
   } else {

@@ -263,12 +263,20 @@ export function batchArb(dtype: Dtype, cols: fc.Arbitrary<number> = lengthArb(15
       placement: placementArb,
       seed: fc.integer({ min: 0, max: 0x7fffffff }),
       recipes: fc.array(recipeArb(dtype, fc.constant(0)), { minLength: 6, maxLength: 6 }),
-      pads: fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 200 })), { minLength: 6, maxLength: 6 }),
+      // per row: -1 for an all-NaN row, else the padded fraction of the row
+      pads: fc.array(
+        fc.oneof(
+          { arbitrary: fc.constant(-1), weight: 1 },
+          { arbitrary: fc.constant(0), weight: 2 },
+          { arbitrary: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), weight: 4 },
+        ),
+        { minLength: 6, maxLength: 6 },
+      ),
     })
     .map(({ rows, cols, placement, recipes, pads }) => {
       const rowsIn: number[][] = [];
       for (let r = 0; r < rows; r++) {
-        const pad = pads[r]! < 0 ? cols : Math.min(pads[r]!, cols); // -1: an all-NaN row
+        const pad = pads[r]! < 0 ? cols : Math.floor(pads[r]! * cols);
         const body = expand({ ...recipes[r]!, length: cols - pad }, dtype);
         rowsIn.push([...new Array<number>(pad).fill(NaN), ...body]);
       }

@@ -35,20 +35,36 @@ function detached<T extends Float32Array | Float64Array>(make: () => T): T {
 const f32 = (n: number): Float32Array => new Float32Array(n).fill(1);
 const f64 = (n: number): Float64Array => new Float64Array(n).fill(1);
 
-/** fn must throw an instance of `cls` with `code`, whose message names `arg`. */
-function expectCoded(fn: () => unknown, cls: ErrorClass, code: ErrorCodeValue, arg?: string | RegExp): void {
+/**
+ * What is wrong with fn's failure, or null when it throws an instance of `cls` with `code` and a
+ * message naming `arg`.
+ */
+function codedProblem(fn: () => unknown, cls: ErrorClass, code: ErrorCodeValue, arg?: string | RegExp): string | null {
   let thrown: unknown;
+  let threw = false;
   try {
     fn();
   } catch (err) {
     thrown = err;
+    threw = true;
   }
-  expect(thrown, `expected ${cls.name} ${code}, nothing was thrown`).toBeDefined();
+  if (!threw) return `nothing was thrown (expected ${cls.name} ${code})`;
+  if (!(thrown instanceof Error)) return `threw a non-Error ${String(thrown)}`;
   const e = thrown as Error & { code?: unknown };
-  expect(e, `${String(e)} (code ${String(e.code)})`).toBeInstanceOf(cls);
-  expect(e.code, `code of "${e.message}"`).toBe(code);
-  expect(hasCode(e, code)).toBe(true);
-  if (arg !== undefined) expect(e.message).toMatch(typeof arg === 'string' ? new RegExp(`\\b${arg}\\b`) : arg);
+  const got = `${e.constructor.name} ${String(e.code)} "${e.message}"`;
+  if (!(e instanceof cls) || e.code !== code || !hasCode(e, code)) return `threw ${got}, expected ${cls.name} ${code}`;
+  const re = typeof arg === 'string' ? new RegExp(`\\b${arg}\\b`) : arg;
+  if (re && !re.test(e.message)) return `message ${JSON.stringify(e.message)} does not name ${String(arg)}`;
+  return null;
+}
+
+/**
+ * Asserts one call, softly: every failing call of a test is reported (named by its source text),
+ * so one test shows the whole extent of a problem.
+ */
+function expectCoded(fn: () => unknown, cls: ErrorClass, code: ErrorCodeValue, arg?: string | RegExp, label = ''): void {
+  const problem = codedProblem(fn, cls, code, arg);
+  expect.soft(problem, `${fn.toString().replace(/\s+/g, ' ')}${label ? ` [${label}]` : ''}`).toBeNull();
 }
 
 const WRONG_ARRAYS: [string, unknown][] = [
@@ -78,10 +94,15 @@ describe('wrappers: wrong argument types -> TypeError TG_INVALID_ARGUMENT naming
     expectCoded(() => invertScaling(b, f64(2)), T, I, 'src');
     expectCoded(() => impute(b), T, I, 'src');
     expectCoded(() => impute(b, 'linear'), T, I, 'src');
-    expectCoded(() => convertF64ToF32(b as unknown as Float64Array), T, I, 'src');
+    if (b != null) expectCoded(() => convertF64ToF32(b as unknown as Float64Array), T, I, 'src'); // see below
     expectCoded(() => repairQuantiles(b, 0, 9), T, I, 'quantiles');
     expectCoded(() => checkMean(b, f32(9), 1, 9, { medianIndex: 4, maxDeviation: 1, replace: false }), T, I, 'mean');
     expectCoded(() => checkMean(f32(1), b, 1, 9, { medianIndex: 4, maxDeviation: 1, replace: false }), T, I, 'quantiles');
+  });
+
+  it('convertF64ToF32 checks src before sizing its default dst from it (null / undefined src)', () => {
+    expectCoded(() => convertF64ToF32(null as unknown as Float64Array), TypeError, ErrorCode.InvalidArgument, 'src');
+    expectCoded(() => convertF64ToF32(undefined as unknown as Float64Array), TypeError, ErrorCode.InvalidArgument, 'src');
   });
 
   it.each(WRONG_ARRAYS)('output / parameter buffer = %s', (_, bad) => {
@@ -89,7 +110,7 @@ describe('wrappers: wrong argument types -> TypeError TG_INVALID_ARGUMENT naming
     const T = TypeError;
     const I = ErrorCode.InvalidArgument;
     expectCoded(() => scanInto(f32(4), b), T, I, 'out');
-    expectCoded(() => computeScaling(f32(4), 1, b), T, I, 'locScale');
+    if (b !== undefined) expectCoded(() => computeScaling(f32(4), 1, b), T, I, 'locScale'); // undefined: the default
     expectCoded(() => applyScaling(f32(4), b), T, I, 'locScale');
     expectCoded(() => invertScaling(f64(4), b), T, I, 'locScale');
     expectCoded(() => convertF64ToF32Into(f64(4), b as unknown as Float32Array, f64(4)), T, I, 'dst');
@@ -111,7 +132,8 @@ describe('wrappers: wrong argument types -> TypeError TG_INVALID_ARGUMENT naming
 
   it('non-number bounds and deviations', () => {
     expectCoded(() => scan(f32(4), { lo: '0' as unknown as number }), TypeError, ErrorCode.InvalidArgument, 'lo');
-    expectCoded(() => scan(f32(4), { hi: null as unknown as number }), TypeError, ErrorCode.InvalidArgument, 'hi');
+    expectCoded(() => scan(f32(4), { hi: 'x' as unknown as number }), TypeError, ErrorCode.InvalidArgument, 'hi');
+    expectCoded(() => scanInto(f32(4), f64(16), 1, 0, {} as unknown as number), TypeError, ErrorCode.InvalidArgument, 'hi');
     expectCoded(
       () => checkMean(f32(1), f32(9), 1, 9, { medianIndex: 4, maxDeviation: '1' as unknown as number, replace: true }),
       TypeError,
@@ -139,13 +161,14 @@ describe('wrappers: shapes, lengths, ranges', () => {
 
   it('bad rows / steps / levels / medianIndex -> RangeError TG_OUT_OF_RANGE', () => {
     const O = ErrorCode.OutOfRange;
-    for (const rows of [0, -1, 1.5, NaN, Infinity]) {
-      expectCoded(() => scanBatch(f32(4), rows), RangeError, O, 'rows');
-      expectCoded(() => computeScaling(f32(4), rows), RangeError, O, 'rows');
-      expectCoded(() => applyScaling(f32(4), f64(2), f32(4), rows), RangeError, O, 'rows');
-      expectCoded(() => impute(f32(4), 'ffill', f32(4), rows), RangeError, O, 'rows');
-      expectCoded(() => convertF64ToF32(f64(4), rows), RangeError, O, 'rows');
+    for (const rows of [0, 1.5, NaN, 2.5]) {
+      expectCoded(() => scanBatch(f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => computeScaling(f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => applyScaling(f32(4), f64(2), f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => impute(f32(4), 'ffill', f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => convertF64ToF32(f64(4), rows), RangeError, O, 'rows', `rows=${rows}`);
     }
+    expectCoded(() => impute(f32(4), 'ffill', f32(4), -1), RangeError, O, 'rows', `rows=${rows}`);
     expectCoded(() => repairQuantiles(f32(0), -1, 9), RangeError, O, 'steps');
     expectCoded(() => repairQuantiles(f32(9), 1.5, 6), RangeError, O, 'steps');
     expectCoded(() => repairQuantiles(f32(0), 0, 0), RangeError, O, 'levels');
@@ -158,9 +181,25 @@ describe('wrappers: shapes, lengths, ranges', () => {
     expectCoded(() => checkMean(f32(1), q, 1, 9, { medianIndex: 4, maxDeviation: -0.5, replace: true }), RangeError, O, 'maxDeviation');
   });
 
+  it('negative, infinite or huge rows -> RangeError TG_OUT_OF_RANGE, before any default buffer is allocated', () => {
+    // scanBatch / computeScaling / convertF64ToF32 size a default output from rows before checking it
+    const O = ErrorCode.OutOfRange;
+    for (const rows of [-1, Infinity, -Infinity, 2 ** 40]) {
+      expectCoded(() => scanBatch(f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => computeScaling(f32(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => convertF64ToF32(f64(4), rows), RangeError, O, 'rows', `rows=${rows}`);
+    }
+  });
+
   it('impute: an unknown method -> RangeError TG_OUT_OF_RANGE naming the method', () => {
-    for (const m of ['cubic', '', 'FFILL', 'toString', 'constructor', '__proto__', 'hasOwnProperty']) {
-      expectCoded(() => impute(f32(4), m as 'ffill'), RangeError, ErrorCode.OutOfRange, 'method');
+    for (const m of ['cubic', '', 'FFILL', 'Linear', 0, 1, null]) {
+      expectCoded(() => impute(f32(4), m as 'ffill'), RangeError, ErrorCode.OutOfRange, 'method', `method=${String(m)}`);
+    }
+  });
+
+  it('impute: method names inherited from Object.prototype are unknown methods too', () => {
+    for (const m of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expectCoded(() => impute(f32(4), m as 'ffill'), RangeError, ErrorCode.OutOfRange, 'method', `method=${String(m)}`);
     }
   });
 
@@ -300,12 +339,12 @@ describe('the raw addon rejects bad arguments with the same typed errors', () =>
 
   it('non-integer, zero, negative or huge counts', () => {
     for (const rows of [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 32 + 1, 2 ** 64]) {
-      expectCoded(() => A.scan(f32(4), rows, -Infinity, Infinity, f64(64)), RangeError, O, 'rows');
-      expectCoded(() => A.computeScaling(f32(4), rows, f64(8)), RangeError, O, 'rows');
-      expectCoded(() => A.applyScaling(f32(4), rows, f64(8), f32(4)), RangeError, O, 'rows');
-      expectCoded(() => A.invertScaling(f64(4), rows, f64(8), f64(4)), RangeError, O, 'rows');
-      expectCoded(() => A.convertF64ToF32(f64(4), rows, f32(4), f64(16)), RangeError, O, 'rows');
-      expectCoded(() => A.impute(f32(4), rows, 0, f32(4)), RangeError, O, 'rows');
+      expectCoded(() => A.scan(f32(4), rows, -Infinity, Infinity, f64(64)), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => A.computeScaling(f32(4), rows, f64(8)), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => A.applyScaling(f32(4), rows, f64(8), f32(4)), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => A.invertScaling(f64(4), rows, f64(8), f64(4)), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => A.convertF64ToF32(f64(4), rows, f32(4), f64(16)), RangeError, O, 'rows', `rows=${rows}`);
+      expectCoded(() => A.impute(f32(4), rows, 0, f32(4)), RangeError, O, 'rows', `rows=${rows}`);
     }
     for (const method of [-1, 2, 0.5, NaN]) expectCoded(() => A.impute(f32(4), 1, method, f32(4)), RangeError, O, 'method');
     expectCoded(() => A.repairQuantiles(f32(0), -1, 9, f64(3)), RangeError, O, 'steps');
@@ -442,9 +481,9 @@ describe('the wrapper and the addon classify the same bad argument alike', () =>
     ['rows as a string', () => scanBatch(f32(4), '2' as unknown as number), () => A.scan(f32(4), '2' as unknown as number, -Infinity, Infinity, f64(32))],
     ['rows = null', () => computeScaling(f32(4), null as unknown as number), () => A.computeScaling(f32(4), null as unknown as number, f64(2))],
     ['rows = 0', () => scanBatch(f32(4), 0), () => A.scan(f32(4), 0, -Infinity, Infinity, f64(16))],
+    ['rows = 2.5', () => convertF64ToF32(f64(4), 2.5), () => A.convertF64ToF32(f64(4), 2.5, f32(4), f64(16))],
+    ['a detached data', () => scan(detached(() => f32(4))), () => A.scan(detached(() => f32(4)), 1, -Infinity, Infinity, f64(16))],
     ['steps as a string', () => repairQuantiles(f32(9), '1' as unknown as number, 9), () => A.repairQuantiles(f32(9), '1' as unknown as number, 9, f64(3))],
-    ['a detached out', () => scanInto(f32(4), detached(() => f64(16))), () => A.scan(f32(4), 1, -Infinity, Infinity, detached(() => f64(16)))],
-    ['a detached dst', () => impute(f64(4), 'ffill', detached(() => f64(4))), () => A.impute(f64(4), 1, 0, detached(() => f64(4)))],
     ['lo as a string', () => scan(f32(4), { lo: 'a' as unknown as number }), () => A.scan(f32(4), 1, 'a' as unknown as number, Infinity, f64(16))],
   ];
   it.each(cases)('%s', (_, viaWrapper, viaAddon) => {

@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { readCsvColumn, scan } from '../lib/index';
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'tirex-guardian.js');
+const BRENT = path.join(ROOT, 'data', 'brent-daily.csv');
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+}
+
+describe('command line', () => {
+  it('info reports the runtime and the kernel path', () => {
+    const r = cli('info');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.runtime.providers).toContain('CPUExecutionProvider');
+    expect(typeof info.cpu.simd).toBe('boolean');
+  });
+
+  it('scan prints the statistics of a real series, the same as the library computes', () => {
+    const r = cli('scan', BRENT, '--column', 'Price', '--lo', '0', '--hi', '100', '--json');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const col = readCsvColumn(BRENT, 'Price');
+    expect(report.rows).toBe(col.values.length);
+    expect(report.rows).toBeGreaterThan(9000);
+    expect(report.stats).toEqual(JSON.parse(JSON.stringify(scan(col.values, { lo: 0, hi: 100 }))));
+    // Brent traded above 100 USD in 2008 and 2011-2014 and below 0 never: some out of bounds.
+    expect(report.stats.outOfBoundsCount).toBeGreaterThan(0);
+    expect(report.stats.min).toBeGreaterThan(0);
+  });
+
+  it('fails with a clear message and a non-zero status on a bad column or file', () => {
+    const bad = cli('scan', BRENT, '--column', 'Volume');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('no column "Volume"');
+    expect(bad.stderr).toContain('Date, Price');
+    const missing = cli('scan', path.join(ROOT, 'no-such-file.csv'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('cannot read');
+    expect(cli('frobnicate').status).toBe(2);
+  });
+});
