@@ -214,12 +214,59 @@ function printable<T extends object>(obj: T, text: () => string): T {
   return obj;
 }
 
+/**
+ * NaN bit patterns other than JavaScript's canonical one: a signalling NaN, a negative NaN, a
+ * NaN with a payload. Kernels must treat them all as NaN, and both paths must agree bit for bit.
+ */
+const F64_NANS = [0x7ff4000000000001n, 0xfff8000000000000n, 0x7ff8deadbeef0001n];
+const F32_NANS = [0x7fa00001, 0xffc00000, 0x7fc0beef];
+
+/** Rewrites every other NaN of a view with one of the odd NaN bit patterns above. */
+export function varyNaNs(view: FloatArray): void {
+  let k = 0;
+  if (view instanceof Float64Array) {
+    const bits = new BigUint64Array(view.buffer, view.byteOffset, view.length);
+    for (let i = 0; i < view.length; i++) if (Number.isNaN(view[i]!) && k++ % 2 === 1) bits[i] = F64_NANS[k % 3]!;
+  } else {
+    const bits = new Uint32Array(view.buffer, view.byteOffset, view.length);
+    for (let i = 0; i < view.length; i++) if (Number.isNaN(view[i]!) && k++ % 2 === 1) bits[i] = F32_NANS[k % 3]!;
+  }
+}
+
+/** A byte-exact copy of a view at another placement (NaN payloads included). */
+export function copyTo(data: FloatArray, dtype: Dtype, p: Placement): FloatArray {
+  const view = place(new Array<number>(data.length).fill(0), dtype, p);
+  new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return view;
+}
+
 function seriesCase(dtype: Dtype, values: number[], placement: Placement, recipe?: SeriesRecipe): SeriesCase {
   const data = place(values, dtype, placement);
+  varyNaNs(data);
   const stored = Array.from(data);
   return printable({ dtype, recipe, placement, values: stored, data }, () =>
     `${dtype} offset=${placement.offset} length=${stored.length} ${describeValues(stored, 80)}`,
   );
+}
+
+/** Short series straight from fast-check's value arbitraries: they shrink element by element. */
+export function directSeriesArb(dtype: Dtype, maxLength = 70): fc.Arbitrary<SeriesCase> {
+  return fc
+    .record({ values: fc.array(valueArb(dtype), { maxLength }), placement: placementArb })
+    .map(({ values, placement }) => seriesCase(dtype, values, placement));
+}
+
+/** A fixed, deterministic series of a given length (for sweeps over every boundary length). */
+export function fixedSeries(dtype: Dtype, length: number, seed: number, offset: number): SeriesCase {
+  const kinds: SegmentKind[] = ['price', 'mixed', 'nanRun', 'alternating', 'flat', 'special', 'wild'];
+  const rnd = prng(seed);
+  const segments: Segment[] = Array.from({ length: 5 }, () => ({
+    kind: kinds[Math.floor(rnd() * kinds.length)]!,
+    len: 1 + Math.floor(rnd() * 90),
+    value: Math.round((rnd() - 0.5) * 20),
+  }));
+  const recipe = { length, segments, seed };
+  return seriesCase(dtype, expand(recipe, dtype), { offset, tail: 2 }, recipe);
 }
 
 /**
@@ -230,10 +277,7 @@ export function seriesArb(dtype: Dtype, length: fc.Arbitrary<number> = lengthArb
   const fromRecipe = fc
     .record({ recipe: recipeArb(dtype, length), placement: placementArb })
     .map(({ recipe, placement }) => seriesCase(dtype, expand(recipe, dtype), placement, recipe));
-  const direct = fc
-    .record({ values: fc.array(valueArb(dtype), { maxLength: 70 }), placement: placementArb })
-    .map(({ values, placement }) => seriesCase(dtype, values, placement));
-  return fc.oneof({ arbitrary: direct, weight: 1 }, { arbitrary: fromRecipe, weight: 3 });
+  return fc.oneof({ arbitrary: directSeriesArb(dtype), weight: 1 }, { arbitrary: fromRecipe, weight: 3 });
 }
 
 /** f32 and f64 series. */
@@ -268,7 +312,7 @@ export function batchArb(dtype: Dtype, cols: fc.Arbitrary<number> = lengthArb(15
         fc.oneof(
           { arbitrary: fc.constant(-1), weight: 1 },
           { arbitrary: fc.constant(0), weight: 2 },
-          { arbitrary: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), weight: 4 },
+          { arbitrary: fc.integer({ min: 1, max: 99 }).map((pct) => pct / 100), weight: 4 },
         ),
         { minLength: 6, maxLength: 6 },
       ),
@@ -281,6 +325,7 @@ export function batchArb(dtype: Dtype, cols: fc.Arbitrary<number> = lengthArb(15
         rowsIn.push([...new Array<number>(pad).fill(NaN), ...body]);
       }
       const data = place(rowsIn.flat(), dtype, placement);
+      varyNaNs(data);
       const stored = Array.from(data);
       const rowValues = rowsIn.map((_, r) => stored.slice(r * cols, (r + 1) * cols));
       return printable({ dtype, rows, cols, placement, rowValues, data }, () =>

@@ -5,8 +5,11 @@ import { readScan, scan, scanBatch, scanBuffer, scanInto, SCAN_STRIDE, type Scan
 import {
   anyBatchArb,
   anySeriesArb,
+  BOUNDARY_LENGTHS,
   boundsArb,
   bytesOf,
+  copyTo,
+  fixedSeries,
   lengthArb,
   outsideBytes,
   place,
@@ -170,7 +173,7 @@ describe('scan: scalar and SIMD paths are bit-identical', () => {
   it('does not depend on the alignment of the data', () => {
     fc.assert(
       fc.property(anySeriesArb(), placementArb, (c, p) => {
-        const moved = place(c.values, c.dtype, p);
+        const moved = copyTo(c.data, c.dtype, p);
         for (const path of HAS_AVX2 ? [true, false] : [false]) {
           const a = withSimd(path, () => rawScan(c.data));
           const b = withSimd(path, () => rawScan(moved));
@@ -392,20 +395,36 @@ describe('scan: explicit examples', () => {
     expect(Math.abs(s.std - ref.std) / ref.std).toBeLessThan(1e-11);
   });
 
-  it('std of a non-constant row of tiny f64 values is not zero (squared deviations must not underflow)', () => {
-    // Values around 1e-200: every (x - mean)^2 is ~1e-400, below the smallest double. The kernel
-    // has an exact-scale fallback for squares that overflow, not for squares that underflow.
-    for (const values of [
-      [1e-200, 2e-200, 3e-200],
-      [1e-160, 0],
-      [0, 1e-310, 0, 1e-310],
-    ]) {
-      const data = new Float64Array(values);
-      const ref = scanRef(data);
-      const s = onBothPaths(data);
-      expect(ref.std).toBeGreaterThan(0);
-      expect(s.std, `std of ${describeValues(values)} (reference ${ref.std})`).toBeGreaterThan(0);
-      expect(Math.abs(s.std - ref.std), `std of ${describeValues(values)}: ${s.std} vs ${ref.std}`).toBeLessThanOrEqual(1e-9 * ref.std);
+  // Values around 1e-200: every (x - mean)^2 is ~1e-400, below the smallest double, so the
+  // kernel must switch to its exact-scale fallback.
+  it.each([
+    ['[1e-200, 2e-200, 3e-200]', [1e-200, 2e-200, 3e-200]],
+    ['[1e-160, 0]', [1e-160, 0]],
+    ['[0, 1e-310, 0, 1e-310]', [0, 1e-310, 0, 1e-310]],
+    ['100 values 3e-170 / 4e-170 / NaN', Array.from({ length: 100 }, (_, i) => [NaN, 3e-170, 4e-170][i % 3]!)],
+  ])('std of the non-constant tiny f64 row %s is accurate (squared deviations must not underflow)', (_, values) => {
+    const data = new Float64Array(values);
+    const ref = scanRef(data);
+    const s = onBothPaths(data);
+    expect(ref.std).toBeGreaterThan(0);
+    expect(Math.abs(s.std - ref.std), `std of ${describeValues(values)}: ${s.std} vs reference ${ref.std}`).toBeLessThanOrEqual(1e-9 * ref.std);
+  });
+});
+
+describe('scan sweep: every boundary length x element offsets 0..7 x f32 / f64', () => {
+  it('matches the reference and is bit-identical on both paths', () => {
+    for (const length of BOUNDARY_LENGTHS) {
+      for (let offset = 0; offset < 8; offset++) {
+        for (const dtype of ['f32', 'f64'] as const) {
+          for (const seed of [1, 2, 3]) {
+            const c = fixedSeries(dtype, length, seed * 7919 + length * 31 + offset, offset);
+            const [lo, hi] = seed === 1 ? [-Infinity, Infinity] : seed === 2 ? [0.1, 60000.1] : [-2.5, 5];
+            const { simd, scalar } = bothPaths(() => rawScan(c.data, 1, lo, hi));
+            expectIdentical(simd, scalar, `${dtype} length ${length} offset ${offset} seed ${seed}`);
+            expectScanMatchesRef(readScan(simd), scanRef(c.values, lo, hi), `${dtype} length ${length} offset ${offset} seed ${seed}`);
+          }
+        }
+      }
     }
   });
 });

@@ -1,6 +1,6 @@
 /** float64 -> float32 conversion with its precision loss measured against the series' own scale. */
 import { addon } from '../native/addon';
-import { assertFloat32, assertFloat64, assertLength, rowLength } from './validate';
+import { assertAttached, assertFloat32, assertFloat64, assertLength, rowLength } from './validate';
 
 export const CONVERT_REPORT_STRIDE = 4;
 
@@ -18,6 +18,7 @@ export interface ConvertReport {
 /** Hot-path form: converts into `dst`, writes CONVERT_REPORT_STRIDE doubles per row into `report`. */
 export function convertF64ToF32Into(src: Float64Array, dst: Float32Array, report: Float64Array, rows = 1): void {
   assertFloat64(src, 'src');
+  assertAttached(src, 'src');
   rowLength(src, rows, 'src');
   assertFloat32(dst, 'dst');
   assertLength(dst, src.length, 'dst');
@@ -29,8 +30,12 @@ export function convertF64ToF32Into(src: Float64Array, dst: Float32Array, report
 export function convertF64ToF32(
   src: Float64Array,
   rows = 1,
-  dst = new Float32Array(src.length),
+  dst?: Float32Array,
 ): { output: Float32Array; reports: ConvertReport[] } {
+  assertFloat64(src, 'src');
+  assertAttached(src, 'src');
+  rowLength(src, rows, 'src');
+  if (dst === undefined) dst = new Float32Array(src.length);
   const report = new Float64Array(rows * CONVERT_REPORT_STRIDE);
   convertF64ToF32Into(src, dst, report, rows);
   const reports = Array.from({ length: rows }, (_, r) => {

@@ -1,7 +1,7 @@
 /** Gap filling for models that cannot mask missing values (native/kernels/impute.h). */
 import { ErrorCode, rangeError } from '../errors';
 import { addon } from '../native/addon';
-import { assertFloatArray, assertLength, assertSameType, rowLength, type FloatArray } from './validate';
+import { assertAttached, assertFloatArray, assertLength, assertSameType, rowLength, type FloatArray } from './validate';
 
 export type ImputeMethod = 'ffill' | 'linear';
 const METHODS: Record<ImputeMethod, number> = { ffill: 0, linear: 1 };
@@ -20,8 +20,9 @@ export interface ImputeResult {
  */
 export function impute<T extends FloatArray>(src: T, method: ImputeMethod = 'ffill', dst: T = src, rows = 1): ImputeResult {
   assertFloatArray(src, 'src');
+  assertAttached(src, 'src');
   rowLength(src, rows, 'src');
-  const code = METHODS[method];
+  const code = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
   if (code === undefined) throw rangeError(ErrorCode.OutOfRange, `method must be 'ffill' or 'linear', got ${String(method)}`);
   assertFloatArray(dst, 'dst');
   assertSameType(src, dst, 'src', 'dst');

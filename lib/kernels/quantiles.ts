@@ -1,7 +1,7 @@
 /** Output shield kernels over [B, H, Q] quantile forecasts (native/kernels/quantiles.h). */
 import { ErrorCode, rangeError } from '../errors';
 import { addon } from '../native/addon';
-import { assertFloat32, assertFloat64, assertInteger, assertLength, assertNumber } from './validate';
+import { assertAttached, assertFloat32, assertFloat64, assertInteger, assertLength, assertNumber } from './validate';
 
 export interface QuantileRepairReport {
   /** Steps whose levels crossed; they are now sorted. */
@@ -14,6 +14,7 @@ export interface QuantileRepairReport {
 
 function checkShape(q: Float32Array, steps: number, levels: number): void {
   assertFloat32(q, 'quantiles');
+  assertAttached(q, 'quantiles');
   assertInteger(steps, 'steps', 0);
   assertInteger(levels, 'levels', 1, 1024);
   if (q.length !== steps * levels) {
@@ -51,6 +52,7 @@ export interface CheckMeanOptions {
  */
 export function checkMean(mean: Float32Array, q: Float32Array, steps: number, levels: number, options: CheckMeanOptions): number {
   assertFloat32(mean, 'mean');
+  assertAttached(mean, 'mean');
   checkShape(q, steps, levels);
   if (mean.length !== steps) {
     throw rangeError(ErrorCode.ShapeMismatch, `mean has ${mean.length} elements, expected steps=${steps}`);

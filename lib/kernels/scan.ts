@@ -1,7 +1,7 @@
 /** The one-pass context scan (native/kernels/scan.h). */
 import { ErrorCode, rangeError } from '../errors';
 import { addon } from '../native/addon';
-import { assertFloat64, assertFloatArray, assertLength, assertNumber, rowLength, type FloatArray } from './validate';
+import { assertAttached, assertFloat64, assertFloatArray, assertLength, assertNumber, rowLength, type FloatArray } from './validate';
 
 /** Doubles per row in a scan result buffer. */
 export const SCAN_STRIDE = 16;
@@ -44,6 +44,7 @@ export function scanBuffer(rows = 1): Float64Array {
  */
 export function scanInto(data: FloatArray, out: Float64Array, rows = 1, lo = -Infinity, hi = Infinity): void {
   assertFloatArray(data, 'data');
+  assertAttached(data, 'data');
   rowLength(data, rows, 'data');
   assertNumber(lo, 'lo');
   assertNumber(hi, 'hi');
@@ -70,6 +71,8 @@ export function scan(data: FloatArray, options: ScanOptions = {}): ScanStats {
 
 /** Scans each row of a row-major batch. */
 export function scanBatch(data: FloatArray, rows: number, options: ScanOptions = {}): ScanStats[] {
+  assertFloatArray(data, 'data');
+  rowLength(data, rows, 'data');
   const out = scanBuffer(rows);
   scanInto(data, out, rows, options.lo ?? -Infinity, options.hi ?? Infinity);
   return Array.from({ length: rows }, (_, r) => readScan(out, r));

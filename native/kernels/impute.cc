@@ -29,10 +29,13 @@ ImputeResult ImputeRow(const T* src, T* dst, size_t n, ImputeMethod method) {
       const double a = static_cast<double>(src[last]);
       const double b = static_cast<double>(v);
       const double span = static_cast<double>(i - last);
+      // b - a overflows when the ends straddle +-1e308; the weighted form cannot.
+      const bool wide = !std::isfinite(b - a);
       for (size_t j = last + 1; j < i; ++j) {
-        dst[j] = method == ImputeMethod::kLinear
-                     ? static_cast<T>(a + (b - a) * (static_cast<double>(j - last) / span))
-                     : static_cast<T>(a);
+        const double t = static_cast<double>(j - last) / span;
+        double v = a;
+        if (method == ImputeMethod::kLinear) v = wide ? a * (1 - t) + b * t : a + (b - a) * t;
+        dst[j] = static_cast<T>(v);
       }
       r.filled += gap;
     }

@@ -93,6 +93,10 @@ struct Moments {
 inline constexpr int kLanes = 8;
 inline constexpr int kSumLanes = 8;
 
+// Below this, squared deviations can underflow: a spread can be as small as one ulp of the
+// values, and (1e-130 * 2^-52)^2 is still a normal double.
+inline constexpr double kTinyMagnitude = 1e-130;
+
 template <typename T>
 struct RowScan {
   const T* x;
@@ -172,20 +176,25 @@ struct RowScan {
     blockFinite = 0;
   }
 
-  // Rows whose values are so large that squares overflow: an exact-scale two-pass fallback.
+  // Rows whose squares overflow (values near 1e308) or underflow (all values below ~1e-130):
+  // a two-pass fallback on values multiplied by a power of two that brings them near 1 (exact),
+  // still shifted by the pivot so that a constant row keeps a std of exactly 0.
   void ScaledMoments(double magnitude, double* mean, double* stdev) const {
+    const int e = std::ilogb(magnitude);
+    const double py = std::ldexp(pivotD, -e);
     double sum = 0;
     for (size_t i = 0; i < n; ++i)
-      if (std::isfinite(x[i])) sum += static_cast<double>(x[i]) / magnitude;
-    double meanScaled = sum / static_cast<double>(finite);
+      if (std::isfinite(x[i])) sum += std::ldexp(static_cast<double>(x[i]), -e) - py;
+    const double count = static_cast<double>(finite);
+    const double meanOffset = sum / count;
     double ss = 0;
     for (size_t i = 0; i < n; ++i) {
       if (!std::isfinite(x[i])) continue;
-      double d = static_cast<double>(x[i]) / magnitude - meanScaled;
+      double d = (std::ldexp(static_cast<double>(x[i]), -e) - py) - meanOffset;
       ss += d * d;
     }
-    *mean = meanScaled * magnitude;
-    *stdev = std::sqrt(ss / static_cast<double>(finite)) * magnitude;
+    *mean = std::ldexp(py + meanOffset, e);
+    *stdev = std::ldexp(std::sqrt(ss / count), e);
   }
 
   void Write(double* out) {
@@ -209,8 +218,8 @@ struct RowScan {
       out[kMax] = static_cast<double>(mx);
       double mean = pivotD + moments.meanOffset;
       double stdev = std::sqrt(moments.m2 / moments.n);
-      if (!std::isfinite(mean) || !std::isfinite(stdev)) {
-        double magnitude = std::fmax(std::fabs(static_cast<double>(mn)), std::fabs(static_cast<double>(mx)));
+      double magnitude = std::fmax(std::fabs(static_cast<double>(mn)), std::fabs(static_cast<double>(mx)));
+      if (!std::isfinite(mean) || !std::isfinite(stdev) || (magnitude > 0 && magnitude < kTinyMagnitude)) {
         ScaledMoments(magnitude, &mean, &stdev);
       }
       out[kMean] = mean;
