@@ -14,6 +14,7 @@
       "sources": [
         "native/addon.cc",
         "native/bindings/kernels_binding.cc",
+        "native/bindings/session_binding.cc",
         "native/common/errors.cc",
         "native/common/views.cc",
         "native/kernels/cpu.cc",
@@ -21,7 +22,10 @@
         "native/kernels/quantiles.cc",
         "native/kernels/scan_scalar.cc",
         "native/kernels/transform_scalar.cc",
-        "native/ort/runtime.cc"
+        "native/ort/runtime.cc",
+        "native/ort/session.cc",
+        "native/ort/status.cc",
+        "native/ort/watchdog.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -30,7 +34,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fexceptions", "-fvisibility=hidden"],
-      "libraries": ["-ldl"]
+      "libraries": ["-ldl", "-pthread"]
     }
   ]
 }

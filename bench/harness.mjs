@@ -9,10 +9,22 @@ export const lib = require('../dist/cjs/index.js');
 
 // Runs `fn` `reps` times per sample; returns per-call latency statistics in nanoseconds.
 export async function measure(name, fn, { reps = 1, time = 1500, warmupTime = 300 } = {}) {
+  // Async tasks (fn returns a promise) run one awaited call per sample.
+  const first = fn();
+  const isAsync = first instanceof Promise;
+  if (isAsync) await first;
   const bench = new Bench({ time, warmupTime });
-  bench.add(name, () => {
-    for (let r = 0; r < reps; r++) fn();
-  });
+  bench.add(
+    name,
+    isAsync
+      ? async () => {
+          await fn();
+        }
+      : () => {
+          for (let r = 0; r < reps; r++) fn();
+        },
+  );
+  if (isAsync) reps = 1;
   await bench.run();
   const lat = bench.tasks[0].result.latency;
   const perCall = (ms) => (ms * 1e6) / reps;

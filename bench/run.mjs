@@ -9,12 +9,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const filter = process.argv[2] ?? '';
 
-const scenarios = [
+const ALL = [
   ['scan.mjs', ['512']],
   ['scan.mjs', ['2048']],
   ['scan.mjs', ['1000000']],
   ['scan.mjs', ['10000000']],
-].filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
+  ['session.mjs', ['1', '512']],
+  ['session.mjs', ['1', '2048']],
+  ['session.mjs', ['64', '512']],
+];
+const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 
 const results = [];
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });
@@ -32,22 +36,34 @@ for (const [file, args] of scenarios) {
 }
 
 const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
-const lines = [];
-for (const r of results) {
-  lines.push(`### ${r.scenario}`, '', '| task | p50 | p99 | GB/s (p50) |', '| --- | --- | --- | --- |');
-  for (const t of r.tasks) lines.push(`| ${t.name} | ${fmt(t.p50Ns)} | ${fmt(t.p99Ns)} | ${t.gbPerS.toFixed(2)} |`);
+const family = (r) => r.scenario.split('-')[0];
+
+function table(r) {
+  const gb = r.tasks.some((t) => t.gbPerS !== undefined);
+  const lines = [`### ${r.scenario}`, '', `| task | p50 | p99 | mean |${gb ? ' GB/s (p50) |' : ''}`, `| --- | --- | --- | --- |${gb ? ' --- |' : ''}`];
+  for (const t of r.tasks) {
+    lines.push(`| ${t.name} | ${fmt(t.p50Ns)} | ${fmt(t.p99Ns)} | ${fmt(t.meanNs)} |${gb ? ` ${t.gbPerS.toFixed(2)} |` : ''}`);
+  }
   lines.push('', ...Object.entries(r.ratios).map(([k, v]) => `- ${k}: **${v.toFixed(2)}x**`), '');
+  return lines;
 }
-const m = results[0]?.machine;
-const header = m
-  ? `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.platform}, Node ${m.node}, SIMD kernels: ${m.simd}. ` +
-    `Run: ${results[0].date}. Command: \`npm run bench${filter ? ` -- ${filter}` : ''}\`.`
-  : '';
-console.log([header, '', ...lines].join('\n'));
-if (!filter && results.length) {
-  const file = path.join(root, 'BENCHMARKS.md');
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const block = `<!-- BENCH:scan:start -->\n${header}\n\n${lines.join('\n')}\n<!-- BENCH:scan:end -->`;
-  const re = /<!-- BENCH:scan:start -->[\s\S]*<!-- BENCH:scan:end -->/;
-  fs.writeFileSync(file, re.test(text) ? text.replace(re, block) : `${text}\n${block}\n`);
+
+const file = path.join(root, 'BENCHMARKS.md');
+let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+for (const fam of [...new Set(results.map(family))]) {
+  const rs = results.filter((r) => family(r) === fam);
+  const m = rs[0].machine;
+  const header =
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.platform}, Node ${m.node}, SIMD kernels: ${m.simd}. ` +
+    `Run: ${rs[0].date}. Command: \`npm run bench${filter ? ` -- ${filter}` : ''}\`.`;
+  const body = [header, '', ...rs.flatMap(table)].join('\n');
+  console.log(body);
+  // BENCHMARKS.md keeps one block per family, replaced only by a run that covered the family.
+  if (ALL.filter(([f]) => f === `${fam}.mjs`).length !== rs.length) continue;
+  const start = `<!-- BENCH:${fam}:start -->`;
+  const end = `<!-- BENCH:${fam}:end -->`;
+  const block = `${start}\n${body}\n${end}`;
+  const re = new RegExp(`${start}[\\s\\S]*${end}`);
+  text = re.test(text) ? text.replace(re, block) : `${text}\n${block}\n`;
 }
+fs.writeFileSync(file, text);

@@ -24,3 +24,12 @@ export {
 export { cpuFeatures, setSimd, type CpuFeatures } from './kernels/cpu';
 export type { FloatArray } from './kernels/validate';
 export { readCsvColumn, splitCsvLine, type CsvColumn } from './data/csv';
+export {
+  loadManifest,
+  validateManifest,
+  type ModelManifest,
+  type LoadedManifest,
+  type TensorSpec,
+} from './model/manifest';
+export { ModelSession, type SessionOptions, type RunOptions, type GraphTensor } from './model/session';
+export { rollout, rolloutSync, planRollout, type RolloutPlan } from './model/rollout';

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bindings/kernels_binding.h"
+#include "bindings/session_binding.h"
 #include "common/errors.h"
 #include "kernels/cpu.h"
 #include "ort/runtime.h"
@@ -44,6 +45,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("runtimeInfo", &Addon::RuntimeInfo),
     });
     exports.Set("ortApiVersion", Napi::Number::New(env, ORT_API_VERSION));
+    exports.Set("NativeSession", bindings::DefineSessionClass(env));
   }
 
  private:

@@ -11,6 +11,8 @@ import { codedError, ErrorCode } from '../errors';
 /** The addon's raw exports (see native/addon.cc). Call through lib/kernels, which validates. */
 export interface NativeAddon {
   readonly ortApiVersion: number;
+  /** The session class (see lib/model/session.ts for its typed wrapper). */
+  readonly NativeSession: unknown;
   scan(data: Float32Array | Float64Array, rows: number, lo: number, hi: number, out: Float64Array): void;
   computeScaling(data: Float32Array | Float64Array, rows: number, locScale: Float64Array): void;
   applyScaling<T extends Float32Array | Float64Array>(src: T, rows: number, locScale: Float64Array, dst: T): void;

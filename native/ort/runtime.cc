@@ -10,6 +10,7 @@ namespace {
 
 std::mutex gMutex;
 const OrtApi* gApi = nullptr;
+OrtEnv* gEnv = nullptr;  // never released: sessions may be alive until process exit
 RuntimeInfo gInfo;
 
 std::vector<std::string> Providers(const OrtApi* api) {
@@ -72,6 +73,19 @@ RuntimeInfo Load(const std::string& path) {
 const OrtApi* Api() {
   std::lock_guard<std::mutex> lock(gMutex);
   return gApi;
+}
+
+OrtEnv* Env() {
+  std::lock_guard<std::mutex> lock(gMutex);
+  if (!gApi) throw std::runtime_error("notloaded: ONNX Runtime is not loaded");
+  if (!gEnv) {
+    if (OrtStatus* st = gApi->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "tirex-guardian", &gEnv)) {
+      std::string msg = gApi->GetErrorMessage(st);
+      gApi->ReleaseStatus(st);
+      throw std::runtime_error("load: cannot create the ONNX Runtime environment: " + msg);
+    }
+  }
+  return gEnv;
 }
 
 bool Loaded(RuntimeInfo* info) {

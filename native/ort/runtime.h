@@ -24,6 +24,9 @@ RuntimeInfo Load(const std::string& path);
 
 // The loaded runtime, or nullptr.
 const OrtApi* Api();
+// The process's one OrtEnv, created on first use (throws std::runtime_error "load:" when the
+// runtime is not loaded or the environment cannot be created).
+OrtEnv* Env();
 bool Loaded(RuntimeInfo* info);
 
 }  // namespace tg::ort

@@ -1,0 +1,208 @@
+/**
+ * A model session: the manifest's contract, the bytes verified by sha256 before ONNX Runtime
+ * sees them, and zero-copy sync and async runs in the addon (native/ort/session.cc).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+
+import { codedError, ErrorCode, rangeError } from '../errors';
+import { assertFloat32, assertInteger, assertLength, assertNumber } from '../kernels/validate';
+import { addon } from '../native/addon';
+import { runtimeInfo } from '../native/runtime';
+import { loadManifest, type LoadedManifest, type TensorSpec } from './manifest';
+
+export interface SessionOptions {
+  /** Threads inside one operator. Default 1: predictable latency beside a trading engine. */
+  intraOpThreads?: number;
+  /** Threads across operators (parallel execution mode when > 1). Default 1. */
+  interOpThreads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Same input, same threads: bit-identical output (ONNX Runtime's deterministic compute,
+   * sequential execution). */
+  deterministic?: boolean;
+  /** Let idle pool threads spin (lower wake-up latency, busy cores). Default false. */
+  allowSpinning?: boolean;
+  provider?: 'cpu' | 'cuda';
+  deviceId?: number;
+  /** When the provider cannot start: `require` throws TG_PROVIDER_UNAVAILABLE, `prefer` (the
+   * default) runs on the CPU and says so in `provider` / `providerFallbackReason`. */
+  providerPolicy?: 'require' | 'prefer';
+}
+
+export interface RunOptions {
+  /** Cancels the run through ONNX Runtime's run options after this many ms (queueing included). */
+  timeoutMs?: number;
+  /** A preallocated output of outputLength(batch) floats; filled in place. */
+  output?: Float32Array;
+}
+
+/** Metadata of one graph input or output as ONNX Runtime reports it. */
+export interface GraphTensor {
+  name: string;
+  dtype: string;
+  shape: (number | string | null)[];
+}
+
+interface NativeSession {
+  readonly inputs: GraphTensor[];
+  readonly outputs: GraphTensor[];
+  readonly provider: 'cpu' | 'cuda';
+  readonly providerFallbackReason: string | null;
+  readonly cacheHit: boolean;
+  readonly closed: boolean;
+  runSync(input: Float32Array, batch: number, output: Float32Array): void;
+  run(input: Float32Array, batch: number, output: Float32Array, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Differences between the graph's declared tensors and the manifest's. */
+function contractProblems(kind: string, graph: GraphTensor | undefined, spec: TensorSpec): string[] {
+  if (!graph) return [`the graph has no ${kind}`];
+  const problems: string[] = [];
+  if (graph.name !== spec.name) problems.push(`${kind} is named "${graph.name}", the manifest says "${spec.name}"`);
+  if (graph.dtype !== spec.dtype) problems.push(`${kind} "${graph.name}" is ${graph.dtype}, the manifest says ${spec.dtype}`);
+  if (graph.shape.length !== spec.shape.length) {
+    problems.push(`${kind} "${graph.name}" has rank ${graph.shape.length}, the manifest says ${spec.shape.length}`);
+    return problems;
+  }
+  spec.shape.forEach((want, d) => {
+    const got = graph.shape[d];
+    // A fixed size in the manifest must be the graph's; a named (dynamic) one must be dynamic.
+    if (typeof want === 'number' && got !== want) {
+      problems.push(`${kind} "${graph.name}" dimension ${d} is ${got ?? 'dynamic'}, the manifest says ${want}`);
+    } else if (typeof want === 'string' && typeof got === 'number') {
+      problems.push(`${kind} "${graph.name}" dimension ${d} is fixed at ${got}, the manifest says dynamic (${want})`);
+    }
+  });
+  return problems;
+}
+
+export class ModelSession {
+  readonly manifest: LoadedManifest;
+  /** sha256 of the bytes ONNX Runtime loaded (equal to the manifest's). */
+  readonly sha256: string;
+  readonly options: Readonly<SessionOptions>;
+  readonly #native: NativeSession;
+  /** Floats per batch row of the output: patchLength * levels. */
+  readonly rowOutputLength: number;
+
+  private constructor(manifest: LoadedManifest, sha: string, options: SessionOptions, native: NativeSession) {
+    this.manifest = manifest;
+    this.sha256 = sha;
+    this.options = Object.freeze({ ...options });
+    this.#native = native;
+    this.rowOutputLength = manifest.patchLength * manifest.quantileLevels.length;
+  }
+
+  /** Loads `<model>.json` and the model beside it. */
+  static load(manifestPath: string, options: SessionOptions = {}): ModelSession {
+    return ModelSession.fromManifest(loadManifest(manifestPath), options);
+  }
+
+  static fromManifest(manifest: LoadedManifest, options: SessionOptions = {}): ModelSession {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(manifest.modelPath);
+    } catch (err) {
+      throw codedError(ErrorCode.ModelNotFound, `cannot read the model ${manifest.modelPath}: ${(err as Error).message}`, err);
+    }
+    // Verified here, before ONNX Runtime parses a single byte.
+    const actual = sha256(bytes);
+    if (actual !== manifest.sha256) {
+      throw codedError(
+        ErrorCode.ModelHashMismatch,
+        `${manifest.modelPath} (${bytes.length} bytes) has sha256 ${actual}, its manifest pins ${manifest.sha256}: ` +
+          'the file is corrupt, truncated or not the model the manifest describes',
+      );
+    }
+    runtimeInfo();
+    const Native = addon().NativeSession as unknown as new (b: Uint8Array, sha: string, o: SessionOptions) => NativeSession;
+    const native = new Native(bytes, actual, options);
+    const problems = [
+      ...contractProblems('input', native.inputs[0], manifest.inputs[0]),
+      ...contractProblems('output', native.outputs[0], manifest.outputs[0]),
+    ];
+    if (problems.length) {
+      native.close();
+      throw codedError(
+        ErrorCode.ModelContractMismatch,
+        `${manifest.modelPath} disagrees with its manifest ${manifest.manifestPath}:\n  - ${problems.join('\n  - ')}`,
+      );
+    }
+    return new ModelSession(manifest, actual, options, native);
+  }
+
+  get inputs(): GraphTensor[] {
+    return this.#native.inputs;
+  }
+  get outputs(): GraphTensor[] {
+    return this.#native.outputs;
+  }
+  /** The execution provider actually in use. */
+  get provider(): 'cpu' | 'cuda' {
+    return this.#native.provider;
+  }
+  /** Why the requested provider is not in use (null when it is). */
+  get providerFallbackReason(): string | null {
+    return this.#native.providerFallbackReason;
+  }
+  /** True when another handle in this process had already loaded the same model and options. */
+  get shared(): boolean {
+    return this.#native.cacheHit;
+  }
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  outputLength(batch: number): number {
+    return batch * this.rowOutputLength;
+  }
+
+  #check(input: Float32Array, batch: number, output: Float32Array | undefined): Float32Array {
+    assertFloat32(input, 'input');
+    assertInteger(batch, 'batch', 1, 2 ** 31);
+    if (input.length % batch !== 0) {
+      throw rangeError(ErrorCode.ShapeMismatch, `input has ${input.length} elements, not a multiple of batch=${batch}`);
+    }
+    const time = input.length / batch;
+    if (time < 1) throw rangeError(ErrorCode.ContextTooShort, 'input has no time steps');
+    if (time > this.manifest.maxContext) {
+      throw rangeError(
+        ErrorCode.ContextTooLong,
+        `input has ${time} time steps; ${this.manifest.name} accepts at most ${this.manifest.maxContext} (the rollout trims longer contexts)`,
+      );
+    }
+    const out = output ?? new Float32Array(this.outputLength(batch));
+    assertFloat32(out, 'output');
+    assertLength(out, this.outputLength(batch), 'output');
+    if (out.length !== this.outputLength(batch)) {
+      throw rangeError(ErrorCode.ShapeMismatch, `output holds ${out.length} floats, the model writes ${this.outputLength(batch)}`);
+    }
+    return out;
+  }
+
+  /** One run on this thread: [batch, time] in, [batch, patchLength, levels] out, no copy. */
+  runSync(input: Float32Array, batch = 1, output?: Float32Array): Float32Array {
+    const out = this.#check(input, batch, output);
+    this.#native.runSync(input, batch, out);
+    return out;
+  }
+
+  /** One run on the thread pool; input and output stay pinned until it settles. */
+  async run(input: Float32Array, batch = 1, options: RunOptions = {}): Promise<Float32Array> {
+    const out = this.#check(input, batch, options.output);
+    const timeout = options.timeoutMs === undefined ? 0 : assertNumber(options.timeoutMs, 'timeoutMs');
+    if (timeout < 0 || !Number.isFinite(timeout)) throw rangeError(ErrorCode.OutOfRange, 'timeoutMs must be a finite number >= 0');
+    await this.#native.run(input, batch, out, timeout);
+    return out;
+  }
+
+  /** Releases this handle; runs in flight finish, later calls throw TG_SESSION_CLOSED. */
+  close(): void {
+    this.#native.close();
+  }
+}
