@@ -17,6 +17,7 @@ const ALL = [
   ['session.mjs', ['1', '512']],
   ['session.mjs', ['1', '2048']],
   ['session.mjs', ['64', '512']],
+  ['model.mjs', ['2048']],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

@@ -3,14 +3,23 @@
  * `tirex-guardian scan <csv> [--column NAME] [--lo X] [--hi Y]` (the input shield's statistics
  * of one series). `forecast` arrives with the guardian.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { readCsvColumn } from './data/csv';
+import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
+import { evaluateModel, formatEvaluation } from './eval/evaluate';
+import { loadSeries } from './eval/series';
+import { ModelSession } from './model/session';
 import { cpuFeatures } from './kernels/cpu';
 import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
 
 const USAGE = `usage:
   tirex-guardian info
-  tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]`;
+  tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
+  tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
+                          [--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json]`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -23,6 +32,21 @@ function numberFlag(args: string[], name: string, fallback: number): number {
   const v = Number(raw);
   if (Number.isNaN(v)) throw new Error(`--${name} must be a number, got ${raw}`);
   return v;
+}
+
+/** The single-thread latency figure of a benchmark result file (bench/scenarios/model.mjs). */
+function readLatency(file: string | undefined): LatencyFigure | null {
+  if (!file || !fs.existsSync(file)) return null;
+  const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const t = r.tasks[0];
+  const m = r.machine;
+  return {
+    p50Ns: t.p50Ns,
+    p99Ns: t.p99Ns,
+    machine: `${m.cpu}, ${m.cores} cores, Node ${m.node}`,
+    command: 'npm run bench -- model',
+    date: r.date,
+  };
 }
 
 export function main(argv: string[]): number {
@@ -41,6 +65,24 @@ export function main(argv: string[]): number {
       process.stdout.write(`${report.file} [${report.column}]: ${report.rows} rows, ${report.missingCells} missing cells\n`);
       for (const [k, v] of Object.entries(stats)) process.stdout.write(`  ${k.padEnd(18)} ${v}\n`);
     }
+    return 0;
+  }
+  if (command === 'evaluate' && args[0] && !args[0].startsWith('--')) {
+    const session = ModelSession.load(args[0], { intraOpThreads: 1 });
+    const dataDir = path.resolve(flag(args, 'data') ?? path.join(process.cwd(), 'data'));
+    const prefix = flag(args, 'series') ?? '';
+    const series = loadSeries(dataDir).filter((s) => s.id.startsWith(prefix));
+    const result = evaluateModel(session, series, {
+      horizon: numberFlag(args, 'horizon', 32),
+      maxOrigins: numberFlag(args, 'origins', 64),
+    });
+    process.stdout.write(formatEvaluation(result) + '\n');
+    const out = flag(args, 'json');
+    if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    const command = `npx tirex-guardian ${argv.join(' ')}`;
+    if (args.includes('--update-manifest')) writeManifestEvaluation(session.manifest, manifestEvaluation(result, command));
+    const card = flag(args, 'card');
+    if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(flag(args, 'latency'))));
     return 0;
   }
   process.stderr.write(`${USAGE}\n`);

@@ -55,7 +55,10 @@ function validateSchema(value: unknown): string[] {
     validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
   }
   if (validator(value)) return [];
-  return (validator.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`);
+  return (validator.errors ?? []).map((e) => {
+    const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+    return `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${extra ? `: "${extra}"` : ''}`;
+  });
 }
 
 /** Consistency rules the schema cannot express. */

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, rangeError } from '../errors';
 import { assertFloat32, assertInteger } from '../kernels/validate';
-import type { ModelSession } from './session';
+import { checkTimeout, type ModelSession } from './session';
 
 export interface RolloutPlan {
   batch: number;
@@ -125,7 +125,7 @@ export function rolloutSync(session: ModelSession, context: Float32Array, batch:
   return r.result;
 }
 
-/** As rolloutSync, on the thread pool; `timeoutMs` bounds the whole rollout. */
+/** As rolloutSync, on the thread pool; `timeoutMs` bounds the whole rollout (0: no timeout). */
 export async function rollout(
   session: ModelSession,
   context: Float32Array,
@@ -133,8 +133,9 @@ export async function rollout(
   horizon: number,
   options: { timeoutMs?: number; out?: Float32Array } = {},
 ): Promise<Float32Array> {
+  const timeout = checkTimeout(options.timeoutMs);
   const r = new Rollout(session, context, batch, horizon, options.out);
-  const deadline = options.timeoutMs === undefined ? undefined : performance.now() + options.timeoutMs;
+  const deadline = timeout === 0 ? undefined : performance.now() + timeout;
   for (let p = 0; p < r.plan.patches; p++) {
     // A rollout that has used up its time still gets a run: ONNX Runtime terminates it at once
     // and the caller sees TG_RUN_TIMEOUT, as for any other late run.

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 
 import { codedError, ErrorCode, rangeError } from '../errors';
-import { assertFloat32, assertInteger, assertLength, assertNumber } from '../kernels/validate';
+import { assertAttached, assertFloat32, assertInteger, assertLength, assertNumber } from '../kernels/validate';
 import { addon } from '../native/addon';
 import { runtimeInfo } from '../native/runtime';
 import { loadManifest, type LoadedManifest, type TensorSpec } from './manifest';
@@ -53,6 +53,14 @@ interface NativeSession {
   runSync(input: Float32Array, batch: number, output: Float32Array): void;
   run(input: Float32Array, batch: number, output: Float32Array, timeoutMs?: number): Promise<void>;
   close(): void;
+}
+
+/** A timeout in ms: undefined or 0 means none; negative, NaN or infinite is refused. */
+export function checkTimeout(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return 0;
+  const t = assertNumber(timeoutMs, 'timeoutMs');
+  if (t < 0 || !Number.isFinite(t)) throw rangeError(ErrorCode.OutOfRange, 'timeoutMs must be a finite number >= 0 (0: no timeout)');
+  return t;
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -164,6 +172,7 @@ export class ModelSession {
 
   #check(input: Float32Array, batch: number, output: Float32Array | undefined): Float32Array {
     assertFloat32(input, 'input');
+    assertAttached(input, 'input');
     assertInteger(batch, 'batch', 1, 2 ** 31);
     if (input.length % batch !== 0) {
       throw rangeError(ErrorCode.ShapeMismatch, `input has ${input.length} elements, not a multiple of batch=${batch}`);
@@ -195,8 +204,7 @@ export class ModelSession {
   /** One run on the thread pool; input and output stay pinned until it settles. */
   async run(input: Float32Array, batch = 1, options: RunOptions = {}): Promise<Float32Array> {
     const out = this.#check(input, batch, options.output);
-    const timeout = options.timeoutMs === undefined ? 0 : assertNumber(options.timeoutMs, 'timeoutMs');
-    if (timeout < 0 || !Number.isFinite(timeout)) throw rangeError(ErrorCode.OutOfRange, 'timeoutMs must be a finite number >= 0');
+    const timeout = checkTimeout(options.timeoutMs);
     await this.#native.run(input, batch, out, timeout);
     return out;
   }

@@ -160,14 +160,22 @@ class RunWorker : public Napi::AsyncWorker {
     }
   }
 
+  // When the environment is going away (a worker thread terminated mid-run) the promise can no
+  // longer be settled: Node-API then fails, and that failure must not escape as an exception.
   void OnOK() override {
     Disarm();
-    deferred_.Resolve(Env().Undefined());
+    try {
+      deferred_.Resolve(Env().Undefined());
+    } catch (const Napi::Error&) {
+    }
   }
 
   void OnError(const Napi::Error& e) override {
     Disarm();
-    deferred_.Reject(MakeOrtError(Env(), code_, e.Message(), ortCode_).Value());
+    try {
+      deferred_.Reject(MakeOrtError(Env(), code_, e.Message(), ortCode_).Value());
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:

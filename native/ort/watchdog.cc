@@ -64,6 +64,9 @@ uint64_t ArmDeadline(double ms, OrtRunOptions* runOptions, std::atomic<bool>* fi
     std::thread([&w] { w.Loop(); }).detach();
     w.started = true;
   }
+  // Beyond ~30 years a deadline is no deadline; clamping keeps the clock arithmetic in range.
+  constexpr double kMaxMs = 1e12;
+  if (!(ms < kMaxMs)) ms = kMaxMs;
   auto deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000.0));
   uint64_t ticket = w.next++;
   w.entries.emplace(ticket, Entry{deadline, runOptions, fired});
