@@ -83,9 +83,11 @@ class Addon : public Napi::Addon<Addon> {
       return RuntimeInfoToJs(env, ort::Load(info[0].As<Napi::String>().Utf8Value()));
     } catch (const std::runtime_error& e) {
       std::string msg = e.what();
-      const char* code = msg.rfind("api:", 0) == 0       ? kOrtApiVersion
-                         : msg.rfind("already:", 0) == 0 ? kOrtAlreadyLoaded
-                                                         : kOrtLoadFailed;
+      // Only a library older than our API version is TG_ORT_API_VERSION; other "api:" failures
+      // (the provider list) mean the library is unusable.
+      const char* code = msg.rfind("api: ", 0) == 0 && msg.find("older than") != std::string::npos ? kOrtApiVersion
+                         : msg.rfind("already:", 0) == 0                                          ? kOrtAlreadyLoaded
+                                                                                                  : kOrtLoadFailed;
       Throw(env, ErrorKind::kError, code, msg.substr(msg.find(':') + 2));
     }
   }

@@ -181,3 +181,13 @@ describe('checkMean', () => {
     expect(checkMean(keep, q, 5, 9, { medianIndex: 0, maxDeviation: 0.5, replace: false })).toBe(5);
   });
 });
+
+describe('checkMean with an infinite maxDeviation', () => {
+  it('passes a mean equal to the median of a flat band (Infinity * 0 is not a failure)', () => {
+    const mean = new Float32Array([5]);
+    expect(checkMean(mean, new Float32Array([5, 5, 5]), 1, 3, { medianIndex: 1, maxDeviation: Infinity, replace: true })).toBe(0);
+    expect(mean[0]).toBe(5);
+    // Still flagged: outside the band, whatever the allowed deviation.
+    expect(checkMean(new Float32Array([6]), new Float32Array([5, 5, 5]), 1, 3, { medianIndex: 1, maxDeviation: Infinity, replace: false })).toBe(1);
+  });
+});

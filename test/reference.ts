@@ -283,8 +283,8 @@ export function checkMeanRef(
     const lo = q[s * levels]!;
     const hi = q[s * levels + levels - 1]!;
     const med = q[s * levels + medianIndex]!;
-    const ok =
-      [m, lo, hi, med].every(Number.isFinite) && m >= lo && m <= hi && Math.abs(m - med) <= maxDeviation * (hi - lo);
+    const dev = Math.abs(m - med);
+    const ok = [m, lo, hi, med].every(Number.isFinite) && m >= lo && m <= hi && (dev === 0 || dev <= maxDeviation * (hi - lo));
     if (ok) continue;
     flagged++;
     if (replace && Number.isFinite(med)) out[s] = med;

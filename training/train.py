@@ -7,9 +7,11 @@ Contract (models/manifest.schema.json): input `context` float32 [batch, time], t
 NaN allowed and masked inside the graph, scaling inside the graph; output `quantiles` float32
 [batch, 32, 9] for the levels 0.1 ... 0.9.
 
-Data: the first 80% of every real series listed in data/series.json (the last 20% is held out
-for the evaluation command) and synthetic series generated here: geometric random walks with
-volatility regimes and jumps, mean reversion, trends, seasonality, level shifts, pegs and gaps.
+Data: the first 64% of every real series listed in data/series.json and synthetic series
+generated here (geometric random walks with volatility regimes and jumps, mean reversion,
+trends, seasonality, level shifts, pegs and gaps). The next 16% of each series only calibrates
+the width of the bands after training (one factor, chosen so that the 10-90% interval covers
+80% of the calibration windows); the last 20% is held out for the evaluation command.
 
 Model: the context is anchored at its last finite value and scaled by the RMS of its one-step
 changes (both inside the graph); an MLP over the last 512 scaled points and their NaN mask
@@ -51,6 +53,9 @@ SETTINGS = {
     'max_context': 1024,
     'target_clip': 60.0,   # scaled targets beyond this are clipped in the loss (jumps)
     'opset': 17,
+    'calibration_fraction': 0.2,  # of each series' training part: picks the band width, not trained on
+    'calibration_origins': 32,    # per series
+    'target_coverage': 0.80,      # of the 10-90% interval, mean over series
 }
 MAX_CONTEXT = 2048
 MAX_HORIZON = 256
@@ -84,12 +89,16 @@ def read_series(entry):
 
 
 def training_parts():
+    """(id, fit part, calibration part) per series. The evaluation's held-out tail (the last
+    heldOutFraction) is dropped here; of the rest, the last calibration_fraction only picks the
+    band width after training."""
     doc = json.load(open(os.path.join(ROOT, 'data', 'series.json')))
     parts = []
     for entry in doc['series']:
         values = read_series(entry)
         n_train = int(math.floor(len(values) * (1 - doc['heldOutFraction'])))
-        parts.append((entry['id'], values[:n_train]))
+        n_fit = int(math.floor(n_train * (1 - SETTINGS['calibration_fraction'])))
+        parts.append((entry['id'], values[:n_fit], values[:n_train]))
     return parts
 
 
@@ -161,7 +170,7 @@ def sample_batch(rng, parts, synth, batch):
         T = int(rng.integers(s['min_context'], s['max_context'] + 1))
         if rng.random() < s['real_fraction']:
             while True:
-                _, values = parts[rng.integers(0, len(parts))]
+                _, values, _ = parts[rng.integers(0, len(parts))]
                 if len(values) >= s['min_context'] + P:
                     break
             cut = int(rng.integers(s['min_context'], len(values) - P + 1))
@@ -191,6 +200,8 @@ class Forecaster(nn.Module):
         gaps = (z[1:] - z[:-1])[None, :] * torch.sqrt(torch.arange(1, P + 1, dtype=torch.float32))[:, None]  # [P, Q-1]
         self.register_buffer('prior_gap', torch.log(torch.expm1(gaps)))  # softplus^-1
         self.register_buffer('positions', torch.arange(L, dtype=torch.float32))
+        # Band width around the median, set by calibrate() after training (1 while training).
+        self.register_buffer('spread', torch.ones(()))
 
     def anchor(self, context):
         """Last finite value and the RMS of one-step changes: the graph's own scaling."""
@@ -220,13 +231,65 @@ class Forecaster(nn.Module):
         gaps_down = F.softplus(h[:, :, :4] + self.prior_gap[:, :4])       # below it
         upper = median + torch.cumsum(gaps, dim=2)
         lower = median - torch.flip(torch.cumsum(torch.flip(gaps_down, [2]), dim=2), [2])
-        qz = torch.cat([lower, median, upper], dim=2)
+        qz = median + self.spread * (torch.cat([lower, median, upper], dim=2) - median)
         return last.unsqueeze(2) + scale.unsqueeze(2) * qz, last, scale
 
 
 def pinball(pred, target, levels):
     diff = target.unsqueeze(2) - pred
     return torch.maximum(levels * diff, (levels - 1) * diff)
+
+
+# ---------------------------------------------------------------- calibration
+
+def calibration_windows(parts):
+    """Rolling origins over each series' calibration part: (series index, context, target)."""
+    s = SETTINGS
+    P = s['patch']
+    out = []
+    for i, (_, fit, train) in enumerate(parts):
+        first, last = len(fit), len(train) - P
+        if last < first or first < 3:
+            continue
+        stride = max(1, math.ceil((last - first + 1) / s['calibration_origins']))
+        for o in range(first, last + 1, stride):
+            out.append((i, train[max(0, o - MAX_CONTEXT):o], train[o:o + P]))
+    return out
+
+
+@torch.no_grad()
+def calibrate(model, parts):
+    """Picks the spread whose mean-over-series 10-90% coverage on the calibration windows is the
+    target; returns (spread, coverage before, coverage after)."""
+    windows = calibration_windows(parts)
+    T = max(len(c) for _, c, _ in windows)
+    ctx = np.full((len(windows), T), np.nan, np.float32)
+    for j, (_, c, _) in enumerate(windows):
+        ctx[j, T - len(c):] = c
+    model.spread.fill_(1.0)
+    q = model(torch.from_numpy(ctx))[0].numpy().astype(np.float64)  # [N, P, Q]
+    y = np.stack([t for _, _, t in windows])
+    series = np.array([i for i, _, _ in windows])
+    med = q[:, :, 4]
+
+    def coverage(spread):
+        lo = med + spread * (q[:, :, 0] - med)
+        hi = med + spread * (q[:, :, -1] - med)
+        inside = ((y >= lo) & (y <= hi)).astype(np.float64)
+        ok = ~np.isnan(y)
+        per = [inside[series == i][ok[series == i]].mean() for i in np.unique(series)]
+        return float(np.mean(per))
+
+    lo_s, hi_s = 0.5, 3.0
+    for _ in range(40):
+        mid = (lo_s + hi_s) / 2
+        if coverage(mid) < SETTINGS['target_coverage']:
+            lo_s = mid
+        else:
+            hi_s = mid
+    spread = (lo_s + hi_s) / 2
+    model.spread.fill_(spread)
+    return spread, coverage(1.0), coverage(spread)
 
 
 # ---------------------------------------------------------------- train, export
@@ -258,10 +321,13 @@ def main():
         sched.step()
         if step % 500 == 0 or step == s['steps'] - 1:
             print(f'step {step:5d}  loss {loss.item():.4f}  {time.time() - t0:.0f}s', flush=True)
-    export(model)
+    model.eval()
+    spread, before, after = calibrate(model, parts)
+    print(f'calibration: spread {spread:.4f}, coverage {before:.4f} -> {after:.4f}', flush=True)
+    export(model, {'spread': round(spread, 6), 'coverageBefore': round(before, 4), 'coverageAfter': round(after, 4)})
 
 
-def export(model):
+def export(model, calibration):
     s = SETTINGS
     model.eval()
 
@@ -306,7 +372,10 @@ def export(model):
             'torch': torch.__version__,
             'onnx': onnx.__version__,
             'python': sys.version.split()[0],
-            'trainingData': 'first 80% of every series in data/series.json (see data/README.md for sources and licences), plus synthetic series',
+            'trainingData': 'first 64% of every series in data/series.json (see data/README.md for sources and licences), plus synthetic series',
+            'calibrationData': 'the next 16% of every series (rolling origins), used only to choose the band width',
+            'heldOut': 'the last 20% of every series: never read here; the evaluation command scores on it',
+            'calibration': calibration,
         },
         'evaluation': None,
     }

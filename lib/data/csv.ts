@@ -47,7 +47,9 @@ export function readCsvColumn(file: string, column?: string | number, options: {
   } catch (err) {
     throw codedError(ErrorCode.InvalidArgument, `cannot read ${file}: ${(err as Error).message}`, err);
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+  // Only trailing empty lines go: an empty line inside the file is a row whose cells are missing.
+  const lines = text.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw codedError(ErrorCode.InvalidArgument, `${file} is empty`);
   const hasHeader = options.header ?? !lines[0]!.split(',').every((c) => c.trim() === '' || Number.isFinite(Number(c)));
   const header = hasHeader ? splitCsvLine(lines[0]!).map((h) => h.trim()) : [];

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <cmath>
 #include <memory>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "../common/errors.h"
 #include "../common/views.h"
@@ -119,18 +121,21 @@ RunArgs ParseRunArgs(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// An async run works on its own copies of the input and the output: a JS caller can detach,
+// transfer or resize an ArrayBuffer at any moment, and no Node-API call can pin a backing store.
+// The copies cost two memcpy next to an inference; runSync stays zero-copy.
 class RunWorker : public Napi::AsyncWorker {
  public:
-  RunWorker(Napi::Env env, std::shared_ptr<ort::Session> session, const RunArgs& args, Napi::Value input,
-            Napi::Value output, double timeoutMs)
+  RunWorker(Napi::Env env, std::shared_ptr<ort::Session> session, const RunArgs& args, Napi::Value output,
+            double timeoutMs)
       : Napi::AsyncWorker(env, "tirex-guardian:run"),
         deferred_(Napi::Promise::Deferred::New(env)),
         session_(std::move(session)),
-        args_(args) {
-    // Pinned until the run settles: the memory ONNX Runtime reads and writes stays alive even if
-    // the caller drops every reference to the arrays.
-    input_ = Napi::Persistent(input.As<Napi::Object>());
-    output_ = Napi::Persistent(output.As<Napi::Object>());
+        batch_(args.batch),
+        time_(args.time),
+        input_(args.input.as<float>(), args.input.as<float>() + args.input.length),
+        output_(args.output.length) {
+    outputRef_ = Napi::Persistent(output.As<Napi::Object>());
     const OrtApi* api = ort::Api();
     ort::Check(api, api->CreateRunOptions(&runOptions_), kInternal, "CreateRunOptions");
     // The deadline covers the whole call, queueing included: a run that starts after it is
@@ -148,8 +153,7 @@ class RunWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      session_->Run(args_.input.as<float>(), args_.batch, args_.time, args_.output.as<float>(), args_.output.length,
-                    runOptions_, &timedOut_);
+      session_->Run(input_.data(), batch_, time_, output_.data(), output_.size(), runOptions_, &timedOut_);
     } catch (const ort::OrtError& e) {
       code_ = e.tgCode();
       ortCode_ = e.ortCode();
@@ -165,7 +169,22 @@ class RunWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Disarm();
     try {
-      deferred_.Resolve(Env().Undefined());
+      Napi::Env env = Env();
+      View out;
+      bool usable = true;
+      try {
+        out = GetFloatView(env, outputRef_.Value(), "output", true, false);
+      } catch (const Napi::Error&) {
+        usable = false;
+      }
+      if (!usable || out.length != output_.size()) {
+        deferred_.Reject(MakeOrtError(env, usable ? kShapeMismatch : kDetachedBuffer,
+                                      "the output buffer was detached or resized while the run was in flight", ORT_OK)
+                             .Value());
+        return;
+      }
+      std::memcpy(out.data, output_.data(), output_.size() * sizeof(float));
+      deferred_.Resolve(env.Undefined());
     } catch (const Napi::Error&) {
     }
   }
@@ -186,8 +205,9 @@ class RunWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<ort::Session> session_;
-  RunArgs args_;
-  Napi::ObjectReference input_, output_;
+  int64_t batch_, time_;
+  std::vector<float> input_, output_;
+  Napi::ObjectReference outputRef_;
   OrtRunOptions* runOptions_ = nullptr;
   std::atomic<bool> timedOut_{false};
   uint64_t ticket_ = 0;
@@ -229,7 +249,14 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     } catch (const ort::OrtError& e) {
       ThrowOrt(env, e);
     } catch (const std::runtime_error& e) {
-      Throw(env, ErrorKind::kError, kOrtNotLoaded, e.what());
+      // From ort::Env(): "notloaded: ..." or "load: ..." (the environment could not be created).
+      std::string msg = e.what();
+      bool notLoaded = msg.rfind("notloaded:", 0) == 0;
+      bool prefixed = notLoaded || msg.rfind("load:", 0) == 0;
+      Throw(env, ErrorKind::kError, notLoaded ? kOrtNotLoaded : prefixed ? kOrtLoadFailed : kInternal,
+            prefixed ? msg.substr(msg.find(':') + 2) : msg);
+    } catch (const std::exception& e) {
+      Throw(env, ErrorKind::kError, kInternal, e.what());
     }
   }
 
@@ -248,6 +275,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       s->Run(a.input.as<float>(), a.batch, a.time, a.output.as<float>(), a.output.length, nullptr, nullptr);
     } catch (const ort::OrtError& e) {
       ThrowOrt(env, e);
+    } catch (const std::exception& e) {
+      Throw(env, ErrorKind::kError, kInternal, e.what());
     }
     return env.Undefined();
   }
@@ -261,9 +290,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     if (!(timeoutMs >= 0) || std::isinf(timeoutMs)) ThrowRange(env, kOutOfRange, "timeoutMs must be a finite number >= 0");
     RunWorker* worker = nullptr;
     try {
-      worker = new RunWorker(env, s, a, info[0], info[2], timeoutMs);
+      worker = new RunWorker(env, s, a, info[2], timeoutMs);
     } catch (const ort::OrtError& e) {
       ThrowOrt(env, e);
+    } catch (const std::exception& e) {  // e.g. the watchdog thread could not start
+      Throw(env, ErrorKind::kError, kInternal, e.what());
     }
     Napi::Promise promise = worker->Promise();
     worker->Queue();

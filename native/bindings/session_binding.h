@@ -1,5 +1,5 @@
 // The JS face of ort::Session: `new NativeSession(bytes, sha256, options)`, runSync, run (a
-// Promise from an AsyncWorker that pins its buffers and the session), metadata, close.
+// Promise from an AsyncWorker that copies its buffers and keeps the session alive), metadata, close.
 #pragma once
 #include <napi.h>
 

@@ -42,8 +42,10 @@ size_t CheckMean(float* mean, const float* q, size_t steps, size_t levels, size_
     const float* row = q + s * levels;
     double m = mean[s];
     double lo = row[0], hi = row[levels - 1], median = row[medianIndex];
+    // dev == 0 first: an infinite maxDeviation times a flat band (0) is NaN, not a pass.
+    const double dev = std::fabs(m - median);
     bool ok = std::isfinite(m) && std::isfinite(lo) && std::isfinite(hi) && std::isfinite(median) && m >= lo &&
-              m <= hi && std::fabs(m - median) <= maxDeviation * (hi - lo);
+              m <= hi && (dev == 0 || dev <= maxDeviation * (hi - lo));
     if (ok) continue;
     ++flagged;
     if (replace && std::isfinite(median)) mean[s] = row[medianIndex];

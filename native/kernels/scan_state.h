@@ -7,7 +7,11 @@
 
 #include "scan.h"
 
-namespace tg::kernels::detail {
+// Internal linkage: this header is compiled into the scalar and the AVX2 translation units, and
+// an out-of-line copy built with -mavx2 must never be the one the scalar path links to.
+namespace tg::kernels {
+namespace {
+namespace detail {
 
 inline unsigned Ctz(uint64_t w) { return static_cast<unsigned>(__builtin_ctzll(w)); }
 inline unsigned Popcount(uint64_t w) { return static_cast<unsigned>(__builtin_popcountll(w)); }
@@ -234,4 +238,6 @@ struct RowScan {
   }
 };
 
-}  // namespace tg::kernels::detail
+}  // namespace detail
+}  // namespace
+}  // namespace tg::kernels
