@@ -7,15 +7,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { readCsvColumn } from './data/csv';
+import { convertF64ToF32 } from './kernels/convert';
+import { rolloutSync } from './model/rollout';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
 import { loadSeries } from './eval/series';
 import { ModelSession } from './model/session';
+import { packageRoot } from './native/addon';
 import { cpuFeatures } from './kernels/cpu';
 import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
 
 const USAGE = `usage:
+  tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--model models/tirex-guardian-default.json] [--json]
   tirex-guardian info
   tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
   tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
@@ -49,8 +53,51 @@ function readLatency(file: string | undefined): LatencyFigure | null {
   };
 }
 
+/** The model shipped in models/ (resolved from the package, wherever it is installed). */
+export function defaultModelManifest(): string {
+  return path.join(packageRoot(), 'models', 'tirex-guardian-default.json');
+}
+
+function forecastCommand(args: string[]): number {
+  const col = readCsvColumn(args[0]!, flag(args, 'column'));
+  const horizon = numberFlag(args, 'horizon', 32);
+  const session = ModelSession.load(flag(args, 'model') ?? defaultModelManifest());
+  const m = session.manifest;
+  const history = col.values.subarray(Math.max(0, col.values.length - m.maxContext));
+  const { output: context, reports } = convertF64ToF32(history);
+  const quantiles = rolloutSync(session, context, 1, horizon);
+  const K = m.quantileLevels.length;
+  const steps = Array.from({ length: horizon }, (_, h) => Array.from(quantiles.subarray(h * K, (h + 1) * K)));
+  const report = {
+    file: args[0],
+    column: col.name,
+    rows: col.values.length,
+    missingCells: col.missing,
+    contextUsed: history.length,
+    float32MaxRelativeError: reports[0]!.maxRelError,
+    model: { name: m.name, version: m.version, sha256: session.sha256, provider: session.provider },
+    horizon,
+    levels: m.quantileLevels,
+    quantiles: steps,
+    median: steps.map((q) => q[m.medianIndex]),
+  };
+  if (args.includes('--json')) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return 0;
+  }
+  const last = col.values[col.values.length - 1];
+  process.stdout.write(
+    `${report.file} [${report.column}]: ${report.rows} rows (${report.missingCells} missing), last value ${last}\n` +
+      `model ${m.name} ${m.version} (sha256 ${session.sha256.slice(0, 12)}..., ${session.provider}), context ${history.length} points\n\n` +
+      `${'step'.padStart(4)} ${m.quantileLevels.map((l) => `q${Math.round(l * 100)}`.padStart(11)).join(' ')}\n`,
+  );
+  steps.forEach((q, h) => process.stdout.write(`${String(h + 1).padStart(4)} ${q.map((v) => v.toPrecision(6).padStart(11)).join(' ')}\n`));
+  return 0;
+}
+
 export function main(argv: string[]): number {
   const [command, ...args] = argv;
+  if (command === 'forecast' && args[0] && !args[0].startsWith('--')) return forecastCommand(args);
   if (command === 'info') {
     const info = { runtime: runtimeInfo(), cpu: cpuFeatures(), node: process.version, napi: process.versions.napi };
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');

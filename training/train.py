@@ -339,7 +339,7 @@ def export(model, calibration):
         def forward(self, context):
             return self.m(context)[0]
 
-    out_dir = os.path.join(ROOT, 'models')
+    out_dir = OUT_DIR
     path = os.path.join(out_dir, 'tirex-guardian-default.onnx')
     example = torch.randn(2, 700).cumsum(dim=1)
     torch.onnx.export(
@@ -385,7 +385,14 @@ def export(model, calibration):
     print(f'exported {path}: {len(data)} bytes, sha256 {manifest["sha256"]}')
 
 
+OUT_DIR = os.path.join(ROOT, 'models')
+
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and sys.argv[1] == '--steps':
-        SETTINGS['steps'] = int(sys.argv[2])
+    # --steps N: a shorter run (smoke tests); --out DIR: write the model elsewhere (reproducibility checks).
+    args = sys.argv[1:]
+    if '--steps' in args:
+        SETTINGS['steps'] = int(args[args.index('--steps') + 1])
+    if '--out' in args:
+        OUT_DIR = os.path.abspath(args[args.index('--out') + 1])
+        os.makedirs(OUT_DIR, exist_ok=True)
     main()
