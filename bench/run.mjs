@@ -18,6 +18,9 @@ const ALL = [
   ['session.mjs', ['1', '2048']],
   ['session.mjs', ['64', '512']],
   ['model.mjs', ['2048']],
+  ['audit.mjs', []],
+  ['fallback.mjs', ['2048', '32']],
+  ['breaker.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

@@ -3,12 +3,12 @@
  * `tirex-guardian scan <csv> [--column NAME] [--lo X] [--hi Y]` (the input shield's statistics
  * of one series). `forecast` arrives with the guardian.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { readCsvColumn } from './data/csv';
-import { convertF64ToF32 } from './kernels/convert';
-import { rolloutSync } from './model/rollout';
+import { TiRexGuardian } from './guardian/guardian';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
 import { loadSeries } from './eval/series';
@@ -19,7 +19,8 @@ import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
 
 const USAGE = `usage:
-  tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--model models/tirex-guardian-default.json] [--json]
+  tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]
+                          [--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]
   tirex-guardian info
   tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
   tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
@@ -61,38 +62,61 @@ export function defaultModelManifest(): string {
 function forecastCommand(args: string[]): number {
   const col = readCsvColumn(args[0]!, flag(args, 'column'));
   const horizon = numberFlag(args, 'horizon', 32);
-  const session = ModelSession.load(flag(args, 'model') ?? defaultModelManifest());
-  const m = session.manifest;
-  const history = col.values.subarray(Math.max(0, col.values.length - m.maxContext));
-  const { output: context, reports } = convertF64ToF32(history);
-  const quantiles = rolloutSync(session, context, 1, horizon);
-  const K = m.quantileLevels.length;
-  const steps = Array.from({ length: horizon }, (_, h) => Array.from(quantiles.subarray(h * K, (h + 1) * K)));
+  const profile = (flag(args, 'profile') ?? 'staging') as 'production' | 'staging' | 'development';
+  const auditFile = flag(args, 'audit-file');
+  const keyFile = flag(args, 'signing-key-file');
+  // Without a key file the audit trail lives in memory for this run, signed with a fresh key.
+  const signingKey = keyFile ? fs.readFileSync(keyFile, 'utf8').trim() : randomBytes(32).toString('hex');
+  const guardian = new TiRexGuardian({
+    profile,
+    model: flag(args, 'model') ?? defaultModelManifest(),
+    modelSha256: flag(args, 'model-sha256'),
+    audit: { signingKey, file: auditFile, durability: auditFile ? 'fsync' : 'memory' },
+  });
+  const result = guardian.safeForecast({ context: col.values, predictionLength: horizon, userId: flag(args, 'user') ?? 'cli' });
+  const m = guardian.session.manifest;
+  const K = result.levels.length;
+  const steps = result.quantiles ? Array.from({ length: horizon }, (_, h) => Array.from(result.quantiles!.subarray(h * K, (h + 1) * K))) : null;
   const report = {
     file: args[0],
     column: col.name,
     rows: col.values.length,
     missingCells: col.missing,
-    contextUsed: history.length,
-    float32MaxRelativeError: reports[0]!.maxRelError,
-    model: { name: m.name, version: m.version, sha256: session.sha256, provider: session.provider },
+    profile,
+    status: result.status,
+    reason: result.reason,
+    threat: result.threat,
+    shields: result.shields,
+    fallback: result.fallback,
+    warnings: result.warnings,
+    auditId: result.auditId,
+    audit: auditFile ?? 'in memory for this run',
+    model: result.model,
+    timings: result.timings,
     horizon,
-    levels: m.quantileLevels,
+    levels: result.levels,
     quantiles: steps,
-    median: steps.map((q) => q[m.medianIndex]),
   };
   if (args.includes('--json')) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    return 0;
+  } else {
+    const last = col.values[col.values.length - 1];
+    const lines = [
+      `${report.file} [${report.column}]: ${report.rows} rows (${report.missingCells} missing), last value ${last}`,
+      `model ${m.name} ${m.version} (sha256 ${result.model.sha256.slice(0, 12)}..., ${result.model.provider}), profile ${profile}`,
+      `status: ${result.status}${result.reason ? ` (${result.reason})` : ''}`,
+      `threat score ${result.threat.score.toFixed(3)} (${result.threat.decision})${result.threat.signals.length ? `: ${result.threat.signals.join(', ')}` : ''}`,
+      ...(result.shields.length ? result.shields.map((s) => `shield ${s.shield}: ${s.action}${s.detail ? ` (${s.detail})` : ''}`) : ['shields: nothing to correct']),
+      ...result.warnings.map((w) => `warning: ${w}`),
+      `audit record ${result.auditId} (${report.audit}); ${(result.timings.totalUs / 1000).toFixed(2)} ms total, model ${(result.timings.modelUs / 1000).toFixed(2)} ms`,
+      '',
+      `${'step'.padStart(4)} ${result.levels.map((l) => `q${Math.round(l * 100)}`.padStart(11)).join(' ')}`,
+      ...(steps ?? []).map((q, h) => `${String(h + 1).padStart(4)} ${q.map((v) => v.toPrecision(6).padStart(11)).join(' ')}`),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
   }
-  const last = col.values[col.values.length - 1];
-  process.stdout.write(
-    `${report.file} [${report.column}]: ${report.rows} rows (${report.missingCells} missing), last value ${last}\n` +
-      `model ${m.name} ${m.version} (sha256 ${session.sha256.slice(0, 12)}..., ${session.provider}), context ${history.length} points\n\n` +
-      `${'step'.padStart(4)} ${m.quantileLevels.map((l) => `q${Math.round(l * 100)}`.padStart(11)).join(' ')}\n`,
-  );
-  steps.forEach((q, h) => process.stdout.write(`${String(h + 1).padStart(4)} ${q.map((v) => v.toPrecision(6).padStart(11)).join(' ')}\n`));
-  return 0;
+  void guardian.close();
+  return result.status === 'blocked' ? 3 : 0;
 }
 
 export function main(argv: string[]): number {

@@ -28,6 +28,18 @@ export const ErrorCode = {
   ContextTooShort: 'TG_CONTEXT_TOO_SHORT',
   ContextTooLong: 'TG_CONTEXT_TOO_LONG',
   HorizonTooLong: 'TG_HORIZON_TOO_LONG',
+  BatchInvalid: 'TG_BATCH_INVALID',
+  PrecisionLoss: 'TG_PRECISION_LOSS',
+  ScalingInvalid: 'TG_SCALING_INVALID',
+  InputBlocked: 'TG_INPUT_BLOCKED',
+  OutputCorrupt: 'TG_OUTPUT_CORRUPT',
+  OutputImplausible: 'TG_OUTPUT_IMPLAUSIBLE',
+  ModelFailed: 'TG_MODEL_FAILED',
+  CircuitOpen: 'TG_CIRCUIT_OPEN',
+  Maintenance: 'TG_MAINTENANCE',
+  Suspended: 'TG_SUSPENDED',
+  NoFallback: 'TG_NO_FALLBACK',
+  GateFailed: 'TG_GATE_FAILED',
   Internal: 'TG_INTERNAL',
 } as const;
 

@@ -33,3 +33,10 @@ export {
 } from './model/manifest';
 export { ModelSession, type SessionOptions, type RunOptions, type GraphTensor } from './model/session';
 export { rollout, rolloutSync, planRollout, type RolloutPlan } from './model/rollout';
+export { TiRexGuardian, type GuardianConfig, type ForecastRequest, type ForecastResult, type ForecastStatus, type ShieldActivation } from './guardian/guardian';
+export { INPUT_THRESHOLDS, OUTPUT_THRESHOLDS, PIPELINE_THRESHOLDS, PROFILES, REQUEST_LIMITS } from './guardian/thresholds';
+export { productionGateFailures, checkProductionGates, type GateFailure } from './guardian/gates';
+export type { StatsSnapshot } from './guardian/stats';
+export * from './fallback';
+export * from './breaker';
+export { AuditLog, verifyAuditLog, formatAuditReport, type AuditVerifyReport, type AuditDurability } from './audit';

@@ -107,8 +107,9 @@ describe('the shipped default model', () => {
     const out = JSON.parse(r.stdout);
     expect(out.model.sha256).toBe(session.sha256);
     expect(out.quantiles).toHaveLength(40);
-    expect(out.contextUsed).toBe(2048);
+    expect(out.status).toBe('ok');
     expectSane(Float32Array.from(out.quantiles.flat()), 40);
+    expect(out.shields.some((s: { action: string }) => s.action === 'trim')).toBe(true);
   });
 
   it('the evaluation command scores it against the baselines on held-out windows', () => {

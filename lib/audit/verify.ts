@@ -1,0 +1,312 @@
+/**
+ * Offline verification of an audit log: streams the file once, recomputes every hash, follows the
+ * chain links and sequence numbers, checks every checkpoint's span, lastHash and signature, and
+ * reports the first position where the log stops being trustworthy and why.
+ *
+ * What each tampering looks like:
+ * - an edited field: `edited` (the entry no longer matches its hash); if the forger re-hashed the
+ *   entry, `chain-break` at the next one; if they re-hashed everything after it,
+ *   `bad-checkpoint` / `bad-signature` at the next checkpoint (or, after the last checkpoint,
+ *   the forged entries are only chained, not signed: `unverified-tail`).
+ * - a deleted line: `deleted` (a seq is missing); at the head: `deleted` at line 1.
+ * - an inserted line: `inserted` (a seq appears twice) or `chain-break`; a forged line with a
+ *   recomputed hash and renumbered successors: the next checkpoint fails, or it stays in the
+ *   unverified tail.
+ * - reordered lines: `reordered` (the missing seq appears later).
+ * - a line cut mid-write: `truncated` (the last line has no newline).
+ * - whole entries cut off the end: the log no longer ends with the final checkpoint that close()
+ *   writes: status `unverified-tail`, with how many entries follow the last good checkpoint (0
+ *   when it was cut exactly after a checkpoint). As with CloudTrail digests, a cut exactly at a
+ *   checkpoint is only visible as a missing final checkpoint and the age of the last one: ship
+ *   checkpoint hashes off-host ('checkpoint' event) to close that gap.
+ * - a wrong signing key, or a forged checkpoint: `bad-signature` at the first checkpoint.
+ */
+import fs from 'node:fs';
+
+import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ParsedEntry } from './chain';
+import { keyBytes } from './record';
+
+export type AuditVerifyReason =
+  | 'empty'
+  | 'malformed'
+  | 'truncated'
+  | 'edited'
+  | 'chain-break'
+  | 'deleted'
+  | 'reordered'
+  | 'inserted'
+  | 'bad-genesis'
+  | 'bad-checkpoint'
+  | 'bad-signature';
+
+export interface AuditVerifyProblem {
+  reason: AuditVerifyReason;
+  /** 1-based line number of the first bad line. */
+  line: number;
+  /** Byte offset of that line in the file. */
+  offset: number;
+  /** Its seq when it could be read, else null. */
+  seq: number | null;
+  message: string;
+  /** Lines that may hold the alteration when it is only detected later (at a checkpoint or a link). */
+  suspectLines: { from: number; to: number } | null;
+}
+
+export interface AuditVerifyReport {
+  file: string | null;
+  /**
+   * 'verified': every entry is chained and covered by a valid signed checkpoint, and the log ends
+   * with the final checkpoint written by close(). 'unverified-tail': no sign of tampering, but
+   * the entries after the last checkpoint (maybe 0) are only chained, not signed: the writer is
+   * running, was killed, or the end of the log was cut. 'invalid': see `problem`.
+   */
+  status: 'verified' | 'unverified-tail' | 'invalid';
+  /** status !== 'invalid'. */
+  ok: boolean;
+  problem: AuditVerifyProblem | null;
+  lines: number;
+  bytes: number;
+  /** Entries verified (up to the problem, when there is one). */
+  entries: number;
+  records: number;
+  checkpoints: number;
+  lastSeq: number;
+  lastHash: string | null;
+  lastCheckpoint: { seq: number; line: number; time: string; final: boolean } | null;
+  unverifiedTail: { fromSeq: number; fromLine: number; entries: number } | null;
+  /** True when the log ends with a final checkpoint. */
+  closed: boolean;
+  /** Records the writer refused on a full queue (sum of gap entries). */
+  dropped: number;
+  /** Writer sessions (open entries): 1 plus the number of restarts. */
+  sessions: number;
+  /** Incomplete last lines cut off when a writer resumed after a crash. */
+  recoveries: Array<{ line: number; seq: number; discardedBytes: number }>;
+}
+
+export interface VerifyOptions {
+  /** The key the writer signed checkpoints with. */
+  signingKey: string | Uint8Array;
+}
+
+const NL = 0x0a;
+
+/** Incremental verifier: feed it lines in order, then `finish()`. */
+export class AuditVerifier {
+  private readonly key: Buffer;
+  private expectedSeq = 0;
+  private prevHash = GENESIS_HASH;
+  private lastCheckpointSeq = -1;
+  private lastCheckpointLine = 0;
+  private problem: AuditVerifyProblem | null = null;
+  private lookingFor: number | null = null;
+  private found = false;
+  private lines = 0;
+  private bytes = 0;
+  private entries = 0;
+  private records = 0;
+  private checkpoints = 0;
+  private dropped = 0;
+  private sessions = 0;
+  private lastEntry: ParsedEntry | null = null;
+  private lastCheckpoint: AuditVerifyReport['lastCheckpoint'] = null;
+  private readonly recoveries: AuditVerifyReport['recoveries'] = [];
+
+  constructor(
+    signingKey: string | Uint8Array,
+    private readonly file: string | null = null,
+  ) {
+    this.key = keyBytes(signingKey, 'signingKey', 1);
+  }
+
+  private fail(reason: AuditVerifyReason, line: number, offset: number, seq: number | null, message: string, suspect: AuditVerifyProblem['suspectLines'] = null): void {
+    this.problem = { reason, line, offset, seq, message, suspectLines: suspect };
+  }
+
+  /** One line, without its newline; `terminated` is false for a last line that had none. */
+  line(text: string, offset: number, terminated: boolean, byteLength = Buffer.byteLength(text)): void {
+    const lineNo = ++this.lines;
+    this.bytes += byteLength + (terminated ? 1 : 0);
+    if (this.problem !== null) {
+      if (this.lookingFor !== null && !this.found) {
+        const p = parseEntry(text);
+        if ('entry' in p && p.entry.seq === this.lookingFor) this.found = true;
+      }
+      return;
+    }
+    if (!terminated) {
+      this.fail('truncated', lineNo, offset, null, `the last line is incomplete (${byteLength} bytes, no newline): the file was cut mid-entry`);
+      return;
+    }
+    const parsed = parseEntry(text);
+    if ('problem' in parsed) {
+      this.fail('malformed', lineNo, offset, null, `not an audit entry: ${parsed.problem}`);
+      return;
+    }
+    const e = parsed.entry;
+    const expected = this.expectedSeq;
+    if (e.seq > expected) {
+      this.lookingFor = expected;
+      this.fail('deleted', lineNo, offset, e.seq, `expected seq ${expected}, found seq ${e.seq}: ${e.seq - expected} entr${e.seq - expected === 1 ? 'y is' : 'ies are'} missing`);
+      return;
+    }
+    if (e.seq < expected) {
+      this.fail('inserted', lineNo, offset, e.seq, `seq ${e.seq} appears again after seq ${expected - 1}: an entry was inserted or duplicated`, {
+        from: Math.max(1, lineNo - 1),
+        to: lineNo,
+      });
+      return;
+    }
+    if (e.prevHash !== this.prevHash) {
+      if (expected === 0) this.fail('bad-genesis', lineNo, offset, e.seq, 'the first entry does not start the chain (prevHash is not the genesis hash)');
+      else {
+        this.fail('chain-break', lineNo, offset, e.seq, `seq ${e.seq} does not link to the entry before it: that entry was altered and re-hashed, or this one was inserted or replaced`, {
+          from: lineNo - 1,
+          to: lineNo,
+        });
+      }
+      return;
+    }
+    if (recomputeHash(e) !== e.hash) {
+      this.fail('edited', lineNo, offset, e.seq, `seq ${e.seq} does not match its hash: its content was altered`);
+      return;
+    }
+    if (e.type === 'checkpoint') {
+      const p = checkpointProblem(e, this.lastCheckpointSeq, this.key);
+      if (p !== null) {
+        this.fail(p.reason, lineNo, offset, e.seq, `checkpoint seq ${e.seq}: ${p.message}`, { from: this.lastCheckpointLine + 1, to: lineNo });
+        return;
+      }
+      this.lastCheckpointSeq = e.seq;
+      this.lastCheckpointLine = lineNo;
+      this.lastCheckpoint = { seq: e.seq, line: lineNo, time: e.time, final: e.final === true };
+      this.checkpoints++;
+    } else if (e.type === 'record') {
+      this.records++;
+    } else if (e.type === 'gap') {
+      if (typeof e.dropped === 'number') this.dropped += e.dropped;
+    } else if (e.type === 'open') {
+      this.sessions++;
+      const rec = e.recovered as { discardedBytes?: unknown } | null;
+      if (rec && typeof rec === 'object') this.recoveries.push({ line: lineNo, seq: e.seq, discardedBytes: Number(rec.discardedBytes) });
+    }
+    this.entries++;
+    this.expectedSeq++;
+    this.prevHash = e.hash;
+    this.lastEntry = e;
+  }
+
+  finish(): AuditVerifyReport {
+    let problem = this.problem;
+    if (problem === null && this.lines === 0) {
+      problem = { reason: 'empty', line: 0, offset: 0, seq: null, message: 'the log is empty', suspectLines: null };
+    }
+    if (problem !== null && problem.reason === 'deleted' && this.found) {
+      problem = {
+        ...problem,
+        reason: 'reordered',
+        message: `expected seq ${this.lookingFor}, found seq ${String(problem.seq)}; seq ${this.lookingFor} appears later: entries were reordered`,
+        suspectLines: { from: problem.line, to: this.lines },
+      };
+    }
+    const last = this.lastEntry;
+    const closed = problem === null && last !== null && last.type === 'checkpoint' && last.final === true;
+    const status = problem !== null ? 'invalid' : closed ? 'verified' : 'unverified-tail';
+    const lastSeq = last === null ? -1 : last.seq;
+    return {
+      file: this.file,
+      status,
+      ok: problem === null,
+      problem,
+      lines: this.lines,
+      bytes: this.bytes,
+      entries: this.entries,
+      records: this.records,
+      checkpoints: this.checkpoints,
+      lastSeq,
+      lastHash: last === null ? null : last.hash,
+      lastCheckpoint: this.lastCheckpoint,
+      unverifiedTail:
+        status === 'unverified-tail'
+          ? { fromSeq: this.lastCheckpointSeq + 1, fromLine: this.lastCheckpointLine + 1, entries: lastSeq - this.lastCheckpointSeq }
+          : null,
+      closed,
+      dropped: this.dropped,
+      sessions: this.sessions,
+      recoveries: this.recoveries,
+    };
+  }
+}
+
+/** Verifies an audit log file (streamed: memory does not grow with the file). */
+export async function verifyAuditLog(file: string, options: VerifyOptions): Promise<AuditVerifyReport> {
+  const v = new AuditVerifier(options.signingKey, file);
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let carry: Buffer | null = null;
+    let offset = 0; // file offset of data[0]
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      const data: Buffer = carry === null ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      let start = 0;
+      for (;;) {
+        const nl = data.indexOf(NL, start);
+        if (nl === -1) break;
+        v.line(data.toString('utf8', start, nl), offset + start, true, nl - start);
+        start = nl + 1;
+      }
+      carry = start < data.length ? Buffer.from(data.subarray(start)) : null;
+      offset += start;
+    }
+    if (carry !== null) v.line(carry.toString('utf8'), offset, false, carry.length);
+  } finally {
+    await fh.close();
+  }
+  return v.finish();
+}
+
+/** Verifies lines already in memory (e.g. `AuditLog.memoryLines()`); every line counts as terminated. */
+export function verifyAuditLines(lines: Iterable<string>, options: VerifyOptions): AuditVerifyReport {
+  const v = new AuditVerifier(options.signingKey);
+  let offset = 0;
+  for (const l of lines) {
+    const n = Buffer.byteLength(l);
+    v.line(l, offset, true, n);
+    offset += n + 1;
+  }
+  return v.finish();
+}
+
+/** A human-readable report (for `tirex-guardian verify`). */
+export function formatAuditReport(r: AuditVerifyReport): string {
+  const head =
+    r.status === 'verified'
+      ? 'VERIFIED: chain intact, every entry signed by a checkpoint, log closed'
+      : r.status === 'unverified-tail'
+        ? `OK WITH UNVERIFIED TAIL: chain intact, ${r.unverifiedTail?.entries ?? 0} entr${r.unverifiedTail?.entries === 1 ? 'y' : 'ies'} after the last checkpoint not signed, no final checkpoint (writer running, killed, or the end of the log was cut)`
+        : `INVALID: ${r.problem?.reason}`;
+  const out = [`audit log${r.file ? ` ${r.file}` : ''}: ${head}`];
+  if (r.problem) {
+    const p = r.problem;
+    out.push(`  first bad position: line ${p.line}, byte ${p.offset}${p.seq === null ? '' : `, seq ${p.seq}`}`);
+    out.push(`  reason: ${p.message}`);
+    if (p.suspectLines) out.push(`  suspect lines: ${p.suspectLines.from}..${p.suspectLines.to}`);
+  }
+  out.push(
+    `  ${r.lines} lines, ${r.bytes} bytes; ${r.entries} entries verified (${r.records} records, ${r.checkpoints} checkpoints); last seq ${r.lastSeq}`,
+  );
+  if (r.lastCheckpoint) {
+    out.push(`  last good checkpoint: seq ${r.lastCheckpoint.seq} (line ${r.lastCheckpoint.line}) at ${r.lastCheckpoint.time}${r.lastCheckpoint.final ? ', final' : ''}`);
+  } else {
+    out.push('  no valid checkpoint');
+  }
+  if (r.unverifiedTail && r.unverifiedTail.entries > 0) {
+    out.push(`  unverified tail: ${r.unverifiedTail.entries} entries from seq ${r.unverifiedTail.fromSeq} (line ${r.unverifiedTail.fromLine})`);
+  }
+  if (r.sessions > 1) out.push(`  writer sessions: ${r.sessions}`);
+  if (r.dropped > 0) out.push(`  records dropped by the writer (queue full, recorded in gap entries): ${r.dropped}`);
+  for (const rec of r.recoveries) out.push(`  crash recovery at line ${rec.line} (seq ${rec.seq}): ${rec.discardedBytes} bytes of an incomplete line were cut`);
+  return out.join('\n');
+}

@@ -1,0 +1,932 @@
+/**
+ * AuditLog: the append-only, hash-chained JSON-lines audit file.
+ *
+ * Hot path. `append(record)` validates the record, serializes it canonically, hashes it onto the
+ * chain and pushes the line onto an in-memory queue; it performs no I/O and never waits. Lines
+ * are written in batches, one batch in flight at a time, by `fs.write` / `fs.fdatasync` (libuv's
+ * thread pool), from a timer or setImmediate on the event loop. Checkpoints are built on the
+ * same path (every `checkpointEvery` entries, an HMAC: about a microsecond), and from an unref'd
+ * timer every `checkpointIntervalMs` when entries are waiting for one.
+ *
+ * Durability (what an acknowledgement means: `ticket.durable()` resolves when the entry is
+ * acknowledged at the log's level; `flush()` and `close()` always write and fdatasync):
+ *
+ * - 'memory': nothing touches the disk; lines are kept in `memoryLines()`. Tests only.
+ * - 'batched': the queue is written every `flushIntervalMs` (default 50 ms; earlier when a batch
+ *   reaches `maxBatchBytes`) without fsync. An entry is acknowledged once `write()` has returned:
+ *   it is then in the kernel's page cache and survives kill -9 of this process, but not a power
+ *   loss or kernel crash (the kernel writes dirty pages back within about 30 s by default). On
+ *   kill -9 the entries not yet handed to `write()` are lost: at most those appended in the last
+ *   `flushIntervalMs` plus the duration of one write (at most the queue bound), the resulting file
+ *   stays a valid chain, possibly with an unverified tail and, rarely, one cut line that
+ *   `verifyAuditLog` reports as truncation and the next `open` cuts off and records.
+ * - 'fsync' (default): every batch is written then fdatasync'd before its entries are
+ *   acknowledged (group commit: entries appended while a batch is being synced go into the
+ *   next one; `flushIntervalMs`, default 0, can add a delay to make batches larger). An
+ *   acknowledged entry survives kill -9 and power loss, as far as the storage honours fsync.
+ *   Appends are not slowed down; only the acknowledgement waits.
+ *
+ * Queue bound. At most `maxQueue` entries (default 100,000) or `maxQueueBytes` (64 MiB) may wait
+ * to be written. When full, `append` refuses the record: with `onFull: 'drop'` (default) it
+ * returns a ticket with `accepted: false`; with `onFull: 'throw'` it throws RangeError
+ * TG_AUDIT_QUEUE_FULL. Either way the refusal is counted (`stats().dropped`), emitted as a
+ * 'drop' event (a process warning, at most once a second, when nobody listens), and written into
+ * the chain as a `gap` entry (count, first and last time) before the next accepted entry, so the
+ * log itself says that records are missing and `verifyAuditLog` reports how many.
+ *
+ * Failure. A failed write or fdatasync ends the log: every pending acknowledgement is rejected
+ * with TG_AUDIT_WRITE_FAILED, the 'failed' event fires (a process warning when nobody listens),
+ * and every later `append` throws TG_AUDIT_WRITE_FAILED (after an fsync error the page cache can
+ * no longer be trusted, so nothing is retried; reopen the log to resume it).
+ *
+ * Resume. Opening an existing file reads its tail back to the last checkpoint, checks hashes,
+ * links and that checkpoint's signature with the signing key (TG_AUDIT_CORRUPT otherwise), cuts
+ * off an incomplete last line (recorded in the new `open` entry), and continues the chain.
+ *
+ * One writer per file: a process-wide registry and a `<file>.lock` file holding the writer's pid
+ * (a lock whose process is gone is taken over) refuse a second writer with TG_AUDIT_LOCKED.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import {
+  checkpointBody,
+  entryHash,
+  GENESIS_HASH,
+  sealLine,
+  type ChainCursor,
+} from './chain';
+import { auditError, AuditErrorCode, auditRangeError, auditTypeError, type AuditError } from './errors';
+import {
+  CallerIdResolver,
+  canonicalJson,
+  checkRecordInput,
+  keyBytes,
+  makeAuditId,
+  newInstanceId,
+  recordCanonical,
+  recordFieldsFrom,
+  type AuditRecordInput,
+} from './record';
+import { resumePlan, type ReadRequest, type TailState } from './tail';
+
+export type AuditDurability = 'memory' | 'batched' | 'fsync';
+
+export interface AuditLogOptions {
+  /** The JSON-lines file (created when missing, resumed when present). Not used in 'memory'. */
+  file?: string;
+  /** Default 'fsync'. See the module comment. */
+  durability?: AuditDurability;
+  /** HMAC-SHA256 key for checkpoints, at least 32 bytes. Keep it outside the log's host if you can. */
+  signingKey: string | Uint8Array;
+  /** Names the signing key in each checkpoint (signed), for key rotation. Default null. */
+  keyId?: string | null;
+  /** When set, caller ids are written as HMAC-SHA256(key, callerId) hex (key >= 16 bytes). */
+  hashCallerIds?: { key: string | Uint8Array } | null;
+  /** 'batched': at most this long between an append and its write (default 50). 'fsync': extra delay before a batch (default 0). */
+  flushIntervalMs?: number;
+  /** Entries waiting to be written before `append` refuses (default 100,000). */
+  maxQueue?: number;
+  /** Bytes waiting to be written before `append` refuses (default 64 MiB). */
+  maxQueueBytes?: number;
+  /** Largest single write (default 4 MiB); a queue reaching it is written without waiting. */
+  maxBatchBytes?: number;
+  /** What `append` does when the queue is full: 'drop' (default, counted) or 'throw'. */
+  onFull?: 'drop' | 'throw';
+  /** A signed checkpoint after this many entries (default 1000). */
+  checkpointEvery?: number;
+  /** ... and at least this often while entries wait for one (default 10,000 ms; 0: never by time). */
+  checkpointIntervalMs?: number;
+  /** Resume gives up when no checkpoint lies within this many bytes of the end (default 64 MiB). */
+  maxResumeScanBytes?: number;
+  /** Take `<file>.lock` (default true). */
+  lock?: boolean;
+  /** File mode for a new log (default 0o640). */
+  fileMode?: number;
+  /** Clock in ms since the epoch (default Date.now); tests inject their own. */
+  now?: () => number;
+}
+
+export type AuditLogState = 'open' | 'closing' | 'closed' | 'failed';
+
+export interface AuditLogStats {
+  file: string | null;
+  durability: AuditDurability;
+  state: AuditLogState;
+  instanceId: string;
+  /** Records accepted by append() in this session. */
+  appended: number;
+  /** Chain entries created in this session (records, checkpoints, open, gap). */
+  entries: number;
+  /** Entries handed to the OS (write() returned; in 'memory': stored). */
+  written: number;
+  /** Entries fdatasync'd (every batch in 'fsync'; on flush/close in 'batched'). */
+  synced: number;
+  /** Entries created but not yet written. */
+  pending: number;
+  pendingBytes: number;
+  /** Records refused because the queue was full. */
+  dropped: number;
+  /** Bytes written in this session. */
+  bytes: number;
+  /** Write batches in this session. */
+  batches: number;
+  checkpoints: number;
+  /** seq and hash of the newest entry (hashed, maybe not yet written). */
+  lastSeq: number;
+  lastHash: string;
+  lastWrittenSeq: number;
+  lastSyncedSeq: number;
+  /** True when this session continued an existing log. */
+  resumed: boolean;
+  /** Bytes of an incomplete last line cut off on resume (0: none). */
+  recoveredBytes: number;
+  error: string | null;
+}
+
+export interface AuditDropInfo {
+  /** Records refused so far in this session. */
+  dropped: number;
+  pending: number;
+  pendingBytes: number;
+}
+
+export interface AuditCheckpointInfo {
+  seq: number;
+  fromSeq: number;
+  toSeq: number;
+  lastHash: string;
+  /** The checkpoint entry's own hash: export it off-host to anchor the log. */
+  hash: string;
+  time: string;
+  final: boolean;
+}
+
+/** An accepted record: its place in the chain, and its acknowledgement. */
+export interface AcceptedAuditTicket {
+  readonly accepted: true;
+  readonly seq: number;
+  readonly id: string;
+  readonly hash: string;
+  /** Resolves when the entry is acknowledged at the log's durability level; rejects on failure. */
+  durable(): Promise<void>;
+}
+
+/** A record refused because the queue was full (counted, and written as a gap entry). */
+export interface DroppedAuditTicket {
+  readonly accepted: false;
+  readonly seq: null;
+  readonly id: null;
+  readonly hash: null;
+  readonly reason: 'queue-full';
+  /** Rejects with TG_AUDIT_DROPPED. */
+  durable(): Promise<void>;
+}
+
+export type AuditTicket = AcceptedAuditTicket | DroppedAuditTicket;
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface ResolvedOptions {
+  file: string | null;
+  durability: AuditDurability;
+  signingKey: Buffer;
+  keyId: string | null;
+  callerHashKey: Buffer | null;
+  flushIntervalMs: number;
+  maxQueue: number;
+  maxQueueBytes: number;
+  maxBatchBytes: number;
+  onFull: 'drop' | 'throw';
+  checkpointEvery: number;
+  checkpointIntervalMs: number;
+  maxResumeScanBytes: number;
+  lock: boolean;
+  fileMode: number;
+  now: () => number;
+}
+
+export const SIGNING_KEY_MIN_BYTES = 32;
+
+function posInt(v: unknown, name: string, def: number, min = 1): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw auditTypeError(`audit: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+function callerHashKey(h: AuditLogOptions['hashCallerIds']): Buffer | null {
+  if (h === undefined || h === null) return null;
+  if (typeof h !== 'object') throw auditTypeError('audit: hashCallerIds must be { key } or null');
+  return keyBytes(h.key, 'hashCallerIds.key');
+}
+
+function resolveOptions(o: AuditLogOptions): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw auditTypeError('audit: options must be an object');
+  const durability = o.durability ?? 'fsync';
+  if (!['memory', 'batched', 'fsync'].includes(durability)) throw auditTypeError(`audit: durability must be 'memory', 'batched' or 'fsync', got ${String(durability)}`);
+  if (durability !== 'memory' && (typeof o.file !== 'string' || o.file.length === 0)) throw auditTypeError(`audit: file is required with durability '${durability}'`);
+  const onFull = o.onFull ?? 'drop';
+  if (onFull !== 'drop' && onFull !== 'throw') throw auditTypeError(`audit: onFull must be 'drop' or 'throw'`);
+  if (o.keyId !== undefined && o.keyId !== null && typeof o.keyId !== 'string') throw auditTypeError('audit: keyId must be a string or null');
+  if (o.now !== undefined && typeof o.now !== 'function') throw auditTypeError('audit: now must be a function');
+  return {
+    file: durability === 'memory' ? null : path.resolve(o.file as string),
+    durability,
+    signingKey: keyBytes(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
+    keyId: o.keyId ?? null,
+    callerHashKey: callerHashKey(o.hashCallerIds),
+    flushIntervalMs: posInt(o.flushIntervalMs, 'flushIntervalMs', durability === 'batched' ? 50 : 0, 0),
+    maxQueue: posInt(o.maxQueue, 'maxQueue', 100_000),
+    maxQueueBytes: posInt(o.maxQueueBytes, 'maxQueueBytes', 64 * 2 ** 20),
+    maxBatchBytes: posInt(o.maxBatchBytes, 'maxBatchBytes', 4 * 2 ** 20),
+    onFull,
+    checkpointEvery: posInt(o.checkpointEvery, 'checkpointEvery', 1000),
+    checkpointIntervalMs: posInt(o.checkpointIntervalMs, 'checkpointIntervalMs', 10_000, 0),
+    maxResumeScanBytes: posInt(o.maxResumeScanBytes, 'maxResumeScanBytes', 64 * 2 ** 20),
+    lock: o.lock ?? true,
+    fileMode: posInt(o.fileMode, 'fileMode', 0o640, 0),
+    now: o.now ?? Date.now,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One writer per file
+
+const OPEN_FILES = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false; // not in OPEN_FILES: a previous process that had our pid
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function acquire(file: string, instanceId: string, lock: boolean, mode: number): string | null {
+  if (OPEN_FILES.has(file)) throw auditError(AuditErrorCode.Locked, `audit: ${file} is already open by another AuditLog in this process`);
+  let lockPath: string | null = null;
+  if (lock) {
+    lockPath = `${file}.lock`;
+    const body = JSON.stringify({ pid: process.pid, host: os.hostname(), instanceId, time: new Date().toISOString() });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.writeFileSync(lockPath, body, { flag: 'wx', mode });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        let holder: { pid?: unknown; host?: unknown } | null = null;
+        try {
+          holder = JSON.parse(fs.readFileSync(lockPath, 'utf8'));
+        } catch {
+          holder = null; // unreadable: written by a process that died mid-write
+        }
+        if (holder !== null && (holder.host !== os.hostname() || pidAlive(Number(holder.pid)))) {
+          throw auditError(
+            AuditErrorCode.Locked,
+            `audit: ${file} is locked by pid ${String(holder.pid)} on ${String(holder.host)} (${lockPath}); remove the lock file only if that process is gone`,
+          );
+        }
+        fs.rmSync(lockPath, { force: true });
+      }
+    }
+  }
+  OPEN_FILES.add(file);
+  return lockPath;
+}
+
+function release(file: string, lockPath: string | null): void {
+  OPEN_FILES.delete(file);
+  if (lockPath !== null) {
+    try {
+      fs.rmSync(lockPath, { force: true });
+    } catch {
+      /* a lock left behind is taken over by the next writer (its pid is gone) */
+    }
+  }
+}
+
+function fsyncDirSync(file: string): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(path.dirname(file), 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    /* some filesystems cannot fsync a directory; the file's own fdatasync still applies */
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+function driveSync(file: string, size: number, key: Buffer, maxScan: number): TailState {
+  const plan = resumePlan(file, size, key, maxScan);
+  let step = plan.next();
+  if (step.done) return step.value;
+  const fd = fs.openSync(file, 'r');
+  try {
+    while (!step.done) {
+      step = plan.next(readExactSync(fd, step.value));
+    }
+    return step.value;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readExactSync(fd: number, req: ReadRequest): Buffer {
+  const buf = Buffer.allocUnsafe(req.length);
+  let off = 0;
+  while (off < req.length) {
+    const n = fs.readSync(fd, buf, off, req.length - off, req.position + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+async function driveAsync(file: string, size: number, key: Buffer, maxScan: number): Promise<TailState> {
+  const plan = resumePlan(file, size, key, maxScan);
+  let step = plan.next();
+  if (step.done) return step.value;
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    while (!step.done) {
+      const req = step.value;
+      const buf = Buffer.allocUnsafe(req.length);
+      let off = 0;
+      while (off < req.length) {
+        const { bytesRead } = await fh.read(buf, off, req.length - off, req.position + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      step = plan.next(buf.subarray(0, off));
+    }
+    return step.value;
+  } finally {
+    await fh.close();
+  }
+}
+
+const FRESH: TailState = {
+  nextSeq: 0,
+  prevHash: GENESIS_HASH,
+  lastCheckpointSeq: -1,
+  sinceCheckpoint: 0,
+  keepBytes: 0,
+  discarded: null,
+  resumed: false,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+
+class Accepted implements AcceptedAuditTicket {
+  readonly accepted = true as const;
+  constructor(
+    private readonly log: AuditLog,
+    readonly seq: number,
+    readonly id: string,
+    readonly hash: string,
+  ) {}
+  durable(): Promise<void> {
+    return this.log.whenAcknowledged(this.seq);
+  }
+}
+
+const DROPPED: DroppedAuditTicket = Object.freeze({
+  accepted: false as const,
+  seq: null,
+  id: null,
+  hash: null,
+  reason: 'queue-full' as const,
+  durable: () => Promise.reject(auditError(AuditErrorCode.Dropped, 'audit: the record was dropped (queue full); it is counted in a gap entry')),
+});
+
+function insertWaiter(list: Waiter[], w: Waiter): void {
+  let i = list.length;
+  while (i > 0 && (list[i - 1] as Waiter).seq > w.seq) i--;
+  list.splice(i, 0, w);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface AuditLogEvents {
+  drop: [AuditDropInfo];
+  checkpoint: [AuditCheckpointInfo];
+  failed: [AuditError];
+}
+
+export class AuditLog extends EventEmitter<AuditLogEvents> {
+  readonly instanceId: string;
+  private readonly cfg: ResolvedOptions;
+  private readonly callers: CallerIdResolver;
+  private readonly cursor: ChainCursor;
+  private sinceCheckpoint: number;
+  private state: AuditLogState = 'open';
+  private fd: number | null;
+  private readonly lockPath: string | null;
+  private readonly resumed: boolean;
+  private readonly recoveredBytes: number;
+
+  // queue of lines not yet written; queue[head] has seq headSeq
+  private queue: string[] = [];
+  private head = 0;
+  private headSeq: number;
+  private queueBytes = 0;
+
+  private writtenSeq: number;
+  private syncedSeq: number;
+  private syncTarget: number;
+  private busy = false;
+  private scheduled: 'timer' | 'immediate' | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private ackWaiters: Waiter[] = [];
+  private syncWaiters: Waiter[] = [];
+  private closeWaiter: { resolve: (s: AuditLogStats) => void; reject: (e: Error) => void } | null = null;
+  private closePromise: Promise<AuditLogStats> | null = null;
+  private error: AuditError | null = null;
+  private readonly memory: string[] | null;
+
+  private appended = 0;
+  private entries = 0;
+  private writtenEntries = 0;
+  private syncedEntries = 0;
+  private bytes = 0;
+  private batches = 0;
+  private checkpoints = 0;
+  private dropped = 0;
+  private droppedSinceGap = 0;
+  private firstDropMs = 0;
+  private lastDropMs = 0;
+  private lastDropWarning = -Infinity;
+  private lastTimeMs = NaN;
+  private lastTimeIso = '';
+
+  /** Opens (creates or resumes) a log; reads the tail with async I/O. */
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const cfg = resolveOptions(options);
+    const instanceId = newInstanceId();
+    if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
+    const file = cfg.file;
+    const lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    try {
+      let size = 0;
+      let existed = true;
+      try {
+        size = (await fs.promises.stat(file)).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        existed = false;
+      }
+      const tail = await driveAsync(file, size, cfg.signingKey, cfg.maxResumeScanBytes);
+      if (tail.keepBytes < size) await fs.promises.truncate(file, tail.keepBytes);
+      const fd = await new Promise<number>((res, rej) => fs.open(file, 'a', cfg.fileMode, (err, fd) => (err ? rej(err) : res(fd))));
+      if (!existed && cfg.durability === 'fsync') fsyncDirSync(file);
+      return new AuditLog(cfg, instanceId, tail, fd, lockPath);
+    } catch (err) {
+      release(file, lockPath);
+      throw err;
+    }
+  }
+
+  /** Opens (creates or resumes) a log with synchronous I/O: for constructors and startup code. */
+  static openSync(options: AuditLogOptions): AuditLog {
+    const cfg = resolveOptions(options);
+    const instanceId = newInstanceId();
+    if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
+    const file = cfg.file;
+    const lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    try {
+      let size = 0;
+      let existed = true;
+      try {
+        size = fs.statSync(file).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        existed = false;
+      }
+      const tail = driveSync(file, size, cfg.signingKey, cfg.maxResumeScanBytes);
+      if (tail.keepBytes < size) fs.truncateSync(file, tail.keepBytes);
+      const fd = fs.openSync(file, 'a', cfg.fileMode);
+      if (!existed && cfg.durability === 'fsync') fsyncDirSync(file);
+      return new AuditLog(cfg, instanceId, tail, fd, lockPath);
+    } catch (err) {
+      release(file, lockPath);
+      throw err;
+    }
+  }
+
+  private constructor(cfg: ResolvedOptions, instanceId: string, tail: TailState, fd: number | null, lockPath: string | null) {
+    super();
+    this.cfg = cfg;
+    this.instanceId = instanceId;
+    this.fd = fd;
+    this.lockPath = lockPath;
+    this.memory = cfg.durability === 'memory' ? [] : null;
+    this.callers = new CallerIdResolver(cfg.callerHashKey);
+    this.cursor = { nextSeq: tail.nextSeq, prevHash: tail.prevHash, lastCheckpointSeq: tail.lastCheckpointSeq };
+    this.sinceCheckpoint = tail.sinceCheckpoint;
+    this.headSeq = tail.nextSeq;
+    this.writtenSeq = tail.nextSeq - 1;
+    this.syncedSeq = tail.nextSeq - 1;
+    this.syncTarget = tail.nextSeq - 1;
+    this.resumed = tail.resumed;
+    this.recoveredBytes = tail.discarded?.discardedBytes ?? 0;
+    this.pushEntry({
+      v: 1,
+      type: 'open',
+      seq: this.cursor.nextSeq,
+      prevHash: this.cursor.prevHash,
+      time: this.isoTime(cfg.now()),
+      instanceId,
+      pid: process.pid,
+      durability: cfg.durability,
+      resumed: tail.resumed,
+      recovered: tail.discarded,
+    });
+    if (cfg.checkpointIntervalMs > 0) {
+      this.checkpointTimer = setInterval(() => this.onCheckpointTimer(), cfg.checkpointIntervalMs);
+      this.checkpointTimer.unref();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Hot path
+
+  /**
+   * Hashes the record onto the chain and queues it; no I/O, never waits. Throws TypeError
+   * TG_INVALID_ARGUMENT for an invalid record or caller id, TG_AUDIT_CLOSED after close(),
+   * TG_AUDIT_WRITE_FAILED once the log has failed, and (with onFull: 'throw') RangeError
+   * TG_AUDIT_QUEUE_FULL when the queue is full.
+   */
+  append(input: AuditRecordInput): AuditTicket {
+    if (this.state !== 'open') throw this.notOpen();
+    checkRecordInput(input);
+    const callerId = this.callers.resolve(input.callerId);
+    const t = input.time;
+    const ms = t === undefined ? this.cfg.now() : typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw auditTypeError(`audit: time must be a valid date or ms since the epoch, got ${String(t)}`);
+    if (this.cursor.nextSeq - 1 - this.writtenSeq >= this.cfg.maxQueue || this.queueBytes >= this.cfg.maxQueueBytes) return this.refuse();
+    if (this.droppedSinceGap > 0) this.pushGap();
+
+    const seq = this.cursor.nextSeq;
+    const id = makeAuditId(seq, this.instanceId);
+    const canon = recordCanonical(recordFieldsFrom(input, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed));
+    const hash = entryHash(this.cursor.prevHash, canon);
+    this.enqueue(sealLine(canon, hash), hash);
+    this.appended++;
+    if (this.sinceCheckpoint >= this.cfg.checkpointEvery) this.pushCheckpoint(false);
+    return new Accepted(this, seq, id, hash);
+  }
+
+  private isoTime(ms: number): string {
+    if (ms !== this.lastTimeMs) {
+      this.lastTimeIso = new Date(ms).toISOString();
+      this.lastTimeMs = ms;
+    }
+    return this.lastTimeIso;
+  }
+
+  private enqueue(line: string, hash: string): void {
+    this.queue.push(line);
+    this.queueBytes += line.length;
+    this.cursor.nextSeq++;
+    this.cursor.prevHash = hash;
+    this.entries++;
+    this.sinceCheckpoint++;
+    this.requestPump(this.urgent());
+  }
+
+  private pushEntry(body: { seq: number; prevHash: string; [key: string]: unknown }): string {
+    const canon = canonicalJson(body);
+    const hash = entryHash(body.prevHash, canon);
+    this.enqueue(sealLine(canon, hash), hash);
+    return hash;
+  }
+
+  private pushCheckpoint(final: boolean): void {
+    const body = checkpointBody(this.cursor, this.isoTime(this.cfg.now()), this.cfg.signingKey, this.cfg.keyId, final);
+    const hash = this.pushEntry(body);
+    this.cursor.lastCheckpointSeq = body.seq;
+    this.sinceCheckpoint = 0;
+    this.checkpoints++;
+    if (this.listenerCount('checkpoint') > 0) {
+      this.emit('checkpoint', { seq: body.seq, fromSeq: body.fromSeq, toSeq: body.toSeq, lastHash: body.lastHash, hash, time: body.time, final });
+    }
+  }
+
+  private pushGap(): void {
+    this.pushEntry({
+      v: 1,
+      type: 'gap',
+      seq: this.cursor.nextSeq,
+      prevHash: this.cursor.prevHash,
+      time: this.isoTime(this.cfg.now()),
+      reason: 'queue-full',
+      dropped: this.droppedSinceGap,
+      firstTime: new Date(this.firstDropMs).toISOString(),
+      lastTime: new Date(this.lastDropMs).toISOString(),
+    });
+    this.droppedSinceGap = 0;
+  }
+
+  private refuse(): DroppedAuditTicket {
+    const now = this.cfg.now();
+    this.dropped++;
+    if (this.droppedSinceGap++ === 0) this.firstDropMs = now;
+    this.lastDropMs = now;
+    const info: AuditDropInfo = { dropped: this.dropped, pending: this.cursor.nextSeq - 1 - this.writtenSeq, pendingBytes: this.queueBytes };
+    if (this.listenerCount('drop') > 0) this.emit('drop', info);
+    else if (now - this.lastDropWarning >= 1000) {
+      this.lastDropWarning = now;
+      process.emitWarning(`audit queue full (${info.pending} entries pending): ${info.dropped} record(s) dropped so far; a gap entry will record them`, {
+        code: AuditErrorCode.QueueFull,
+      });
+    }
+    if (this.cfg.onFull === 'throw') {
+      throw auditRangeError(AuditErrorCode.QueueFull, `audit: queue full (${info.pending} entries, ${info.pendingBytes} bytes pending); record refused`);
+    }
+    return DROPPED;
+  }
+
+  private notOpen(): Error {
+    if (this.state === 'failed' && this.error) return this.error;
+    return auditError(AuditErrorCode.Closed, `audit: the log is ${this.state}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writing
+
+  private urgent(): boolean {
+    return (
+      this.cfg.flushIntervalMs === 0 ||
+      this.state === 'closing' ||
+      this.syncTarget > this.syncedSeq ||
+      this.queueBytes >= this.cfg.maxBatchBytes
+    );
+  }
+
+  private requestPump(urgent: boolean): void {
+    if (this.busy || this.state === 'failed' || this.state === 'closed') return;
+    if (this.scheduled === 'immediate') return;
+    if (this.scheduled === 'timer') {
+      if (!urgent) return;
+      clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = null;
+    }
+    if (urgent) {
+      this.scheduled = 'immediate';
+      setImmediate(this.pump);
+    } else {
+      this.scheduled = 'timer';
+      this.timer = setTimeout(this.pump, this.cfg.flushIntervalMs);
+    }
+  }
+
+  private readonly pump = (): void => {
+    this.scheduled = null;
+    this.timer = null;
+    if (this.busy || this.state === 'failed' || this.state === 'closed') return;
+    const queued = this.queue.length - this.head;
+    if (this.memory !== null) {
+      for (let i = this.head; i < this.queue.length; i++) this.memory.push((this.queue[i] as string).slice(0, -1));
+      this.writtenEntries += queued;
+      this.syncedEntries += queued;
+      this.headSeq += queued;
+      this.queue = [];
+      this.head = 0;
+      this.queueBytes = 0;
+      this.writtenSeq = this.syncedSeq = this.cursor.nextSeq - 1;
+      this.afterOp();
+      return;
+    }
+    const fd = this.fd as number;
+    if (queued > 0) {
+      let n = 0;
+      let chars = 0;
+      while (this.head + n < this.queue.length) {
+        const len = (this.queue[this.head + n] as string).length;
+        if (n > 0 && chars + len > this.cfg.maxBatchBytes) break;
+        chars += len;
+        n++;
+      }
+      const text = n === queued && this.head === 0 ? this.queue.join('') : this.queue.slice(this.head, this.head + n).join('');
+      this.head += n;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.queueBytes -= chars;
+      const lastSeq = this.headSeq + n - 1;
+      this.headSeq += n;
+      const buf = Buffer.from(text, 'utf8');
+      const sync = this.cfg.durability === 'fsync' || this.syncTarget > this.syncedSeq;
+      this.busy = true;
+      this.writeAll(fd, buf, 0, (err) => {
+        if (err) return this.fail(err);
+        this.writtenSeq = lastSeq;
+        this.writtenEntries += n;
+        this.bytes += buf.length;
+        this.batches++;
+        if (!sync) return this.afterOp();
+        fs.fdatasync(fd, (err2) => {
+          if (err2) return this.fail(err2);
+          this.syncedEntries += lastSeq - this.syncedSeq;
+          this.syncedSeq = lastSeq;
+          this.afterOp();
+        });
+      });
+    } else if (this.syncTarget > this.syncedSeq && this.writtenSeq > this.syncedSeq) {
+      const target = this.writtenSeq;
+      this.busy = true;
+      fs.fdatasync(fd, (err) => {
+        if (err) return this.fail(err);
+        this.syncedEntries += target - this.syncedSeq;
+        this.syncedSeq = target;
+        this.afterOp();
+      });
+    } else {
+      this.afterOp();
+    }
+  };
+
+  private writeAll(fd: number, buf: Buffer, off: number, cb: (err: Error | null) => void): void {
+    fs.write(fd, buf, off, buf.length - off, null, (err, n) => {
+      if (err) return cb(err);
+      if (off + n < buf.length) return this.writeAll(fd, buf, off + n, cb);
+      cb(null);
+    });
+  }
+
+  private afterOp(): void {
+    this.busy = false;
+    this.settle();
+    if (this.state === 'failed' || this.state === 'closed') return;
+    if (this.queue.length > this.head) this.requestPump(this.urgent());
+    else if (this.syncTarget > this.syncedSeq) this.requestPump(true);
+    else if (this.state === 'closing') this.finishClose();
+  }
+
+  private ackedSeq(): number {
+    return this.cfg.durability === 'fsync' ? this.syncedSeq : this.writtenSeq;
+  }
+
+  private settle(): void {
+    const acked = this.ackedSeq();
+    let i = 0;
+    while (i < this.ackWaiters.length && (this.ackWaiters[i] as Waiter).seq <= acked) (this.ackWaiters[i++] as Waiter).resolve();
+    if (i > 0) this.ackWaiters.splice(0, i);
+    let j = 0;
+    while (j < this.syncWaiters.length && (this.syncWaiters[j] as Waiter).seq <= this.syncedSeq) (this.syncWaiters[j++] as Waiter).resolve();
+    if (j > 0) this.syncWaiters.splice(0, j);
+  }
+
+  private fail(cause: Error): void {
+    if (this.state === 'failed' || this.state === 'closed') return;
+    const err = auditError(
+      AuditErrorCode.WriteFailed,
+      `audit: writing ${this.cfg.file} failed (${cause.message}); the log accepts no more records`,
+      cause,
+    );
+    this.error = err;
+    this.state = 'failed';
+    this.busy = false;
+    this.stopTimers();
+    for (const w of this.ackWaiters) w.reject(err);
+    for (const w of this.syncWaiters) w.reject(err);
+    this.ackWaiters = [];
+    this.syncWaiters = [];
+    if (this.listenerCount('failed') > 0) this.emit('failed', err);
+    else process.emitWarning(err.message, { code: AuditErrorCode.WriteFailed });
+    if (this.closeWaiter) this.finishClose();
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.timer = null;
+    this.checkpointTimer = null;
+  }
+
+  private onCheckpointTimer(): void {
+    if (this.state !== 'open') return;
+    if (this.droppedSinceGap > 0) this.pushGap();
+    if (this.sinceCheckpoint > 0) this.pushCheckpoint(false);
+  }
+
+  /** @internal Resolves when entry `seq` is acknowledged at the log's durability level. */
+  whenAcknowledged(seq: number): Promise<void> {
+    if (seq <= this.ackedSeq()) return Promise.resolve();
+    if (this.state === 'failed') return Promise.reject(this.error);
+    return new Promise((resolve, reject) => insertWaiter(this.ackWaiters, { seq, resolve, reject }));
+  }
+
+  /** Writes and fdatasyncs every entry appended so far ('memory': stores them). */
+  flush(): Promise<void> {
+    if (this.state === 'failed') return Promise.reject(this.error);
+    if (this.state === 'closed') return Promise.resolve();
+    const target = this.cursor.nextSeq - 1;
+    if (target <= this.syncedSeq) return Promise.resolve();
+    if (target > this.syncTarget) this.syncTarget = target;
+    const p = new Promise<void>((resolve, reject) => insertWaiter(this.syncWaiters, { seq: target, resolve, reject }));
+    this.requestPump(true);
+    return p;
+  }
+
+  /**
+   * Writes a gap entry for pending drops and a final signed checkpoint, writes and fdatasyncs
+   * everything, closes the file and releases the lock. Resolves with the final stats; rejects
+   * with TG_AUDIT_WRITE_FAILED when the log failed (resources are released either way).
+   */
+  close(): Promise<AuditLogStats> {
+    if (this.closePromise) return this.closePromise;
+    this.closePromise = new Promise<AuditLogStats>((resolve, reject) => {
+      this.closeWaiter = { resolve, reject };
+    });
+    if (this.state === 'failed') {
+      this.finishClose();
+      return this.closePromise;
+    }
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = null;
+    if (this.droppedSinceGap > 0) this.pushGap();
+    this.pushCheckpoint(true);
+    this.state = 'closing';
+    this.syncTarget = this.cursor.nextSeq - 1;
+    this.requestPump(true);
+    return this.closePromise;
+  }
+
+  private finishClose(): void {
+    const waiter = this.closeWaiter;
+    if (!waiter) return;
+    this.closeWaiter = null;
+    this.stopTimers();
+    const failed = this.state === 'failed';
+    const done = (err: Error | null): void => {
+      if (this.cfg.file !== null) release(this.cfg.file, this.lockPath);
+      if (!failed) this.state = 'closed';
+      if (failed) waiter.reject(this.error as Error);
+      else if (err) waiter.reject(err);
+      else waiter.resolve(this.stats());
+    };
+    const fd = this.fd;
+    this.fd = null;
+    if (fd === null) done(null);
+    else fs.close(fd, (err) => done(err));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Introspection
+
+  stats(): AuditLogStats {
+    return {
+      file: this.cfg.file,
+      durability: this.cfg.durability,
+      state: this.state,
+      instanceId: this.instanceId,
+      appended: this.appended,
+      entries: this.entries,
+      written: this.writtenEntries,
+      synced: this.syncedEntries,
+      pending: this.cursor.nextSeq - 1 - this.writtenSeq,
+      pendingBytes: this.queueBytes,
+      dropped: this.dropped,
+      bytes: this.bytes,
+      batches: this.batches,
+      checkpoints: this.checkpoints,
+      lastSeq: this.cursor.nextSeq - 1,
+      lastHash: this.cursor.prevHash,
+      lastWrittenSeq: this.writtenSeq,
+      lastSyncedSeq: this.syncedSeq,
+      resumed: this.resumed,
+      recoveredBytes: this.recoveredBytes,
+      error: this.error ? this.error.message : null,
+    };
+  }
+
+  get durability(): AuditDurability {
+    return this.cfg.durability;
+  }
+
+  get file(): string | null {
+    return this.cfg.file;
+  }
+
+  /** 'memory' durability: the lines written so far (without newlines). Empty otherwise. */
+  memoryLines(): readonly string[] {
+    return this.memory ?? [];
+  }
+}

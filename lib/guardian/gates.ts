@@ -1,0 +1,71 @@
+/**
+ * Fail-closed production gates (SPEC section 5, seed 001): in the production profile the
+ * guardian refuses to start when audit is off, the audit signing key is missing or short, the
+ * model hash is not pinned or does not match, or the audit directory is not writable. The error
+ * lists every failing gate with its remedy, not just the first.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { codedError, ErrorCode } from '../errors';
+import type { LoadedManifest } from '../model/manifest';
+
+export interface GateInputs {
+  auditEnabled: boolean;
+  signingKey: string | undefined;
+  auditFile: string | undefined;
+  pinnedSha256: string | undefined;
+  manifest: LoadedManifest;
+}
+
+export interface GateFailure {
+  gate: string;
+  problem: string;
+  remedy: string;
+}
+
+export function productionGateFailures(g: GateInputs): GateFailure[] {
+  const out: GateFailure[] = [];
+  if (!g.auditEnabled) {
+    out.push({ gate: 'audit', problem: 'audit logging is off', remedy: 'set enableAuditLogging: true (the production profile does)' });
+  }
+  if (!g.signingKey || Buffer.byteLength(g.signingKey) < 32) {
+    out.push({ gate: 'signing-key', problem: 'the audit signing key is missing or shorter than 32 bytes', remedy: 'pass audit.signingKey (32+ bytes, from your secret store)' });
+  }
+  if (!g.auditFile) {
+    out.push({ gate: 'audit-file', problem: 'no audit file is configured', remedy: 'pass audit.file, a path on durable storage' });
+  } else {
+    const dir = path.dirname(path.resolve(g.auditFile));
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      out.push({ gate: 'audit-dir', problem: `the audit directory ${dir} is not writable`, remedy: `create ${dir} and make it writable by this process` });
+    }
+  }
+  if (!g.pinnedSha256) {
+    out.push({ gate: 'model-pin', problem: 'the model hash is not pinned', remedy: `pass modelSha256: '${g.manifest.sha256}' (after checking it is the model you approved)` });
+  } else {
+    let actual = '';
+    try {
+      actual = createHash('sha256').update(fs.readFileSync(g.manifest.modelPath)).digest('hex');
+    } catch (err) {
+      out.push({ gate: 'model-file', problem: `cannot read ${g.manifest.modelPath}: ${(err as Error).message}`, remedy: 'deploy the model file beside its manifest' });
+    }
+    if (actual && actual !== g.pinnedSha256) {
+      out.push({ gate: 'model-hash', problem: `the model file's sha256 is ${actual}, the pin is ${g.pinnedSha256}`, remedy: 'deploy the approved model or update the pin through your change process' });
+    }
+  }
+  return out;
+}
+
+export function checkProductionGates(g: GateInputs): void {
+  const failures = productionGateFailures(g);
+  if (failures.length === 0) return;
+  const err = codedError(
+    ErrorCode.GateFailed,
+    `refusing to start in production: ${failures.length} gate(s) failed:\n` +
+      failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
+  );
+  throw Object.assign(err, { failures });
+}

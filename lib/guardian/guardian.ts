@@ -1,0 +1,561 @@
+/**
+ * TiRexGuardian: a forecasting model behind five shields (SPEC sections 3 and 4).
+ *
+ *   request -> pipeline shield (shape, length, dtype) -> input shield (scan, threat score)
+ *           -> circuit shield (breaker permit) -> model -> output shield (repair, plausibility)
+ *           -> result; the audit shield records every call, whatever its status.
+ *
+ * `fallbackStrategy: 'graceful'` serves a fallback forecast and says so in `status`; `'strict'`
+ * throws a typed error with a stable code instead. Nothing is silent.
+ */
+import * as path from 'node:path';
+
+import { AuditLog, type AuditDecision, type AuditDurability } from '../audit';
+import { checkCallerId } from '../audit/record';
+import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
+import { codedError, ErrorCode, typeError, type CodedError, type ErrorCodeValue } from '../errors';
+import { fallbackChain, type FallbackStep } from '../fallback';
+import { loadManifest } from '../model/manifest';
+import { rollout, rolloutSync } from '../model/rollout';
+import { ModelSession, type SessionOptions } from '../model/session';
+import { packageRoot } from '../native/addon';
+import { checkProductionGates } from './gates';
+import { InputShield, type ThreatAssessment } from './input-shield';
+import { OutputShield, type OutputVerdict } from './output-shield';
+import { isRefusal, PipelineShield, scalingState, type ContextInput, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { ProtectionStats, type StatsSnapshot } from './stats';
+import {
+  INPUT_THRESHOLDS,
+  OUTPUT_THRESHOLDS,
+  PIPELINE_THRESHOLDS,
+  PROFILES,
+  type FallbackStrategy,
+  type PipelineProtection,
+  type ThreatLevel,
+} from './thresholds';
+
+export type ForecastStatus = 'ok' | 'corrected' | 'fallback' | 'blocked';
+
+export interface GuardianConfig {
+  /** A preset (production, staging, development); the fields below override it. */
+  profile?: keyof typeof PROFILES;
+  threatDetectionLevel?: ThreatLevel;
+  dataPipelineProtection?: PipelineProtection;
+  fallbackStrategy?: FallbackStrategy;
+  enableAuditLogging?: boolean;
+  /** The model's manifest; default: the model shipped in models/. */
+  model?: string;
+  /** The sha256 the model must have (required in production). */
+  modelSha256?: string;
+  session?: SessionOptions;
+  audit?: {
+    file?: string;
+    durability?: AuditDurability;
+    /** HMAC key of the signed checkpoints (>= 32 bytes); required when audit is on. */
+    signingKey?: string;
+    /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
+    callerIdKey?: string;
+  };
+  /** Market bounds per instrument: values outside are out of bounds for the input shield. */
+  marketBounds?: Record<string, { lo: number; hi: number }>;
+  breaker?: Omit<BreakerOptions, 'name' | 'clock'>;
+  clock?: Clock;
+  /** Consecutive corrupt model outputs before inference is suspended (manual resume). */
+  suspendAfterCorruptOutputs?: number;
+}
+
+export interface ForecastRequest {
+  context: ContextInput;
+  predictionLength: number;
+  userId: string;
+  /** Rows of a [batch, time] context given as one typed array. */
+  batch?: number;
+  /** Selects market bounds from the configuration. */
+  instrument?: string;
+}
+
+export interface ShieldActivation {
+  shield: 'pipeline' | 'input' | 'circuit' | 'output' | 'audit' | 'emergency';
+  action: string;
+  detail?: string;
+}
+
+export interface ForecastResult {
+  status: ForecastStatus;
+  /** Why the status is not `ok` (null when it is). */
+  reason: string | null;
+  /** [batch, horizon, levels] (null only when blocked with nothing to serve). */
+  quantiles: Float32Array | null;
+  /** [batch, horizon]: the median (TiRex's mean is its median). */
+  mean: Float32Array | null;
+  levels: readonly number[];
+  batch: number;
+  horizon: number;
+  /** The largest threat score over the series and the signals that fired. */
+  threat: { score: number; decision: 'pass' | 'caution' | 'block'; signals: string[] };
+  shields: ShieldActivation[];
+  fallback: { method: string; steps: FallbackStep[] } | null;
+  auditId: string | null;
+  model: { name: string; sha256: string; provider: string };
+  timings: { totalUs: number; modelUs: number; shieldsUs: number };
+  warnings: string[];
+}
+
+interface Resolved {
+  level: ThreatLevel;
+  pipeline: PipelineProtection;
+  strategy: FallbackStrategy;
+  audit: boolean;
+}
+
+/** The work of one call, built step by step and turned into a result (or an error) at the end. */
+interface CallState {
+  t0: number;
+  modelUs: number;
+  request: ForecastRequest;
+  horizon: number;
+  batch: number;
+  prepared: PreparedContext | null;
+  assessments: ThreatAssessment[];
+  shields: ShieldActivation[];
+  decisions: AuditDecision[];
+  warnings: string[];
+  quantiles: Float32Array | null;
+  status: ForecastStatus;
+  reason: string | null;
+  fallback: { method: string; steps: FallbackStep[] } | null;
+}
+
+const now = () => performance.now();
+
+export class TiRexGuardian {
+  readonly config: Readonly<Resolved>;
+  readonly session: ModelSession;
+  readonly breakers: BreakerRegistry;
+  readonly breaker: CircuitBreaker;
+  readonly #input: InputShield;
+  readonly #pipeline: PipelineShield;
+  readonly #output: OutputShield;
+  readonly #audit: AuditLog | null;
+  readonly #stats = new ProtectionStats();
+  readonly #bounds: Record<string, { lo: number; hi: number }>;
+  readonly #suspendAfter: number;
+  #corruptInARow = 0;
+  #suspended: string | null = null;
+  #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
+
+  constructor(config: GuardianConfig = {}) {
+    const preset = PROFILES[config.profile ?? 'development'];
+    const resolved: Resolved = {
+      level: config.threatDetectionLevel ?? preset.threatDetectionLevel,
+      pipeline: config.dataPipelineProtection ?? preset.dataPipelineProtection,
+      strategy: config.fallbackStrategy ?? preset.fallbackStrategy,
+      audit: config.enableAuditLogging ?? preset.enableAuditLogging,
+    };
+    if (!INPUT_THRESHOLDS[resolved.level]) throw typeError(ErrorCode.InvalidArgument, `threatDetectionLevel must be low, medium or high`);
+    if (!PIPELINE_THRESHOLDS[resolved.pipeline]) {
+      throw typeError(ErrorCode.InvalidArgument, `dataPipelineProtection must be permissive, moderate or strict`);
+    }
+    if (resolved.strategy !== 'strict' && resolved.strategy !== 'graceful') {
+      throw typeError(ErrorCode.InvalidArgument, `fallbackStrategy must be strict or graceful`);
+    }
+    this.config = Object.freeze(resolved);
+    const manifestPath = config.model ?? path.join(packageRoot(), 'models', 'tirex-guardian-default.json');
+    if (config.profile === 'production') {
+      // Fail closed before anything is loaded: every remedy at once.
+      checkProductionGates({
+        auditEnabled: resolved.audit,
+        signingKey: config.audit?.signingKey,
+        auditFile: config.audit?.file,
+        pinnedSha256: config.modelSha256,
+        manifest: loadManifest(manifestPath),
+      });
+    }
+    this.session = ModelSession.load(manifestPath, config.session ?? {});
+    if (config.modelSha256 !== undefined && config.modelSha256 !== this.session.sha256) {
+      this.session.close();
+      throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${config.modelSha256}`);
+    }
+    const m = this.session.manifest;
+    this.#input = new InputShield(INPUT_THRESHOLDS[resolved.level]);
+    this.#pipeline = new PipelineShield(PIPELINE_THRESHOLDS[resolved.pipeline], m);
+    this.#output = new OutputShield(OUTPUT_THRESHOLDS[resolved.level], m.quantileLevels.length, m.medianIndex);
+    this.#bounds = config.marketBounds ?? {};
+    this.#suspendAfter = config.suspendAfterCorruptOutputs ?? 5;
+    this.breakers = new BreakerRegistry({ ...(config.breaker ?? {}), ...(config.clock ? { clock: config.clock } : {}) });
+    this.breaker = this.breakers.get(`model:${m.name}@${this.session.sha256.slice(0, 12)}`);
+    this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
+    this.#audit = null;
+    if (resolved.audit) {
+      const key = config.audit?.signingKey;
+      if (!key) {
+        this.session.close();
+        throw codedError(ErrorCode.GateFailed, 'audit logging is on but audit.signingKey is missing (32 bytes or more)');
+      }
+      this.#audit = AuditLog.openSync({
+        file: config.audit?.file,
+        durability: config.audit?.durability ?? (config.audit?.file ? 'batched' : 'memory'),
+        signingKey: key,
+        hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
+      });
+    }
+  }
+
+  /** Protection statistics so far. */
+  stats(): StatsSnapshot {
+    return this.#stats.snapshot();
+  }
+
+  get auditLog(): AuditLog | null {
+    return this.#audit;
+  }
+
+  // ------------------------------------------------------------------ emergency procedures
+
+  /** Maintenance: the breaker is forced open; calls get a fallback ('fallback') or are refused. */
+  enterMaintenance(reason: string, mode: 'fallback' | 'refuse' = 'fallback'): void {
+    this.#maintenance = { reason, mode };
+    this.breaker.forceOpen(`maintenance: ${reason}`);
+  }
+
+  /** Ends maintenance; recovery goes through half-open trials. */
+  exitMaintenance(): void {
+    this.#maintenance = null;
+    this.breaker.release('maintenance over', 'half-open');
+  }
+
+  /** Inference stays suspended after repeated corrupt outputs until this is called. */
+  resumeInference(): void {
+    this.#suspended = null;
+    this.#corruptInARow = 0;
+    this.breaker.release('inference resumed', 'half-open');
+  }
+
+  /** Manual breaker reset to closed, statistics cleared. */
+  resetBreaker(): void {
+    this.breaker.reset('manual reset');
+  }
+
+  get suspended(): string | null {
+    return this.#suspended;
+  }
+
+  get maintenance(): { reason: string; mode: 'fallback' | 'refuse' } | null {
+    return this.#maintenance;
+  }
+
+  async close(): Promise<void> {
+    this.session.close();
+    if (this.#audit) await this.#audit.close();
+  }
+
+  // ------------------------------------------------------------------ forecasts
+
+  /** A guarded forecast on this thread: the lowest latency. */
+  safeForecast(request: ForecastRequest): ForecastResult {
+    const st = this.#begin(request);
+    if (st.status === 'blocked' || st.fallback || !st.prepared) return this.#finish(st);
+    const permit = this.#permit(st);
+    if (!permit) return this.#finish(st);
+    const t = now();
+    let q: Float32Array;
+    try {
+      q = rolloutSync(this.session, st.prepared.tensor, st.batch, st.horizon);
+    } catch (err) {
+      st.modelUs = (now() - t) * 1000;
+      return this.#modelFailed(st, permit, err);
+    }
+    st.modelUs = (now() - t) * 1000;
+    return this.#afterModel(st, permit, q);
+  }
+
+  /** A guarded forecast with the model on the thread pool; `timeoutMs` cancels a slow model. */
+  async safeForecastAsync(request: ForecastRequest, options: { timeoutMs?: number } = {}): Promise<ForecastResult> {
+    const st = this.#begin(request);
+    if (st.status === 'blocked' || st.fallback || !st.prepared) return this.#finish(st);
+    const permit = this.#permit(st);
+    if (!permit) return this.#finish(st);
+    const t = now();
+    let q: Float32Array;
+    try {
+      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs: options.timeoutMs ?? 0 });
+    } catch (err) {
+      st.modelUs = (now() - t) * 1000;
+      return this.#modelFailed(st, permit, err);
+    }
+    st.modelUs = (now() - t) * 1000;
+    return this.#afterModel(st, permit, q);
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  #begin(request: ForecastRequest): CallState {
+    const st: CallState = {
+      t0: now(),
+      modelUs: 0,
+      request,
+      horizon: 0,
+      batch: 0,
+      prepared: null,
+      assessments: [],
+      shields: [],
+      decisions: [],
+      warnings: [],
+      quantiles: null,
+      status: 'ok',
+      reason: null,
+      fallback: null,
+    };
+    this.#stats.calls++;
+    if (typeof request !== 'object' || request === null) {
+      this.#fail(st, ErrorCode.InvalidArgument, 'the request must be an object { context, predictionLength, userId }', true);
+    }
+    const caller = checkCallerId(request.userId);
+    if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
+    // Pipeline shield: horizon, shapes, lengths, dtype.
+    const horizonRefusal = this.#pipeline.checkHorizon(request.predictionLength);
+    this.#stats.check('contextLength', horizonRefusal !== null);
+    if (horizonRefusal) this.#refuse(st, horizonRefusal);
+    st.horizon = request.predictionLength;
+    const prepared = this.#pipeline.prepare(request.context, request.batch);
+    if (isRefusal(prepared)) {
+      this.#stats.check(prepared.code === 'TG_PRECISION_LOSS' ? 'devicePrecision' : prepared.code === 'TG_CONTEXT_TOO_SHORT' || prepared.code === 'TG_CONTEXT_TOO_LONG' ? 'contextLength' : 'tensorOperations', true);
+      this.#refuse(st, prepared);
+    }
+    const p = prepared as PreparedContext;
+    st.prepared = p;
+    st.batch = p.batch;
+    st.warnings.push(...p.warnings);
+    this.#stats.check('contextLength', p.trimmed);
+    this.#stats.check('tensorOperations', p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]));
+    this.#stats.check('devicePrecision', p.precisionLoss > 0);
+    if (p.trimmed) st.shields.push({ shield: 'pipeline', action: 'trim', detail: `kept the last ${p.window} points` });
+    if (p.imputed > 0) st.shields.push({ shield: 'pipeline', action: 'impute', detail: `${p.imputed} values` });
+    // Input shield: one scan per series, the threat score decides.
+    const bounds = request.instrument !== undefined ? this.#bounds[request.instrument] : undefined;
+    let blocked: ThreatAssessment | null = null;
+    for (let b = 0; b < p.batch; b++) {
+      const row = p.rows[b]!;
+      const a = this.#input.assess(row, 0, row.length, bounds);
+      st.assessments.push(a);
+      for (const sig of a.triggered) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
+      this.#stats.check('nanHandling', a.stats.nan > 0 || a.stats.posInf + a.stats.negInf > 0);
+      if (a.decision === 'block' && !blocked) blocked = a;
+      const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
+      if (isRefusal(scaling)) this.#refuse(st, scaling);
+    }
+    const threat = this.#threat(st);
+    if (threat.decision !== 'pass') {
+      st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
+    }
+    if (blocked) {
+      const reason = `input blocked (threat ${blocked.score.toFixed(3)}): ${blocked.triggered.map((s) => s.name).join(', ')}`;
+      st.decisions.push({ shield: 'input', action: 'block', score: blocked.score, signals: blocked.triggered.map((s) => s.name) });
+      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.InputBlocked, reason);
+      this.#serveFallback(st, reason);
+      return st;
+    }
+    // Emergency procedures before the model.
+    if (this.#maintenance) {
+      const reason = `maintenance: ${this.#maintenance.reason}`;
+      st.shields.push({ shield: 'emergency', action: 'maintenance', detail: this.#maintenance.reason });
+      if (this.#maintenance.mode === 'refuse' || this.config.strategy === 'strict') this.#fail(st, ErrorCode.Maintenance, reason);
+      this.#serveFallback(st, reason);
+      return st;
+    }
+    if (this.#suspended) {
+      const reason = `inference suspended: ${this.#suspended}`;
+      st.shields.push({ shield: 'emergency', action: 'suspended', detail: this.#suspended });
+      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.Suspended, reason);
+      this.#serveFallback(st, reason);
+    }
+    return st;
+  }
+
+  #permit(st: CallState): Permit | null {
+    const permit = this.breaker.tryAcquire();
+    this.#stats.check('modelLoading', permit === null);
+    if (permit) return permit;
+    const wait = this.breaker.retryAfterMs;
+    const reason = `circuit ${this.breaker.state}: the model is not called (${Number.isFinite(wait) ? `trial in ${Math.ceil(wait)} ms` : 'until released'})`;
+    st.shields.push({ shield: 'circuit', action: 'reject', detail: this.breaker.state });
+    if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.CircuitOpen, reason);
+    this.#serveFallback(st, reason);
+    return null;
+  }
+
+  #modelFailed(st: CallState, permit: Permit, err: unknown): ForecastResult {
+    const code = (err as { code?: string }).code ?? 'TG_INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    permit.failure(`model: ${code}`);
+    st.shields.push({ shield: 'circuit', action: 'failure', detail: code });
+    st.decisions.push({ shield: 'circuit', action: 'model-failure', code });
+    const timeout = code === ErrorCode.RunTimeout;
+    if (this.config.strategy === 'strict') {
+      this.#fail(st, timeout ? ErrorCode.RunTimeout : ErrorCode.ModelFailed, `the model failed (${code}): ${message}`);
+    }
+    this.#serveFallback(st, timeout ? 'the model timed out' : `the model failed (${code})`);
+    return this.#finish(st);
+  }
+
+  #afterModel(st: CallState, permit: Permit, q: Float32Array): ForecastResult {
+    const threat = this.#threat(st);
+    const anchors = st.assessments.map((a) => ({ last: a.stats.last, sigma: a.stats.sigma }));
+    const verdict: OutputVerdict = this.#output.inspect(q, st.batch, st.horizon, anchors, threat.decision === 'caution');
+    this.#stats.check('quantileProcessing', verdict.nonFinite + verdict.crossedSteps + verdict.implausibleSteps > 0);
+    if (verdict.nonFinite > 0) {
+      permit.failure('non-finite output');
+      this.#corruptInARow++;
+      const reason = `the model returned ${verdict.nonFinite} non-finite values`;
+      st.decisions.push({ shield: 'output', action: 'reject', nonFinite: verdict.nonFinite });
+      st.shields.push({ shield: 'output', action: 'reject', detail: reason });
+      if (this.#corruptInARow >= this.#suspendAfter && !this.#suspended) {
+        this.#suspended = `${this.#corruptInARow} corrupt outputs in a row`;
+        this.breaker.forceOpen(`suspended: ${this.#suspended}`);
+        st.shields.push({ shield: 'emergency', action: 'suspend', detail: this.#suspended });
+      }
+      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.OutputCorrupt, reason);
+      this.#serveFallback(st, reason);
+      return this.#finish(st);
+    }
+    this.#corruptInARow = 0;
+    if (verdict.needsFallback) {
+      permit.failure('implausible output');
+      const reason = verdict.corrections.join('; ');
+      st.decisions.push({ shield: 'output', action: 'replace', implausibleSteps: verdict.implausibleSteps });
+      st.shields.push({ shield: 'output', action: 'replace', detail: reason });
+      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.OutputImplausible, reason);
+      this.#serveFallback(st, reason);
+      return this.#finish(st);
+    }
+    permit.success();
+    st.quantiles = q;
+    if (verdict.crossedSteps > 0) this.#stats.bump(this.#stats.corrections, 'sortedQuantileSteps', verdict.crossedSteps);
+    if (verdict.clampedSteps > 0) this.#stats.bump(this.#stats.corrections, 'clampedSteps', verdict.clampedSteps);
+    if (verdict.corrections.length > 0) {
+      st.decisions.push({ shield: 'output', action: 'correct', crossedSteps: verdict.crossedSteps, implausibleSteps: verdict.implausibleSteps, clampedSteps: verdict.clampedSteps });
+      for (const c of verdict.corrections) st.shields.push({ shield: 'output', action: 'correct', detail: c });
+      // A flag changes no number: the result says so in its shields, the status stays ok.
+      if (verdict.crossedSteps > 0 || verdict.clampedSteps > 0) {
+        st.status = 'corrected';
+        st.reason = verdict.corrections.join('; ');
+      }
+    }
+    return this.#finish(st);
+  }
+
+  /** Fallback for every series; blocked when a series has nothing to forecast from. */
+  #serveFallback(st: CallState, reason: string): void {
+    const p = st.prepared;
+    const m = this.session.manifest;
+    const Q = m.quantileLevels.length;
+    st.reason = reason;
+    if (!p) {
+      st.status = 'blocked';
+      return;
+    }
+    const q = new Float32Array(p.batch * st.horizon * Q);
+    let method = '';
+    let steps: FallbackStep[] = [];
+    for (let b = 0; b < p.batch; b++) {
+      const r = fallbackChain(p.rows[b]!, st.horizon, { levels: m.quantileLevels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
+      if (!r.ok) {
+        st.status = 'blocked';
+        st.reason = `${reason}; no fallback for series ${b}: ${r.reason}`;
+        st.decisions.push({ shield: 'circuit', action: 'no-fallback', row: b, reason: r.reason });
+        return;
+      }
+      method = b === 0 ? r.method : method === r.method ? method : 'mixed';
+      if (b === 0) steps = r.steps;
+    }
+    this.#stats.bump(this.#stats.fallbacks, method);
+    st.status = 'fallback';
+    st.quantiles = q;
+    st.fallback = { method, steps };
+    st.shields.push({ shield: 'circuit', action: 'fallback', detail: `${method}: ${reason}` });
+    st.decisions.push({ shield: 'circuit', action: 'fallback', method, reason });
+  }
+
+  #threat(st: CallState): ForecastResult['threat'] {
+    let worst: ThreatAssessment | null = null;
+    for (const a of st.assessments) if (!worst || a.score > worst.score) worst = a;
+    if (!worst) return { score: 0, decision: 'pass', signals: [] };
+    return { score: worst.score, decision: worst.decision, signals: worst.triggered.map((s) => s.name) };
+  }
+
+  #refuse(st: CallState, refusal: PipelineRefusal): never {
+    st.shields.push({ shield: 'pipeline', action: 'refuse', detail: refusal.reason });
+    this.#fail(st, refusal.code as ErrorCodeValue, refusal.reason, refusal.code === 'TG_INVALID_ARGUMENT');
+  }
+
+  /**
+   * Ends a call with a typed error: recorded (audit, statistics) first. `alwaysThrow` is for
+   * caller mistakes (a bad argument throws in every strategy; there is nothing to serve).
+   */
+  #fail(st: CallState, code: ErrorCodeValue, message: string, alwaysThrow = false): never {
+    const err: CodedError = codedError(code, message);
+    st.status = 'blocked';
+    st.reason = message;
+    st.decisions.push({ shield: 'guardian', action: 'error', code });
+    this.#stats.bump(this.#stats.errors, code);
+    this.#stats.byStatus.blocked++;
+    const auditId = this.#record(st);
+    Object.assign(err, { auditId, status: 'blocked' as const, strategy: alwaysThrow ? 'any' : this.config.strategy });
+    throw err;
+  }
+
+  #record(st: CallState): string | null {
+    if (!this.#audit) return null;
+    const threat = this.#threat(st);
+    const stats = st.assessments.map((a) => ({
+      n: a.stats.length,
+      nan: a.stats.nan,
+      inf: a.stats.posInf + a.stats.negInf,
+      oob: a.stats.outOfBounds,
+      min: Number.isFinite(a.stats.min) ? a.stats.min : null,
+      max: Number.isFinite(a.stats.max) ? a.stats.max : null,
+      score: Math.round(a.score * 1e4) / 1e4,
+    }));
+    const userId = typeof st.request?.userId === 'string' && checkCallerId(st.request.userId) === null ? st.request.userId : 'invalid-caller-id';
+    const ticket = this.#audit.append({
+      callerId: userId,
+      status: st.status,
+      latencyUs: Math.max(0, (now() - st.t0) * 1000),
+      modelHash: this.session.sha256,
+      inputStats: { horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series: stats },
+      decisions: st.decisions,
+      fallback: st.fallback?.method ?? null,
+    });
+    if (!ticket.accepted) st.warnings.push('audit queue full: this call was counted as a gap in the audit log');
+    return ticket.id;
+  }
+
+  #finish(st: CallState): ForecastResult {
+    const m = this.session.manifest;
+    const Q = m.quantileLevels.length;
+    let mean: Float32Array | null = null;
+    if (st.quantiles) {
+      mean = new Float32Array(st.batch * st.horizon);
+      for (let i = 0; i < mean.length; i++) mean[i] = st.quantiles[i * Q + m.medianIndex]!;
+    }
+    this.#stats.byStatus[st.status]++;
+    const auditId = this.#record(st);
+    const totalUs = (now() - st.t0) * 1000;
+    return {
+      status: st.status,
+      reason: st.reason,
+      quantiles: st.quantiles,
+      mean,
+      levels: m.quantileLevels,
+      batch: st.batch,
+      horizon: st.horizon,
+      threat: this.#threat(st),
+      shields: st.shields,
+      fallback: st.fallback,
+      auditId,
+      model: { name: m.name, sha256: this.session.sha256, provider: this.session.provider },
+      timings: { totalUs, modelUs: st.modelUs, shieldsUs: totalUs - st.modelUs },
+      warnings: st.warnings,
+    };
+  }
+}

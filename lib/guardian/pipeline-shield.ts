@@ -1,0 +1,185 @@
+/**
+ * Shield 2, data pipeline (vulnerability categories: context length, tensor operations,
+ * device/precision). Turns whatever context the caller has into the float32 [batch, window]
+ * tensor the model takes: length bounds, trimming to the model's window, ragged batches
+ * left-padded with NaN, dtype conversion with precision loss measured against each series'
+ * own scale, finite scaling state (from the input shield's statistics), imputation when the
+ * model needs it. A Float32Array that
+ * already fits reaches the model without a copy.
+ */
+import { convertF64ToF32Into, CONVERT_REPORT_STRIDE } from '../kernels/convert';
+import { impute } from '../kernels/impute';
+import type { ModelManifest } from '../model/manifest';
+import { REQUEST_LIMITS, type PipelineThresholds } from './thresholds';
+
+export type ContextInput =
+  | Float32Array
+  | Float64Array
+  | number[]
+  | ReadonlyArray<Float32Array | Float64Array | number[]>;
+
+export interface PipelineRefusal {
+  code: 'TG_CONTEXT_TOO_SHORT' | 'TG_CONTEXT_TOO_LONG' | 'TG_HORIZON_TOO_LONG' | 'TG_BATCH_INVALID' | 'TG_PRECISION_LOSS' | 'TG_SCALING_INVALID' | 'TG_INVALID_ARGUMENT';
+  reason: string;
+}
+
+export interface PreparedContext {
+  /** [batch, window] float32, what the model reads. */
+  tensor: Float32Array;
+  batch: number;
+  /** Time steps per row the model sees (the most recent ones). */
+  window: number;
+  /** Original length of each row (before trimming and padding). */
+  lengths: number[];
+  /** Row views of the original data over the same window, for the input shield and the
+   * fallbacks (float64 stays float64 there). */
+  rows: (Float32Array | Float64Array)[];
+  /** True when `tensor` is the caller's own memory. */
+  zeroCopy: boolean;
+  /** Largest float32 conversion error relative to a series' scale (0 when no conversion). */
+  precisionLoss: number;
+  trimmed: boolean;
+  imputed: number;
+  warnings: string[];
+}
+
+function toTyped(row: Float32Array | Float64Array | number[]): Float32Array | Float64Array {
+  return Array.isArray(row) ? Float64Array.from(row, (v) => (typeof v === 'number' ? v : NaN)) : row;
+}
+
+/** The rows of the caller's context as typed arrays (one row for a single series). */
+export function contextRows(context: ContextInput, batch?: number): (Float32Array | Float64Array)[] | PipelineRefusal {
+  if (context instanceof Float32Array || context instanceof Float64Array) {
+    const b = batch ?? 1;
+    if (!Number.isInteger(b) || b < 1 || context.length % b !== 0) {
+      return { code: 'TG_BATCH_INVALID', reason: `batch ${b} does not divide a context of ${context.length} values` };
+    }
+    const T = context.length / b;
+    return Array.from({ length: b }, (_, i) => context.subarray(i * T, (i + 1) * T));
+  }
+  if (!Array.isArray(context) || context.length === 0) {
+    return { code: 'TG_INVALID_ARGUMENT', reason: 'context must be a Float32Array, a Float64Array, a number[] or a non-empty array of series' };
+  }
+  const items = context as unknown[];
+  if (items.length > 0 && items.every((v) => typeof v === 'number')) return [toTyped(items as number[])];
+  if (items.length > 0 && items.every((r) => r instanceof Float32Array || r instanceof Float64Array || Array.isArray(r))) {
+    return (items as (Float32Array | Float64Array | number[])[]).map(toTyped);
+  }
+  return { code: 'TG_INVALID_ARGUMENT', reason: 'context rows must be Float32Array, Float64Array or number[]' };
+}
+
+export class PipelineShield {
+  readonly thresholds: PipelineThresholds;
+  readonly manifest: ModelManifest;
+  #report = new Float64Array(CONVERT_REPORT_STRIDE);
+
+  constructor(thresholds: PipelineThresholds, manifest: ModelManifest) {
+    this.thresholds = thresholds;
+    this.manifest = manifest;
+  }
+
+  checkHorizon(horizon: unknown): PipelineRefusal | null {
+    if (typeof horizon !== 'number' || !Number.isInteger(horizon) || horizon < 1) {
+      return { code: 'TG_INVALID_ARGUMENT', reason: `predictionLength must be a positive integer, got ${String(horizon)}` };
+    }
+    if (horizon > this.manifest.maxHorizon) {
+      return {
+        code: 'TG_HORIZON_TOO_LONG',
+        reason: `predictionLength ${horizon} is beyond what ${this.manifest.name} can roll out honestly (${this.manifest.maxHorizon})`,
+      };
+    }
+    return null;
+  }
+
+  prepare(context: ContextInput, batch?: number): PreparedContext | PipelineRefusal {
+    const rowsOrRefusal = contextRows(context, batch);
+    if (!Array.isArray(rowsOrRefusal)) return rowsOrRefusal;
+    const all = rowsOrRefusal;
+    const B = all.length;
+    if (B < 1 || B > REQUEST_LIMITS.maxBatch) {
+      return { code: 'TG_BATCH_INVALID', reason: `a batch holds 1 to ${REQUEST_LIMITS.maxBatch} series, got ${B}` };
+    }
+    const lengths = all.map((r) => r.length);
+    const shortest = Math.min(...lengths);
+    const longest = Math.max(...lengths);
+    const minContext = Math.max(REQUEST_LIMITS.minContext, this.manifest.minContext);
+    if (shortest < minContext) {
+      return { code: 'TG_CONTEXT_TOO_SHORT', reason: `a series has ${shortest} points; at least ${minContext} are needed` };
+    }
+    if (longest > REQUEST_LIMITS.maxContext) {
+      return { code: 'TG_CONTEXT_TOO_LONG', reason: `a series has ${longest} points; at most ${REQUEST_LIMITS.maxContext} are accepted` };
+    }
+    const window = Math.min(longest, this.manifest.maxContext);
+    const trimmed = longest > this.manifest.maxContext;
+    const rows = all.map((r) => (r.length > window ? r.subarray(r.length - window) : r));
+    const warnings: string[] = [];
+    if (trimmed) warnings.push(`context trimmed to the model's window of ${window} points`);
+    if (shortest !== longest) warnings.push(`ragged batch: shorter series left-padded with NaN to ${window}`);
+
+    let tensor: Float32Array;
+    let zeroCopy = false;
+    let precisionLoss = 0;
+    const first = rows[0]!;
+    if (B === 1 && first instanceof Float32Array) {
+      tensor = first;
+      zeroCopy = true;
+    } else if (context instanceof Float32Array && !trimmed) {
+      tensor = context;
+      zeroCopy = true;
+    } else {
+      tensor = new Float32Array(B * window).fill(NaN);
+      for (let b = 0; b < B; b++) {
+        const r = rows[b]!;
+        const dst = tensor.subarray(b * window + (window - r.length), (b + 1) * window);
+        if (r instanceof Float32Array) dst.set(r);
+        else {
+          convertF64ToF32Into(r, dst, this.#report, 1);
+          precisionLoss = Math.max(precisionLoss, this.#report[2]!);
+          if (this.#report[3]! > 0) {
+            return { code: 'TG_PRECISION_LOSS', reason: `${this.#report[3]} values of series ${b} exceed float32's range` };
+          }
+        }
+      }
+      if (precisionLoss > this.thresholds.maxPrecisionLoss) {
+        return {
+          code: 'TG_PRECISION_LOSS',
+          reason: `float32 loses ${precisionLoss.toExponential(2)} of a series' own scale (limit ${this.thresholds.maxPrecisionLoss})`,
+        };
+      }
+    }
+    let imputed = 0;
+    if (this.manifest.nanHandling === 'impute') {
+      if (zeroCopy) {
+        tensor = tensor.slice();
+        zeroCopy = false;
+      }
+      imputed = impute(tensor, 'linear', tensor, B).filled;
+    }
+    return { tensor, batch: B, window, lengths, rows, zeroCopy, precisionLoss, trimmed, imputed, warnings };
+  }
+}
+
+/**
+ * TiRex's scaling state from the input shield's statistics of a row (the same numbers the
+ * kernel computes: no second pass): a refusal when it is not finite.
+ */
+export function scalingState(
+  stats: { finite: number; mean: number; std: number },
+  warnScale: number,
+  row: number,
+  warnings: string[],
+): { loc: number; scale: number } | PipelineRefusal {
+  const loc = stats.finite === 0 ? 0 : stats.mean;
+  const scale = stats.finite === 0 ? 1 : stats.std === 0 ? Math.abs(loc) + 1e-5 : stats.std;
+  if (!Number.isFinite(loc) || !Number.isFinite(scale) || scale <= 0) {
+    return { code: 'TG_SCALING_INVALID', reason: `series ${row} has no finite location/scale (loc ${loc}, scale ${scale})` };
+  }
+  if (Math.abs(loc) > warnScale || scale > warnScale) {
+    warnings.push(`series ${row}: location ${loc.toExponential(2)} / scale ${scale.toExponential(2)} above ${warnScale}`);
+  }
+  return { loc, scale };
+}
+
+export function isRefusal(x: unknown): x is PipelineRefusal {
+  return typeof x === 'object' && x !== null && 'code' in x && 'reason' in x && !('tensor' in x);
+}

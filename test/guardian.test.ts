@@ -1,0 +1,247 @@
+// TiRexGuardian end to end, on real sessions: the shipped model for clean and hostile inputs,
+// the broken fixture models for fault injection, an injectable clock for the breaker.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { ManualClock } from '../lib/breaker';
+import { readCsvColumn, TiRexGuardian, type ForecastResult, type GuardianConfig } from '../lib/index';
+
+const ROOT = path.resolve(__dirname, '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
+const KEY = 'k'.repeat(32);
+const brent = readCsvColumn(path.join(ROOT, 'data', 'brent-daily.csv'), 'Price').values;
+const prices = Float32Array.from(brent.subarray(brent.length - 1024));
+
+const open: TiRexGuardian[] = [];
+function guardian(config: GuardianConfig): TiRexGuardian {
+  const g = new TiRexGuardian({ audit: { signingKey: KEY }, ...config });
+  open.push(g);
+  return g;
+}
+afterAll(async () => {
+  for (const g of open) await g.close();
+});
+
+function fixture(kind: string): string {
+  return path.join(FIXTURES, `${kind}.json`);
+}
+
+function expectServed(r: ForecastResult, batch = 1): void {
+  expect(r.quantiles).not.toBeNull();
+  const q = r.quantiles!;
+  expect(q.length).toBe(batch * r.horizon * 9);
+  for (let s = 0; s < batch * r.horizon; s++) {
+    for (let k = 0; k < 9; k++) {
+      expect(Number.isFinite(q[s * 9 + k]!)).toBe(true);
+      if (k > 0) expect(q[s * 9 + k]!).toBeGreaterThanOrEqual(q[s * 9 + k - 1]!);
+    }
+    expect(r.mean![s]).toBe(q[s * 9 + 4]);
+  }
+}
+
+function thrown(fn: () => unknown): Error & { code?: string; auditId?: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected a throw');
+}
+
+describe('profiles and a clean forecast', () => {
+  it('serves the shipped model on real prices with status ok, an audit id and timings', () => {
+    const g = guardian({ profile: 'staging' });
+    expect(g.config).toEqual({ level: 'medium', pipeline: 'strict', strategy: 'graceful', audit: true });
+    const r = g.safeForecast({ context: prices, predictionLength: 32, userId: 'desk-7' });
+    expect(r.status).toBe('ok');
+    expect(r.reason).toBeNull();
+    expectServed(r);
+    expect(r.auditId).toMatch(/^\d{16}-[0-9a-f]{12}$/);
+    expect(r.timings.totalUs).toBeGreaterThan(r.timings.modelUs);
+    expect(r.model.sha256).toBe(g.session.sha256);
+    expect(g.auditLog!.stats().appended).toBe(1);
+  });
+
+  it('accepts number[], Float64Array, ragged batches and a [B, T] batch', () => {
+    const g = guardian({ profile: 'staging' });
+    expect(g.safeForecast({ context: Array.from(prices), predictionLength: 8, userId: 'u' }).status).toBe('ok');
+    // Bitcoin-like float64 prices: not "precision loss" (measured against the series' scale).
+    const btc = Float64Array.from(prices, (v, i) => 60000 + v + i * 0.01);
+    const r = g.safeForecast({ context: btc, predictionLength: 8, userId: 'u' });
+    expect(r.status).toBe('ok');
+    const ragged = g.safeForecast({ context: [prices.subarray(0, 300), prices.subarray(0, 700)], predictionLength: 8, userId: 'u' });
+    expect(ragged.batch).toBe(2);
+    expectServed(ragged, 2);
+    expect(ragged.warnings.join(' ')).toContain('ragged');
+    const both = new Float32Array(2048);
+    both.set(prices);
+    both.set(prices, 1024);
+    const batch = g.safeForecast({ context: both, batch: 2, predictionLength: 8, userId: 'u' });
+    expectServed(batch, 2);
+    expect(Array.from(batch.quantiles!.subarray(0, 72))).toEqual(Array.from(batch.quantiles!.subarray(72)));
+  });
+});
+
+describe('input shield: the threat score decides', () => {
+  it('an Inf is corruption: graceful serves an honest fallback, strict throws TG_INPUT_BLOCKED (audited)', () => {
+    const bad = prices.slice();
+    bad[500] = Infinity;
+    const g = guardian({ profile: 'staging' });
+    const r = g.safeForecast({ context: bad, predictionLength: 16, userId: 'u' });
+    expect(r.status).toBe('fallback');
+    expect(r.reason).toContain('infinity');
+    expect(r.fallback!.method).toBe('movingAverage');
+    expect(r.threat.decision).toBe('block');
+    expectServed(r);
+    const strict = guardian({ profile: 'staging', fallbackStrategy: 'strict' });
+    const e = thrown(() => strict.safeForecast({ context: bad, predictionLength: 16, userId: 'u' }));
+    expect(e.code).toBe('TG_INPUT_BLOCKED');
+    expect(e.auditId).toMatch(/^\d{16}-/);
+    expect(strict.auditLog!.stats().appended).toBe(1);
+  });
+
+  it('the same NaN share passes at low, cautions at medium and blocks at high', () => {
+    const x = prices.slice();
+    for (let i = 0; i < x.length; i += 12) x[i] = NaN; // 8.3% NaN, isolated
+    const low = guardian({ threatDetectionLevel: 'low', enableAuditLogging: false }).safeForecast({ context: x, predictionLength: 8, userId: 'u' });
+    const med = guardian({ threatDetectionLevel: 'medium', enableAuditLogging: false }).safeForecast({ context: x, predictionLength: 8, userId: 'u' });
+    const high = guardian({ threatDetectionLevel: 'high', enableAuditLogging: false, fallbackStrategy: 'graceful' }).safeForecast({ context: x, predictionLength: 8, userId: 'u' });
+    expect(low.threat.score).toBeLessThan(med.threat.score + 1e-12);
+    expect(low.status).toBe('ok');
+    expect(med.threat.decision).not.toBe('pass');
+    expect(high.status).toBe('fallback');
+    expect(high.reason).toContain('finiteRatio');
+  });
+
+  it('an all-NaN context has nothing to forecast from: blocked, with a reason', () => {
+    const g = guardian({ profile: 'staging' });
+    const r = g.safeForecast({ context: new Float32Array(100).fill(NaN), predictionLength: 8, userId: 'u' });
+    expect(r.status).toBe('blocked');
+    expect(r.quantiles).toBeNull();
+    expect(r.reason).toContain('no fallback');
+  });
+
+  it('requests the model cannot serve honestly are typed errors in every strategy', () => {
+    const g = guardian({ profile: 'staging' });
+    expect(thrown(() => g.safeForecast({ context: prices, predictionLength: 1000, userId: 'u' })).code).toBe('TG_HORIZON_TOO_LONG');
+    expect(thrown(() => g.safeForecast({ context: new Float32Array(2), predictionLength: 8, userId: 'u' })).code).toBe('TG_CONTEXT_TOO_SHORT');
+    expect(thrown(() => g.safeForecast({ context: prices, predictionLength: 8, userId: 'bad\u0000id' })).code).toBe('TG_INVALID_ARGUMENT');
+    expect(thrown(() => g.safeForecast({ context: 'nope' as never, predictionLength: 8, userId: 'u' })).code).toBe('TG_INVALID_ARGUMENT');
+    expect(thrown(() => g.safeForecast({ context: Float64Array.of(1, 2, 1e39, 3), predictionLength: 8, userId: 'u' })).code).toBe('TG_PRECISION_LOSS');
+    expect(g.stats().errors).toMatchObject({ TG_HORIZON_TOO_LONG: 1, TG_CONTEXT_TOO_SHORT: 1, TG_INVALID_ARGUMENT: 2, TG_PRECISION_LOSS: 1 });
+  });
+});
+
+describe('output shield with the broken fixture models', () => {
+  it('crossing quantiles are sorted and the status says corrected', () => {
+    const g = guardian({ profile: 'staging', model: fixture('crossing') });
+    const r = g.safeForecast({ context: prices, predictionLength: 32, userId: 'u' });
+    expect(r.status).toBe('corrected');
+    expect(r.reason).toContain('sorted crossing quantiles');
+    expectServed(r);
+    expect(g.stats().corrections.sortedQuantileSteps).toBe(32);
+  });
+
+  it('huge values: clamped at medium, replaced by a fallback at high', () => {
+    const med = guardian({ profile: 'staging', model: fixture('huge') }).safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(med.status).toBe('corrected');
+    expect(med.reason).toContain('clamped');
+    expectServed(med);
+    const high = guardian({ threatDetectionLevel: 'high', fallbackStrategy: 'graceful', enableAuditLogging: false, model: fixture('huge') }).safeForecast({
+      context: prices,
+      predictionLength: 8,
+      userId: 'u',
+    });
+    expect(high.status).toBe('fallback');
+    expectServed(high);
+  });
+});
+
+describe('circuit shield: breaker, fallbacks, emergency procedures', () => {
+  it('non-finite outputs are failures: the breaker opens after 3, then the model is not called, half-open after the wait', () => {
+    const clock = new ManualClock(0);
+    const g = guardian({ profile: 'staging', model: fixture('emits-nan'), clock, suspendAfterCorruptOutputs: 100 });
+    for (let i = 0; i < 3; i++) {
+      const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+      expect(r.status).toBe('fallback');
+      expect(r.reason).toContain('non-finite');
+      expectServed(r);
+    }
+    expect(g.breaker.state).toBe('open');
+    const rejected = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(rejected.status).toBe('fallback');
+    expect(rejected.reason).toContain('circuit open');
+    expect(rejected.timings.modelUs).toBe(0);
+    clock.advance(60_000);
+    expect(g.breaker.state).toBe('half-open');
+    const trial = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(trial.reason).toContain('non-finite'); // the trial ran the model, and failed
+    expect(g.breaker.state).toBe('open');
+    expect(g.stats().breakerTransitions).toMatchObject({ 'closed->open': 1, 'open->half-open': 1, 'half-open->open': 1 });
+  });
+
+  it('repeated corrupt outputs suspend inference until a manual resume', () => {
+    const g = guardian({ profile: 'staging', model: fixture('emits-inf'), suspendAfterCorruptOutputs: 2, breaker: { consecutiveFailures: 100 } });
+    g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    const second = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(second.shields.some((s) => s.action === 'suspend')).toBe(true);
+    expect(g.suspended).toContain('2 corrupt outputs');
+    const third = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(third.reason).toContain('inference suspended');
+    expect(third.timings.modelUs).toBe(0);
+    g.resumeInference();
+    expect(g.suspended).toBeNull();
+    expect(g.breaker.state).toBe('half-open');
+  });
+
+  it('maintenance serves fallbacks or refuses; leaving it recovers through half-open trials', () => {
+    const clock = new ManualClock(0);
+    const g = guardian({ profile: 'staging', clock });
+    g.enterMaintenance('model upgrade');
+    const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(r.status).toBe('fallback');
+    expect(r.reason).toContain('maintenance: model upgrade');
+    g.enterMaintenance('incident', 'refuse');
+    expect(thrown(() => g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' })).code).toBe('TG_MAINTENANCE');
+    g.exitMaintenance();
+    for (let i = 0; i < 3; i++) expect(g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' }).status).toBe('ok');
+    expect(g.breaker.state).toBe('closed');
+    g.resetBreaker();
+    expect(g.breaker.state).toBe('closed');
+  });
+
+  it('a model that times out (async) is a failure with a fallback; strict throws TG_RUN_TIMEOUT', async () => {
+    const g = guardian({ profile: 'staging', model: fixture('slow') });
+    const r = await g.safeForecastAsync({ context: prices, predictionLength: 8, userId: 'u' }, { timeoutMs: 50 });
+    expect(r.status).toBe('fallback');
+    expect(r.reason).toBe('the model timed out');
+    expectServed(r);
+    const strict = guardian({ profile: 'staging', model: fixture('slow'), fallbackStrategy: 'strict' });
+    await expect(strict.safeForecastAsync({ context: prices, predictionLength: 8, userId: 'u' }, { timeoutMs: 50 })).rejects.toMatchObject({
+      code: 'TG_RUN_TIMEOUT',
+    });
+  });
+});
+
+describe('production gates fail closed', () => {
+  it('lists every failing gate with its remedy', () => {
+    const e = thrown(() => new TiRexGuardian({ profile: 'production', enableAuditLogging: false, audit: {} }));
+    expect(e.code).toBe('TG_GATE_FAILED');
+    for (const gate of ['audit', 'signing-key', 'audit-file', 'model-pin']) expect(e.message).toContain(`- ${gate}:`);
+    expect(e.message).toContain('Remedy');
+  });
+
+  it('refuses a wrong pin and an unwritable audit directory; starts when everything is right', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-prod-'));
+    const good = { profile: 'production' as const, audit: { signingKey: KEY, file: path.join(dir, 'audit.log') } };
+    expect(thrown(() => new TiRexGuardian({ ...good, modelSha256: '0'.repeat(64) })).message).toContain('model-hash');
+    expect(thrown(() => new TiRexGuardian({ ...good, modelSha256: '0'.repeat(64), audit: { signingKey: KEY, file: '/proc/nope/audit.log' } })).message).toContain('audit-dir');
+    const sha = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'tirex-guardian-default.json'), 'utf8')).sha256;
+    const g = guardian({ ...good, modelSha256: sha });
+    expect(g.config).toEqual({ level: 'high', pipeline: 'strict', strategy: 'graceful', audit: true });
+    expect(g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' }).auditId).not.toBeNull();
+  });
+});
