@@ -18,6 +18,7 @@ const ALL = [
   ['session.mjs', ['1', '2048']],
   ['session.mjs', ['64', '512']],
   ['model.mjs', ['2048']],
+  ['guardian.mjs', []],
   ['audit.mjs', []],
   ['fallback.mjs', ['2048', '32']],
   ['breaker.mjs', []],

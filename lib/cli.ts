@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { readCsvColumn } from './data/csv';
+import { formatAuditReport, verifyAuditLog } from './audit';
 import { TiRexGuardian } from './guardian/guardian';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
@@ -21,6 +22,7 @@ import { runtimeInfo } from './native/runtime';
 const USAGE = `usage:
   tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]
                           [--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]
+  tirex-guardian verify <audit.log> --signing-key-file K [--json]
   tirex-guardian info
   tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
   tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
@@ -119,8 +121,18 @@ function forecastCommand(args: string[]): number {
   return result.status === 'blocked' ? 3 : 0;
 }
 
-export function main(argv: string[]): number {
+/** Verifies an audit log offline: exit 0 verified, 1 tampered or unreadable, 4 unverified tail. */
+export async function verifyCommand(args: string[]): Promise<number> {
+  const keyFile = flag(args, 'signing-key-file');
+  if (!keyFile) throw new Error('verify needs --signing-key-file');
+  const report = await verifyAuditLog(args[0]!, { signingKey: fs.readFileSync(keyFile, 'utf8').trim() });
+  process.stdout.write((args.includes('--json') ? JSON.stringify(report, null, 2) : formatAuditReport(report)) + '\n');
+  return report.status === 'verified' ? 0 : report.status === 'unverified-tail' ? 4 : 1;
+}
+
+export function main(argv: string[]): number | Promise<number> {
   const [command, ...args] = argv;
+  if (command === 'verify' && args[0] && !args[0].startsWith('--')) return verifyCommand(args);
   if (command === 'forecast' && args[0] && !args[0].startsWith('--')) return forecastCommand(args);
   if (command === 'info') {
     const info = { runtime: runtimeInfo(), cpu: cpuFeatures(), node: process.version, napi: process.versions.napi };

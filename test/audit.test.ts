@@ -820,10 +820,19 @@ describe('resume and lock', () => {
 describe('durability under kill -9', () => {
   it("'fsync': every acknowledged record is in the file after SIGKILL, and the log verifies", async () => {
     const child = path.join(ROOT, 'test', 'fixtures', 'audit-kill-child.js');
-    const compiled = path.join(ROOT, 'dist', 'cjs', 'audit', 'index.js');
-    expect(fs.existsSync(compiled), `${compiled} missing: run node scripts/build-ts.js`).toBe(true);
+    const dist = path.join(ROOT, 'dist', 'cjs');
+    // Other builds may be rewriting dist/ right now (build-ts.js starts by deleting it): wait for
+    // it, then run the child on a snapshot of the compiled audit code.
+    for (let i = 0; i < 60 && !fs.existsSync(path.join(dist, 'audit', 'index.js')); i++) await sleep(500);
+    expect(fs.existsSync(path.join(dist, 'audit', 'index.js')), 'dist/cjs/audit missing: run node scripts/build-ts.js').toBe(true);
+    const snapshot = path.join(TMP, 'cjs');
+    fs.mkdirSync(path.join(snapshot, 'audit'), { recursive: true });
+    for (const f of fs.readdirSync(path.join(dist, 'audit')).filter((n) => n.endsWith('.js'))) {
+      fs.copyFileSync(path.join(dist, 'audit', f), path.join(snapshot, 'audit', f));
+    }
+    fs.copyFileSync(path.join(dist, 'errors.js'), path.join(snapshot, 'errors.js'));
     const file = tmpFile('kill');
-    const proc = spawn(process.execPath, [child, file, KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [child, path.join(snapshot, 'audit', 'index.js'), file, KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked = new Map<number, string>();
     let stderr = '';
     let buffered = '';

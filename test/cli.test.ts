@@ -46,3 +46,24 @@ describe('command line', () => {
     expect(cli('frobnicate').status).toBe(2);
   });
 });
+
+describe('forecast with a file-backed audit trail, then verify', () => {
+  it('verifies an untouched log (exit 0) and catches an edited one (exit 1)', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cli-audit-'));
+    const log = path.join(dir, 'audit.log');
+    const key = path.join(dir, 'key.txt');
+    fs.writeFileSync(key, 'c'.repeat(48));
+    const f = cli('forecast', BRENT, '--column', 'Price', '--horizon', '4', '--audit-file', log, '--signing-key-file', key);
+    expect(f.status, f.stderr).toBe(0);
+    expect(f.stdout).toContain('status: ok');
+    const ok = cli('verify', log, '--signing-key-file', key);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('VERIFIED');
+    fs.writeFileSync(log, fs.readFileSync(log, 'utf8').replace('"status":"ok"', '"status":"fallback"'));
+    const bad = cli('verify', log, '--signing-key-file', key);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('INVALID: edited');
+  });
+});

@@ -14,7 +14,7 @@ export const systemClock: Clock = Object.freeze({
   now: (): number => performance.now(),
 });
 
-/** A clock that moves only when told: for tests and simulations. */
+/** A clock that moves only when told: for tests and replays. */
 export class ManualClock implements Clock {
   private t: number;
 

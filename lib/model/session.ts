@@ -95,6 +95,7 @@ export class ModelSession {
   readonly sha256: string;
   readonly options: Readonly<SessionOptions>;
   readonly #native: NativeSession;
+  #provider: 'cpu' | 'cuda' | undefined;
   /** Floats per batch row of the output: patchLength * levels. */
   readonly rowOutputLength: number;
 
@@ -150,9 +151,9 @@ export class ModelSession {
   get outputs(): GraphTensor[] {
     return this.#native.outputs;
   }
-  /** The execution provider actually in use. */
+  /** The execution provider actually in use (fixed at load: read once, not per call). */
   get provider(): 'cpu' | 'cuda' {
-    return this.#native.provider;
+    return (this.#provider ??= this.#native.provider);
   }
   /** Why the requested provider is not in use (null when it is). */
   get providerFallbackReason(): string | null {
