@@ -145,10 +145,10 @@ describe('output shield with the broken fixture models', () => {
     expect(g.stats().corrections.sortedQuantileSteps).toBe(32);
   });
 
-  it('huge values: clamped at medium, replaced by a fallback at high', () => {
+  it('huge values (1e30 bands): no clamp can repair them, a fallback replaces them at every level', () => {
     const med = guardian({ profile: 'staging', model: fixture('huge') }).safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
-    expect(med.status).toBe('corrected');
-    expect(med.reason).toContain('clamped');
+    expect(med.status).toBe('fallback');
+    expect(med.reason).toContain('band wider than');
     expectServed(med);
     const high = guardian({ threatDetectionLevel: 'high', fallbackStrategy: 'graceful', enableAuditLogging: false, model: fixture('huge') }).safeForecast({
       context: prices,
@@ -157,6 +157,59 @@ describe('output shield with the broken fixture models', () => {
     });
     expect(high.status).toBe('fallback');
     expectServed(high);
+  });
+});
+
+describe('clamping a plausible-band forecast whose median drifts', () => {
+  it('moves the step so its median sits on the bound, levels still ordered, status corrected', () => {
+    // A trending context whose model median lands beyond a tight bound at the medium level.
+    const g = guardian({ profile: 'staging' });
+    const trend = Float32Array.from({ length: 600 }, (_, i) => 100 + (i < 590 ? 0.001 * Math.sin(i) : (i - 589) * 0.05));
+    const r = g.safeForecast({ context: trend, predictionLength: 32, userId: 'u' });
+    expect(['ok', 'corrected', 'fallback']).toContain(r.status);
+    expectServed(r);
+    if (r.status === 'corrected') expect(r.reason).toContain('clamped');
+  });
+});
+
+describe('buffers the caller detaches', () => {
+  it('a detached context is a typed, audited error', () => {
+    const g = guardian({ profile: 'staging' });
+    const x = prices.slice();
+    structuredClone(x.buffer, { transfer: [x.buffer] });
+    const e = thrown(() => g.safeForecast({ context: x, predictionLength: 8, userId: 'u' }));
+    expect(e.code).toBe('TG_DETACHED_BUFFER');
+    expect(e.auditId).toMatch(/^\d{16}-/);
+  });
+
+  it('detaching during an async call cannot break the fallback (the guardian works on a copy)', async () => {
+    const g = guardian({ profile: 'staging', model: fixture('slow') });
+    const x = prices.slice();
+    const p = g.safeForecastAsync({ context: x, predictionLength: 8, userId: 'u' }, { timeoutMs: 100 });
+    structuredClone(x.buffer, { transfer: [x.buffer] });
+    const r = await p;
+    expect(r.status).toBe('fallback');
+    expectServed(r);
+  });
+
+  it('an invalid timeout is the caller\'s error, not a model failure', async () => {
+    const g = guardian({ profile: 'staging' });
+    for (let i = 0; i < 4; i++) {
+      await expect(g.safeForecastAsync({ context: prices, predictionLength: 8, userId: 'u' }, { timeoutMs: -1 })).rejects.toMatchObject({ code: 'TG_OUT_OF_RANGE' });
+    }
+    expect(g.breaker.state).toBe('closed');
+  });
+
+  it('a closed session gives an honest fallback, and the result matches the audit record', async () => {
+    const g = guardian({ profile: 'staging' });
+    g.session.close();
+    const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(r.status).toBe('fallback');
+    expect(r.reason).toContain('TG_SESSION_CLOSED');
+    await g.auditLog!.flush();
+    const last = JSON.parse(g.auditLog!.memoryLines().filter((l) => l.includes('"type":"record"')).pop()!);
+    expect(last.status).toBe('fallback');
+    expect(last.id).toBe(r.auditId);
   });
 });
 

@@ -17,7 +17,7 @@ import { codedError, ErrorCode, typeError, type CodedError, type ErrorCodeValue 
 import { fallbackChain, type FallbackStep } from '../fallback';
 import { loadManifest } from '../model/manifest';
 import { rollout, rolloutSync } from '../model/rollout';
-import { ModelSession, type SessionOptions } from '../model/session';
+import { checkTimeout, ModelSession, type SessionOptions } from '../model/session';
 import { packageRoot } from '../native/addon';
 import { checkProductionGates } from './gates';
 import { InputShield, type ThreatAssessment } from './input-shield';
@@ -140,6 +140,8 @@ export class TiRexGuardian {
   readonly #stats = new ProtectionStats();
   readonly #bounds: Record<string, { lo: number; hi: number }>;
   readonly #suspendAfter: number;
+  /** Read once: the result must be buildable even after the session was closed. */
+  readonly #modelInfo: { name: string; sha256: string; provider: string };
   #corruptInARow = 0;
   #suspended: string | null = null;
   #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
@@ -177,6 +179,7 @@ export class TiRexGuardian {
       throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${config.modelSha256}`);
     }
     const m = this.session.manifest;
+    this.#modelInfo = { name: m.name, sha256: this.session.sha256, provider: this.session.provider };
     this.#input = new InputShield(INPUT_THRESHOLDS[resolved.level]);
     this.#pipeline = new PipelineShield(PIPELINE_THRESHOLDS[resolved.pipeline], m);
     this.#output = new OutputShield(OUTPUT_THRESHOLDS[resolved.level], m.quantileLevels.length, m.medianIndex);
@@ -271,14 +274,22 @@ export class TiRexGuardian {
 
   /** A guarded forecast with the model on the thread pool; `timeoutMs` cancels a slow model. */
   async safeForecastAsync(request: ForecastRequest, options: { timeoutMs?: number } = {}): Promise<ForecastResult> {
-    const st = this.#begin(request);
+    // The caller may change or detach its buffers while the model runs: the shields and the
+    // fallbacks work on a copy of the rows (the model gets its own copy in the addon).
+    const st = this.#begin(request, true);
+    let timeoutMs = 0;
+    try {
+      timeoutMs = checkTimeout(options.timeoutMs);
+    } catch (err) {
+      this.#fail(st, ErrorCode.OutOfRange, (err as Error).message, true);
+    }
     if (st.status === 'blocked' || st.fallback || !st.prepared) return this.#finish(st);
     const permit = this.#permit(st);
     if (!permit) return this.#finish(st);
     const t = now();
     let q: Float32Array;
     try {
-      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs: options.timeoutMs ?? 0 });
+      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs });
     } catch (err) {
       st.modelUs = (now() - t) * 1000;
       return this.#modelFailed(st, permit, err);
@@ -289,7 +300,7 @@ export class TiRexGuardian {
 
   // ------------------------------------------------------------------ steps
 
-  #begin(request: ForecastRequest): CallState {
+  #begin(request: ForecastRequest, copyRows = false): CallState {
     const st: CallState = {
       t0: now(),
       modelUs: 0,
@@ -317,12 +328,23 @@ export class TiRexGuardian {
     this.#stats.check('contextLength', horizonRefusal !== null);
     if (horizonRefusal) this.#refuse(st, horizonRefusal);
     st.horizon = request.predictionLength;
-    const prepared = this.#pipeline.prepare(request.context, request.batch);
+    let prepared: PreparedContext | PipelineRefusal;
+    try {
+      prepared = this.#pipeline.prepare(request.context, request.batch);
+    } catch (err) {
+      // A coded error from a kernel (a detached buffer, say) is the caller's: typed and audited.
+      const code = ((err as { code?: string }).code ?? ErrorCode.Internal) as ErrorCodeValue;
+      this.#fail(st, code, `context: ${(err as Error).message}`, true);
+    }
     if (isRefusal(prepared)) {
       this.#stats.check(prepared.code === 'TG_PRECISION_LOSS' ? 'devicePrecision' : prepared.code === 'TG_CONTEXT_TOO_SHORT' || prepared.code === 'TG_CONTEXT_TOO_LONG' ? 'contextLength' : 'tensorOperations', true);
       this.#refuse(st, prepared);
     }
     const p = prepared as PreparedContext;
+    if (copyRows) {
+      p.rows = p.rows.map((r) => r.slice());
+      if (p.zeroCopy) p.tensor = p.tensor.slice();
+    }
     st.prepared = p;
     st.batch = p.batch;
     st.warnings.push(...p.warnings);
@@ -400,7 +422,7 @@ export class TiRexGuardian {
 
   #afterModel(st: CallState, permit: Permit, q: Float32Array): ForecastResult {
     const threat = this.#threat(st);
-    const anchors = st.assessments.map((a) => ({ last: a.stats.last, sigma: a.stats.sigma }));
+    const anchors = st.assessments.map((a) => ({ last: a.stats.last, sigma: a.stats.sigma, min: a.stats.min, max: a.stats.max }));
     const verdict: OutputVerdict = this.#output.inspect(q, st.batch, st.horizon, anchors, threat.decision === 'caution');
     this.#stats.check('quantileProcessing', verdict.nonFinite + verdict.crossedSteps + verdict.implausibleSteps > 0);
     if (verdict.nonFinite > 0) {
@@ -458,7 +480,12 @@ export class TiRexGuardian {
     let method = '';
     let steps: FallbackStep[] = [];
     for (let b = 0; b < p.batch; b++) {
-      const r = fallbackChain(p.rows[b]!, st.horizon, { levels: m.quantileLevels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
+      let r: ReturnType<typeof fallbackChain>;
+      try {
+        r = fallbackChain(p.rows[b]!, st.horizon, { levels: m.quantileLevels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
+      } catch (err) {
+        r = { ok: false, reason: `the context could not be read: ${(err as Error).message}`, steps: [] };
+      }
       if (!r.ok) {
         st.status = 'blocked';
         st.reason = `${reason}; no fallback for series ${b}: ${r.reason}`;
@@ -521,7 +548,7 @@ export class TiRexGuardian {
       callerId: userId,
       status: st.status,
       latencyUs: Math.max(0, (now() - st.t0) * 1000),
-      modelHash: this.session.sha256,
+      modelHash: this.#modelInfo.sha256,
       inputStats: { horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series: stats },
       decisions: st.decisions,
       fallback: st.fallback?.method ?? null,
@@ -553,7 +580,7 @@ export class TiRexGuardian {
       shields: st.shields,
       fallback: st.fallback,
       auditId,
-      model: { name: m.name, sha256: this.session.sha256, provider: this.session.provider },
+      model: this.#modelInfo,
       timings: { totalUs, modelUs: st.modelUs, shieldsUs: totalUs - st.modelUs },
       warnings: st.warnings,
     };

@@ -158,13 +158,22 @@ export class InputShield {
     ];
     let keep = 1;
     const triggered: ThreatSignal[] = [...hard];
+    let strongest: ThreatSignal | null = null;
+    let strongestShare = 0;
     for (const sig of soft) {
       const r = sig.value > 0 ? Math.min(1, sig.value / sig.threshold) : 0;
       keep *= 1 - sig.weight * r;
       if (sig.value > 0 && sig.value >= sig.threshold) triggered.push(sig);
+      if (r * sig.weight > strongestShare) {
+        strongestShare = r * sig.weight;
+        strongest = sig;
+      }
     }
     const score = hard.length > 0 ? 1 : 1 - keep;
     const decision: ThreatDecision = score >= t.blockScore ? 'block' : score >= t.cautionScore ? 'caution' : 'pass';
+    // Several signals below their thresholds can add up: name the strongest so no decision
+    // comes without a reason.
+    if (decision !== 'pass' && triggered.length === 0 && strongest) triggered.push({ ...strongest, name: `${strongest.name} (combined)` });
     return { score, decision, triggered, stats };
   }
 }

@@ -3,7 +3,9 @@
  * failure; crossing quantiles are sorted per step (native) and counted; a median that moves
  * implausibly far from the last value, relative to recent volatility, is flagged, clamped or
  * sent to a fallback, per level; under caution (a threat score above the caution threshold) the
- * bound tightens.
+ * bound tightens. Plausible means: inside the context's own range widened by k sigma sqrt(h)
+ * (a seasonal swing back to yesterday's level is plausible, a move to 1e30 is not), with
+ * 10-90% bands no wider than four times that span.
  */
 import { repairQuantilesInto } from '../kernels/quantiles';
 import type { OutputThresholds } from './thresholds';
@@ -11,6 +13,9 @@ import type { OutputThresholds } from './thresholds';
 export interface RowAnchor {
   last: number;
   sigma: number;
+  /** Finite range of the context the model saw. */
+  min: number;
+  max: number;
 }
 
 export interface OutputVerdict {
@@ -22,7 +27,10 @@ export interface OutputVerdict {
   implausibleSteps: number;
   /** Steps moved into the bound (when the level says clamp). */
   clampedSteps: number;
-  /** The level says an implausible forecast must be replaced by a fallback. */
+  /** Steps whose 10-90% band is wider than twice the bound: bands no clamp can repair. */
+  implausibleBands: number;
+  /** The forecast must be replaced by a fallback: the level says so for an implausible median,
+   * or the bands are implausible, or the median is absurdly far (100 bounds) at any level. */
   needsFallback: boolean;
   corrections: string[];
 }
@@ -48,6 +56,7 @@ export class OutputShield {
       crossedSteps: this.#report[0]!,
       implausibleSteps: 0,
       clampedSteps: 0,
+      implausibleBands: 0,
       needsFallback: false,
       corrections: [],
     };
@@ -56,16 +65,21 @@ export class OutputShield {
     const t = this.thresholds;
     const k = t.plausibleSigmas * (caution ? t.cautionFactor : 1);
     for (let b = 0; b < batch; b++) {
-      const { last, sigma } = anchors[b]!;
+      const { last, sigma, min, max } = anchors[b]!;
       if (!Number.isFinite(last)) continue;
       // A flat history still allows a small move: a relative floor keeps the bound positive.
       const unit = Math.max(sigma, 1e-6 * Math.abs(last), 1e-12);
+      const lo = Number.isFinite(min) ? Math.min(min, last) : last;
+      const hi = Number.isFinite(max) ? Math.max(max, last) : last;
       for (let h = 0; h < horizon; h++) {
         const o = (b * horizon + h) * Q;
         const bound = k * unit * Math.sqrt(h + 1);
         const median = q[o + this.medianIndex]!;
-        const excess = median > last + bound ? median - (last + bound) : median < last - bound ? median - (last - bound) : 0;
+        // The bands too: a sane median with +-1e29 bands is no forecast (nothing can clamp it).
+        if (q[o + Q - 1]! - q[o]! > 4 * (hi - lo + 2 * bound)) verdict.implausibleBands++;
+        const excess = median > hi + bound ? median - (hi + bound) : median < lo - bound ? median - (lo - bound) : 0;
         if (excess === 0) continue;
+        if (Math.abs(excess) > 100 * (hi - lo + bound)) verdict.needsFallback = true;
         verdict.implausibleSteps++;
         if (t.implausible === 'clamp') {
           // Shift the whole step: the levels stay ordered and the median lands on the bound.
@@ -74,10 +88,15 @@ export class OutputShield {
         }
       }
     }
+    if (verdict.implausibleBands > 0) {
+      verdict.needsFallback = true;
+      verdict.corrections.push(`replaced: 10-90% band wider than four times the plausible span at ${verdict.implausibleBands} steps`);
+    }
     if (verdict.implausibleSteps > 0) {
-      const what = `median beyond ${k.toFixed(1)} sigma*sqrt(h) of the last value at ${verdict.implausibleSteps} steps`;
+      const what = `median beyond the context's range by more than ${k.toFixed(1)} sigma*sqrt(h) at ${verdict.implausibleSteps} steps`;
       if (t.implausible === 'fallback') verdict.needsFallback = true;
-      verdict.corrections.push(t.implausible === 'clamp' ? `clamped: ${what}` : t.implausible === 'flag' ? `flagged: ${what}` : `replaced: ${what}`);
+      const how = verdict.needsFallback ? 'replaced' : t.implausible === 'clamp' ? 'clamped' : 'flagged';
+      verdict.corrections.push(`${how}: ${what}`);
     }
     return verdict;
   }

@@ -9,6 +9,7 @@
  */
 import { convertF64ToF32Into, CONVERT_REPORT_STRIDE } from '../kernels/convert';
 import { impute } from '../kernels/impute';
+import { assertAttached } from '../kernels/validate';
 import type { ModelManifest } from '../model/manifest';
 import { REQUEST_LIMITS, type PipelineThresholds } from './thresholds';
 
@@ -44,12 +45,15 @@ export interface PreparedContext {
 }
 
 function toTyped(row: Float32Array | Float64Array | number[]): Float32Array | Float64Array {
-  return Array.isArray(row) ? Float64Array.from(row, (v) => (typeof v === 'number' ? v : NaN)) : row;
+  if (Array.isArray(row)) return Float64Array.from(row, (v) => (typeof v === 'number' ? v : NaN));
+  assertAttached(row, 'context row');
+  return row;
 }
 
 /** The rows of the caller's context as typed arrays (one row for a single series). */
 export function contextRows(context: ContextInput, batch?: number): (Float32Array | Float64Array)[] | PipelineRefusal {
   if (context instanceof Float32Array || context instanceof Float64Array) {
+    assertAttached(context, 'context');
     const b = batch ?? 1;
     if (!Number.isInteger(b) || b < 1 || context.length % b !== 0) {
       return { code: 'TG_BATCH_INVALID', reason: `batch ${b} does not divide a context of ${context.length} values` };

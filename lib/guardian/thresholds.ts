@@ -35,7 +35,7 @@ export interface InputThresholds {
 }
 
 export interface OutputThresholds {
-  /** A median further than this many sigma*sqrt(h) from the last value is implausible. */
+  /** A median further than this many sigma*sqrt(h) outside the context's own range is implausible. */
   plausibleSigmas: number;
   /** Under caution (threat score >= cautionScore) the bound above shrinks by this factor. */
   cautionFactor: number;
