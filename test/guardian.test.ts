@@ -298,3 +298,53 @@ describe('production gates fail closed', () => {
     expect(g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' }).auditId).not.toBeNull();
   });
 });
+
+describe('review findings', () => {
+  it('a NaN tail longer than the recent window still anchors the output check', () => {
+    const g = guardian({ threatDetectionLevel: 'low', dataPipelineProtection: 'permissive', fallbackStrategy: 'graceful', enableAuditLogging: false });
+    const x = prices.slice(0, 800);
+    x.fill(NaN, 500);
+    const r = g.safeForecast({ context: x, predictionLength: 8, userId: 'u' });
+    expectServed(r);
+    const lastFinite = x[499]!;
+    expect(Math.abs(r.quantiles![4]! - lastFinite)).toBeLessThan(50);
+  });
+
+  it('one huge value anywhere blocks at medium, and the fallback ignores it', () => {
+    const g = guardian({ profile: 'staging' });
+    const x = Float64Array.from(prices);
+    x[100] = 1e30;
+    const r = g.safeForecast({ context: x, predictionLength: 8, userId: 'u' });
+    expect(r.status).toBe('fallback');
+    expect(r.reason).toContain('outOfBoundsRatio');
+    expectServed(r);
+    expect(Math.abs(r.quantiles![4]! - x[x.length - 1]!)).toBeLessThan(20);
+  });
+
+  it('results cannot change the guardian: levels and model info are frozen', () => {
+    const g = guardian({ profile: 'staging' });
+    const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    expect(Object.isFrozen(r.levels)).toBe(true);
+    expect(Object.isFrozen(r.model)).toBe(true);
+    expect(() => (r.levels as number[]).sort((a, b) => b - a)).toThrow(TypeError);
+    expect(g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' }).status).toBe('ok');
+  });
+
+  it('refuses bad market bounds and models it cannot scale, at construction', () => {
+    expect(thrown(() => new TiRexGuardian({ enableAuditLogging: false, marketBounds: { BRENT: { lo: 10, hi: 1 } } })).code).toBe('TG_INVALID_BOUNDS');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-std-'));
+    const m = JSON.parse(fs.readFileSync(fixture('quantile-ok'), 'utf8'));
+    fs.copyFileSync(path.join(FIXTURES, 'quantile-ok.onnx'), path.join(dir, 'quantile-ok.onnx'));
+    fs.writeFileSync(path.join(dir, 'm.json'), JSON.stringify({ ...m, scaling: 'standard' }));
+    expect(thrown(() => new TiRexGuardian({ enableAuditLogging: false, model: path.join(dir, 'm.json') })).code).toBe('TG_MODEL_CONTRACT_MISMATCH');
+  });
+
+  it('a flat number[] with batch is split into rows; batch with an array of series is refused', () => {
+    const g = guardian({ profile: 'staging' });
+    const flat = [...Array.from(prices.subarray(0, 500)), ...Array.from(prices.subarray(500, 1000))];
+    const r = g.safeForecast({ context: flat, batch: 2, predictionLength: 4, userId: 'u' });
+    expect(r.batch).toBe(2);
+    expectServed(r, 2);
+    expect(thrown(() => g.safeForecast({ context: [prices, prices], batch: 3, predictionLength: 4, userId: 'u' })).code).toBe('TG_BATCH_INVALID');
+  });
+});

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { AuditLog, type AuditDecision, type AuditDurability } from '../audit';
 import { checkCallerId } from '../audit/record';
 import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
-import { codedError, ErrorCode, typeError, type CodedError, type ErrorCodeValue } from '../errors';
+import { codedError, ErrorCode, rangeError, typeError, type CodedError, type ErrorCodeValue } from '../errors';
 import { fallbackChain, type FallbackStep } from '../fallback';
 import { loadManifest } from '../model/manifest';
 import { rollout, rolloutSync } from '../model/rollout';
@@ -124,6 +124,8 @@ interface CallState {
   status: ForecastStatus;
   reason: string | null;
   fallback: { method: string; steps: FallbackStep[] } | null;
+  /** The bounds the input shield used (the fallback leaves out values beyond them). */
+  bounds: { lo: number; hi: number };
 }
 
 const now = () => performance.now();
@@ -141,7 +143,9 @@ export class TiRexGuardian {
   readonly #bounds: Record<string, { lo: number; hi: number }>;
   readonly #suspendAfter: number;
   /** Read once: the result must be buildable even after the session was closed. */
-  readonly #modelInfo: { name: string; sha256: string; provider: string };
+  readonly #modelInfo: Readonly<{ name: string; sha256: string; provider: string }>;
+  /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
+  readonly #levels: readonly number[];
   #corruptInARow = 0;
   #suspended: string | null = null;
   #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
@@ -179,7 +183,21 @@ export class TiRexGuardian {
       throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${config.modelSha256}`);
     }
     const m = this.session.manifest;
-    this.#modelInfo = { name: m.name, sha256: this.session.sha256, provider: this.session.provider };
+    this.#modelInfo = Object.freeze({ name: m.name, sha256: this.session.sha256, provider: this.session.provider });
+    this.#levels = Object.freeze([...m.quantileLevels]);
+    if (m.scaling !== 'internal') {
+      this.session.close();
+      throw codedError(
+        ErrorCode.ModelContractMismatch,
+        `${m.name} declares scaling '${m.scaling}'; the guardian serves models that scale inside the graph ('internal') only`,
+      );
+    }
+    for (const [instrument, b] of Object.entries(config.marketBounds ?? {})) {
+      if (typeof b !== 'object' || b === null || !(b.lo <= b.hi)) {
+        this.session.close();
+        throw rangeError(ErrorCode.InvalidBounds, `marketBounds.${instrument} must be { lo, hi } with lo <= hi`);
+      }
+    }
     this.#input = new InputShield(INPUT_THRESHOLDS[resolved.level]);
     this.#pipeline = new PipelineShield(PIPELINE_THRESHOLDS[resolved.pipeline], m);
     this.#output = new OutputShield(OUTPUT_THRESHOLDS[resolved.level], m.quantileLevels.length, m.medianIndex);
@@ -316,6 +334,7 @@ export class TiRexGuardian {
       status: 'ok',
       reason: null,
       fallback: null,
+      bounds: { lo: -this.#input.thresholds.maxAbsValue, hi: this.#input.thresholds.maxAbsValue },
     };
     this.#stats.calls++;
     if (typeof request !== 'object' || request === null) {
@@ -341,20 +360,30 @@ export class TiRexGuardian {
       this.#refuse(st, prepared);
     }
     const p = prepared as PreparedContext;
-    if (copyRows) {
-      p.rows = p.rows.map((r) => r.slice());
-      if (p.zeroCopy) p.tensor = p.tensor.slice();
-    }
+    if (copyRows) p.rows = p.rows.map((r) => r.slice()); // the addon copies the tensor itself
     st.prepared = p;
     st.batch = p.batch;
     st.warnings.push(...p.warnings);
     this.#stats.check('contextLength', p.trimmed);
     this.#stats.check('tensorOperations', p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]));
     this.#stats.check('devicePrecision', p.precisionLoss > 0);
-    if (p.trimmed) st.shields.push({ shield: 'pipeline', action: 'trim', detail: `kept the last ${p.window} points` });
-    if (p.imputed > 0) st.shields.push({ shield: 'pipeline', action: 'impute', detail: `${p.imputed} values` });
+    if (p.trimmed) {
+      st.shields.push({ shield: 'pipeline', action: 'trim', detail: `kept the last ${p.window} points` });
+      st.decisions.push({ shield: 'pipeline', action: 'trim', kept: p.window });
+    }
+    if (p.imputed > 0) {
+      st.shields.push({ shield: 'pipeline', action: 'impute', detail: `${p.imputed} values` });
+      st.decisions.push({ shield: 'pipeline', action: 'impute', values: p.imputed });
+    }
+    if (p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0])) st.decisions.push({ shield: 'pipeline', action: 'pad-ragged', window: p.window });
+    if (p.precisionLoss > 0) st.decisions.push({ shield: 'pipeline', action: 'float32', maxRelativeError: p.precisionLoss });
+    if (p.precisionLoss > 1e-3) {
+      st.warnings.push(`float32 conversion lost ${p.precisionLoss.toExponential(2)} of a series' own scale (accepted up to ${this.#pipeline.thresholds.maxPrecisionLoss})`);
+    }
     // Input shield: one scan per series, the threat score decides.
     const bounds = request.instrument !== undefined ? this.#bounds[request.instrument] : undefined;
+    if (bounds) st.bounds = bounds;
+    const minFinite = this.#pipeline.thresholds.minFiniteRatio;
     let blocked: ThreatAssessment | null = null;
     for (let b = 0; b < p.batch; b++) {
       const row = p.rows[b]!;
@@ -362,6 +391,12 @@ export class TiRexGuardian {
       st.assessments.push(a);
       for (const sig of a.triggered) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
       this.#stats.check('nanHandling', a.stats.nan > 0 || a.stats.posInf + a.stats.negInf > 0);
+      // The pipeline's own floor on finite data (0.60 / 0.80 / 0.95 by protection level).
+      if (a.stats.finite < minFinite * a.stats.length && a.decision !== 'block') {
+        a.decision = 'block';
+        a.score = 1;
+        a.triggered.push({ name: 'pipelineFiniteRatio', value: a.stats.finite / Math.max(a.stats.length, 1), threshold: minFinite, weight: 1 });
+      }
       if (a.decision === 'block' && !blocked) blocked = a;
       const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
       if (isRefusal(scaling)) this.#refuse(st, scaling);
@@ -369,6 +404,7 @@ export class TiRexGuardian {
     const threat = this.#threat(st);
     if (threat.decision !== 'pass') {
       st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
+      if (threat.decision === 'caution') st.decisions.push({ shield: 'input', action: 'caution', score: threat.score, signals: threat.signals });
     }
     if (blocked) {
       const reason = `input blocked (threat ${blocked.score.toFixed(3)}): ${blocked.triggered.map((s) => s.name).join(', ')}`;
@@ -482,7 +518,7 @@ export class TiRexGuardian {
     for (let b = 0; b < p.batch; b++) {
       let r: ReturnType<typeof fallbackChain>;
       try {
-        r = fallbackChain(p.rows[b]!, st.horizon, { levels: m.quantileLevels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
+        r = fallbackChain(this.#cleanRow(st, b), st.horizon, { levels: this.#levels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
       } catch (err) {
         r = { ok: false, reason: `the context could not be read: ${(err as Error).message}`, steps: [] };
       }
@@ -501,6 +537,18 @@ export class TiRexGuardian {
     st.fallback = { method, steps };
     st.shields.push({ shield: 'circuit', action: 'fallback', detail: `${method}: ${reason}` });
     st.decisions.push({ shield: 'circuit', action: 'fallback', method, reason });
+  }
+
+  /** Row b for the fallback: values beyond the bounds (corruption, by the input shield's rule)
+   * are left out, so a blocked input cannot steer the fallback that replaces the model. */
+  #cleanRow(st: CallState, b: number): Float32Array | Float64Array {
+    const row = st.prepared!.rows[b]!;
+    const a = st.assessments[b];
+    if (!a || a.stats.outOfBounds === 0) return row;
+    const { lo, hi } = st.bounds;
+    const clean = row.slice();
+    for (let i = 0; i < clean.length; i++) if (clean[i]! < lo || clean[i]! > hi) clean[i] = NaN;
+    return clean;
   }
 
   #threat(st: CallState): ForecastResult['threat'] {
@@ -523,6 +571,9 @@ export class TiRexGuardian {
     const err: CodedError = codedError(code, message);
     st.status = 'blocked';
     st.reason = message;
+    // Whatever was prepared is not served: the record must not name a fallback.
+    st.fallback = null;
+    st.quantiles = null;
     st.decisions.push({ shield: 'guardian', action: 'error', code });
     this.#stats.bump(this.#stats.errors, code);
     this.#stats.byStatus.blocked++;
@@ -573,7 +624,7 @@ export class TiRexGuardian {
       reason: st.reason,
       quantiles: st.quantiles,
       mean,
-      levels: m.quantileLevels,
+      levels: this.#levels,
       batch: st.batch,
       horizon: st.horizon,
       threat: this.#threat(st),

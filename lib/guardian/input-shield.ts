@@ -116,7 +116,19 @@ export class InputShield {
     scanInto(view, this.#scan, 1, lo, hi);
     const s = this.#scan;
     const n = s[ScanField.count]!;
-    const { spike, levelShift, last, sigma } = recentSignals(data, start, end);
+    const recent = recentSignals(data, start, end);
+    const { spike, levelShift, sigma } = recent;
+    let last = recent.last;
+    // A NaN tail longer than the recent window: the last finite value lies further back.
+    if (last !== last && s[ScanField.finiteCount]! > 0) {
+      for (let i = end - 1; i >= start; i--) {
+        const v = data[i]!;
+        if (v - v === 0) {
+          last = v;
+          break;
+        }
+      }
+    }
     const stats: SeriesStats = {
       length: n,
       nan: s[ScanField.nanCount]!,

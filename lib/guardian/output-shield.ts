@@ -66,7 +66,12 @@ export class OutputShield {
     const k = t.plausibleSigmas * (caution ? t.cautionFactor : 1);
     for (let b = 0; b < batch; b++) {
       const { last, sigma, min, max } = anchors[b]!;
-      if (!Number.isFinite(last)) continue;
+      if (!Number.isFinite(last)) {
+        // Nothing to judge the forecast against: it cannot be called plausible.
+        verdict.needsFallback = true;
+        verdict.corrections.push(`replaced: series ${b} has no finite value to anchor the forecast`);
+        continue;
+      }
       // A flat history still allows a small move: a relative floor keeps the bound positive.
       const unit = Math.max(sigma, 1e-6 * Math.abs(last), 1e-12);
       const lo = Number.isFinite(min) ? Math.min(min, last) : last;

@@ -61,6 +61,13 @@ export function contextRows(context: ContextInput, batch?: number): (Float32Arra
     const T = context.length / b;
     return Array.from({ length: b }, (_, i) => context.subarray(i * T, (i + 1) * T));
   }
+  if (batch !== undefined && Array.isArray(context) && context.every((v) => typeof v === 'number')) {
+    // A flat [batch * time] number[]: the same rows as the typed-array form.
+    return contextRows(Float64Array.from(context as number[], (v) => v), batch);
+  }
+  if (batch !== undefined && batch !== 1 && Array.isArray(context)) {
+    return { code: 'TG_BATCH_INVALID', reason: 'batch applies to a flat context; an array of series is already a batch' };
+  }
   if (!Array.isArray(context) || context.length === 0) {
     return { code: 'TG_INVALID_ARGUMENT', reason: 'context must be a Float32Array, a Float64Array, a number[] or a non-empty array of series' };
   }
