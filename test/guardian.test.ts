@@ -59,9 +59,11 @@ describe('profiles and a clean forecast', () => {
     expect(r.status).toBe('ok');
     expect(r.reason).toBeNull();
     expectServed(r);
-    expect(r.auditId).toMatch(/^\d{16}-[0-9a-f]{12}$/);
+    expect(r.auditId).toMatch(/^c\d{16}-[0-9a-f]{12}$/);
     expect(r.timings.totalUs).toBeGreaterThan(r.timings.modelUs);
     expect(r.model.sha256).toBe(g.session.sha256);
+    expect(g.auditLog!.stats().appended).toBe(0); // handed off: appended on the next tick
+    g.drainAudit();
     expect(g.auditLog!.stats().appended).toBe(1);
   });
 
@@ -99,7 +101,8 @@ describe('input shield: the threat score decides', () => {
     const strict = guardian({ profile: 'staging', fallbackStrategy: 'strict' });
     const e = thrown(() => strict.safeForecast({ context: bad, predictionLength: 16, userId: 'u' }));
     expect(e.code).toBe('TG_INPUT_BLOCKED');
-    expect(e.auditId).toMatch(/^\d{16}-/);
+    expect(e.auditId).toMatch(/^c\d{16}-/);
+    strict.drainAudit();
     expect(strict.auditLog!.stats().appended).toBe(1);
   });
 
@@ -179,7 +182,7 @@ describe('buffers the caller detaches', () => {
     structuredClone(x.buffer, { transfer: [x.buffer] });
     const e = thrown(() => g.safeForecast({ context: x, predictionLength: 8, userId: 'u' }));
     expect(e.code).toBe('TG_DETACHED_BUFFER');
-    expect(e.auditId).toMatch(/^\d{16}-/);
+    expect(e.auditId).toMatch(/^c\d{16}-/);
   });
 
   it('detaching during an async call cannot break the fallback (the guardian works on a copy)', async () => {
@@ -206,10 +209,10 @@ describe('buffers the caller detaches', () => {
     const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
     expect(r.status).toBe('fallback');
     expect(r.reason).toContain('TG_SESSION_CLOSED');
-    await g.auditLog!.flush();
+    await g.flushAudit();
     const last = JSON.parse(g.auditLog!.memoryLines().filter((l) => l.includes('"type":"record"')).pop()!);
     expect(last.status).toBe('fallback');
-    expect(last.id).toBe(r.auditId);
+    expect(last.inputStats.callId).toBe(r.auditId);
   });
 });
 

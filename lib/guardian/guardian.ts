@@ -10,7 +10,9 @@
  */
 import * as path from 'node:path';
 
-import { AuditLog, type AuditDecision, type AuditDurability } from '../audit';
+import { randomBytes } from 'node:crypto';
+
+import { AuditLog, type AuditDecision, type AuditDurability, type AuditRecordInput } from '../audit';
 import { checkCallerId } from '../audit/record';
 import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
 import { codedError, ErrorCode, rangeError, typeError, type CodedError, type ErrorCodeValue } from '../errors';
@@ -95,6 +97,7 @@ export interface ForecastResult {
   threat: { score: number; decision: 'pass' | 'caution' | 'block'; signals: string[] };
   shields: ShieldActivation[];
   fallback: { method: string; steps: FallbackStep[] } | null;
+  /** The call's id in the audit trail (the record's `inputStats.callId`); null when audit is off. */
   auditId: string | null;
   model: { name: string; sha256: string; provider: string };
   timings: { totalUs: number; modelUs: number; shieldsUs: number };
@@ -130,6 +133,9 @@ interface CallState {
 
 const now = () => performance.now();
 
+/** Records waiting for the audit log before the guardian appends them without waiting a tick. */
+const AUDIT_HANDOFF_LIMIT = 4096;
+
 export class TiRexGuardian {
   readonly config: Readonly<Resolved>;
   readonly session: ModelSession;
@@ -147,6 +153,10 @@ export class TiRexGuardian {
   /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
   readonly #levels: readonly number[];
   #corruptInARow = 0;
+  #handoff: AuditRecordInput[] = [];
+  #drainScheduled = false;
+  #callSeq = 0;
+  readonly #callPrefix = randomBytes(6).toString('hex');
   #suspended: string | null = null;
   #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
 
@@ -267,6 +277,7 @@ export class TiRexGuardian {
 
   async close(): Promise<void> {
     this.session.close();
+    this.drainAudit();
     if (this.#audit) await this.#audit.close();
   }
 
@@ -582,6 +593,13 @@ export class TiRexGuardian {
     throw err;
   }
 
+  /**
+   * Hands the call's record to the audit log without doing the log's work on the caller's time:
+   * the record is built here (it is small), and canonicalized, hashed and queued by the log on
+   * the next tick (or at once when AUDIT_HANDOFF_LIMIT records wait, so memory stays bounded in a
+   * loop that never yields). The id returned is the guardian's call id, written into the record
+   * (`inputStats.callId`), so a result and its record are found from each other.
+   */
   #record(st: CallState): string | null {
     if (!this.#audit) return null;
     const threat = this.#threat(st);
@@ -595,17 +613,55 @@ export class TiRexGuardian {
       score: Math.round(a.score * 1e4) / 1e4,
     }));
     const userId = typeof st.request?.userId === 'string' && checkCallerId(st.request.userId) === null ? st.request.userId : 'invalid-caller-id';
-    const ticket = this.#audit.append({
+    const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
+    this.#handoff.push({
       callerId: userId,
       status: st.status,
       latencyUs: Math.max(0, (now() - st.t0) * 1000),
       modelHash: this.#modelInfo.sha256,
-      inputStats: { horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series: stats },
+      inputStats: { callId, horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series: stats },
       decisions: st.decisions,
       fallback: st.fallback?.method ?? null,
+      time: Date.now(),
     });
-    if (!ticket.accepted) st.warnings.push('audit queue full: this call was counted as a gap in the audit log');
-    return ticket.id;
+    if (this.#handoff.length >= AUDIT_HANDOFF_LIMIT) this.drainAudit();
+    else if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(this.#drainSoon);
+    }
+    return callId;
+  }
+
+  readonly #drainSoon = (): void => {
+    this.#drainScheduled = false;
+    this.drainAudit();
+  };
+
+  /**
+   * Appends the records handed off so far to the audit log (normally done on the next tick).
+   * Returns how many were refused by a full log queue (those are gaps in the log, and counted).
+   */
+  drainAudit(): number {
+    if (!this.#audit || this.#handoff.length === 0) return 0;
+    const batch = this.#handoff;
+    this.#handoff = [];
+    let refused = 0;
+    for (const input of batch) {
+      try {
+        if (!this.#audit.append(input).accepted) refused++;
+      } catch (err) {
+        refused++;
+        this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
+      }
+    }
+    if (refused > 0) this.#stats.bump(this.#stats.errors, 'TG_AUDIT_DROPPED', refused);
+    return refused;
+  }
+
+  /** Appends what was handed off and waits until the log has it at its durability level. */
+  async flushAudit(): Promise<void> {
+    this.drainAudit();
+    if (this.#audit) await this.#audit.flush();
   }
 
   #finish(st: CallState): ForecastResult {

@@ -221,6 +221,7 @@ class Pools {
     for (const g of this.guardians.values()) {
       if (!g.value) continue;
       const log = g.value.auditLog;
+      g.value.drainAudit(); // records are handed to the log on the next tick; count them all
       const records = log ? log.stats().appended : 0;
       checks.push({ guardian: g.key, calls: g.calls, records, ok: records === g.calls });
       try {
