@@ -40,6 +40,12 @@ export const ErrorCode = {
   Suspended: 'TG_SUSPENDED',
   NoFallback: 'TG_NO_FALLBACK',
   GateFailed: 'TG_GATE_FAILED',
+  AuditQueueFull: 'TG_AUDIT_QUEUE_FULL',
+  AuditDropped: 'TG_AUDIT_DROPPED',
+  AuditClosed: 'TG_AUDIT_CLOSED',
+  AuditWriteFailed: 'TG_AUDIT_WRITE_FAILED',
+  AuditCorrupt: 'TG_AUDIT_CORRUPT',
+  AuditLocked: 'TG_AUDIT_LOCKED',
   Internal: 'TG_INTERNAL',
 } as const;
 
