@@ -67,3 +67,13 @@ describe('forecast with a file-backed audit trail, then verify', () => {
     expect(bad.stdout).toContain('INVALID: edited');
   });
 });
+
+describe('forecast in production without its gates', () => {
+  it('refuses to start and lists every remedy (exit 1, TG_GATE_FAILED)', () => {
+    const r = cli('forecast', BRENT, '--column', 'Price', '--profile', 'production');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('TG_GATE_FAILED');
+    expect(r.stderr).toContain('audit-file');
+    expect(r.stderr).toContain('model-pin');
+  });
+});

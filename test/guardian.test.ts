@@ -351,3 +351,29 @@ describe('review findings', () => {
     expect(thrown(() => g.safeForecast({ context: [prices, prices], batch: 3, predictionLength: 4, userId: 'u' })).code).toBe('TG_BATCH_INVALID');
   });
 });
+
+describe('protection statistics', () => {
+  it('count statuses, signals, fallbacks and the six categories as calls happen', () => {
+    const g = guardian({ profile: 'staging' });
+    g.safeForecast({ context: prices, predictionLength: 8, userId: 'u' });
+    const bad = prices.slice();
+    bad[10] = -Infinity;
+    g.safeForecast({ context: bad, predictionLength: 8, userId: 'u' });
+    try {
+      g.safeForecast({ context: prices, predictionLength: 999, userId: 'u' });
+    } catch {
+      // counted below
+    }
+    const s = g.stats();
+    expect(s.calls).toBe(3);
+    expect(s.byStatus).toEqual({ ok: 1, corrected: 0, fallback: 1, blocked: 1 });
+    expect(s.blockRate).toBeCloseTo(1 / 3);
+    expect(s.fallbackRate).toBeCloseTo(1 / 3);
+    expect(s.threatsBySignal.infinity).toBe(1);
+    expect(s.fallbacks.movingAverage).toBe(1);
+    expect(s.errors.TG_HORIZON_TOO_LONG).toBe(1);
+    expect(s.categories.nanHandling).toEqual({ checks: 2, actions: 1 });
+    expect(s.categories.contextLength.actions).toBe(1);
+    expect(Object.keys(s.categories)).toHaveLength(6);
+  });
+});
