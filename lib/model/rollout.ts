@@ -55,6 +55,7 @@ class Rollout {
   readonly #context: Float32Array;
   readonly #history: Float32Array | undefined;
   readonly #patch: Float32Array;
+  readonly #direct: boolean;
   #length: number;
 
   constructor(session: ModelSession, context: Float32Array, batch: number, horizon: number, out?: Float32Array) {
@@ -68,7 +69,10 @@ class Rollout {
       if (out.length !== size) throw rangeError(ErrorCode.ShapeMismatch, `out holds ${out.length} floats, the forecast has ${size}`);
     }
     this.result = out ?? new Float32Array(size);
-    this.#patch = new Float32Array(session.outputLength(batch));
+    // One full patch is the whole forecast: the model writes the result itself (no second
+    // buffer, no copy; a typed array allocation costs about a microsecond).
+    this.#direct = horizon === session.manifest.patchLength;
+    this.#patch = this.#direct ? this.result : new Float32Array(session.outputLength(batch));
     this.#length = this.plan.time;
     // History (context + appended medians) only when a second patch is needed.
     if (this.plan.patches > 1) {
@@ -93,6 +97,7 @@ class Rollout {
 
   /** Copies patch `p` into the result and appends its median to the history. */
   accept(p: number): void {
+    if (this.#direct) return;
     const m = this.#session.manifest;
     const { batch, horizon } = this.plan;
     const levels = m.quantileLevels.length;
