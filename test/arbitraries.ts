@@ -6,6 +6,7 @@
  * sentinels that tests check are never read (results would change) nor written.
  */
 import fc from 'fast-check';
+import { rng } from '../lib/safety/series';
 
 import type { Dtype } from './reference';
 
@@ -30,17 +31,8 @@ export const F32_SPECIALS: readonly number[] = [
   60000, 60000.125, 16777216, 16777218,
 ];
 
-/** Tiny deterministic PRNG (mulberry32): expands a recipe without more fast-check draws. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Tiny deterministic PRNG (mulberry32, shared with the safety corpus): expands a recipe without more fast-check draws. */
+export const prng = rng;
 
 export type SegmentKind = 'mixed' | 'nanRun' | 'alternating' | 'flat' | 'price' | 'special' | 'wild';
 

@@ -74,17 +74,8 @@ export function writeManifest(value: unknown, dir = tmpDir('tg-manifest-')): str
   return out;
 }
 
-/** mulberry32: a small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../lib/safety/series';
+import { rng } from '../lib/safety/series';
 
 /** A [batch, time] context: a noisy random walk around 100 with a seasonal term, per row. */
 export function context(batch: number, time: number, seed: number): Float32Array {

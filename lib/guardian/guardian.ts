@@ -127,6 +127,8 @@ interface CallState {
   status: ForecastStatus;
   reason: string | null;
   fallback: { method: string; steps: FallbackStep[] } | null;
+  /** The caller's id once validated (null until then: the record says 'invalid-caller-id'). */
+  callerId: string | null;
   /** The bounds the input shield used (the fallback leaves out values beyond them). */
   bounds: { lo: number; hi: number };
 }
@@ -294,11 +296,9 @@ export class TiRexGuardian {
     try {
       q = rolloutSync(this.session, st.prepared.tensor, st.batch, st.horizon);
     } catch (err) {
-      st.modelUs = (now() - t) * 1000;
-      return this.#modelFailed(st, permit, err);
+      return this.#modelDone(st, permit, t, null, err);
     }
-    st.modelUs = (now() - t) * 1000;
-    return this.#afterModel(st, permit, q);
+    return this.#modelDone(st, permit, t, q, null);
   }
 
   /** A guarded forecast with the model on the thread pool; `timeoutMs` cancels a slow model. */
@@ -320,11 +320,15 @@ export class TiRexGuardian {
     try {
       q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs });
     } catch (err) {
-      st.modelUs = (now() - t) * 1000;
-      return this.#modelFailed(st, permit, err);
+      return this.#modelDone(st, permit, t, null, err);
     }
-    st.modelUs = (now() - t) * 1000;
-    return this.#afterModel(st, permit, q);
+    return this.#modelDone(st, permit, t, q, null);
+  }
+
+  /** Records the model's time, then the output shield (a forecast) or the failure path (an error). */
+  #modelDone(st: CallState, permit: Permit, started: number, q: Float32Array | null, err: unknown): ForecastResult {
+    st.modelUs = (now() - started) * 1000;
+    return q ? this.#afterModel(st, permit, q) : this.#modelFailed(st, permit, err);
   }
 
   // ------------------------------------------------------------------ steps
@@ -345,6 +349,7 @@ export class TiRexGuardian {
       status: 'ok',
       reason: null,
       fallback: null,
+      callerId: null,
       bounds: { lo: -this.#input.thresholds.maxAbsValue, hi: this.#input.thresholds.maxAbsValue },
     };
     this.#stats.calls++;
@@ -353,6 +358,7 @@ export class TiRexGuardian {
     }
     const caller = checkCallerId(request.userId);
     if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
+    st.callerId = request.userId;
     // Pipeline shield: horizon, shapes, lengths, dtype.
     const horizonRefusal = this.#pipeline.checkHorizon(request.predictionLength);
     this.#stats.check('contextLength', horizonRefusal !== null);
@@ -612,7 +618,7 @@ export class TiRexGuardian {
       max: Number.isFinite(a.stats.max) ? a.stats.max : null,
       score: Math.round(a.score * 1e4) / 1e4,
     }));
-    const userId = typeof st.request?.userId === 'string' && checkCallerId(st.request.userId) === null ? st.request.userId : 'invalid-caller-id';
+    const userId = st.callerId ?? 'invalid-caller-id'; // validated once, in #begin
     const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
     this.#handoff.push({
       callerId: userId,

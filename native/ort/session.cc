@@ -87,6 +87,30 @@ TensorMeta ReadMeta(const OrtApi* api, OrtTypeInfo* info, char* name, OrtAllocat
   return m;
 }
 
+// Name, type and shape of every input (or output) of the session.
+std::vector<TensorMeta> ReadAllMeta(const OrtApi* api, OrtSession* session, OrtAllocator* alloc, bool outputs) {
+  std::vector<TensorMeta> metas;
+  size_t n = 0;
+  Check(api, outputs ? api->SessionGetOutputCount(session, &n) : api->SessionGetInputCount(session, &n), kInternal,
+        "SessionGetCount");
+  for (size_t i = 0; i < n; ++i) {
+    char* name = nullptr;
+    OrtTypeInfo* info = nullptr;
+    Check(api, outputs ? api->SessionGetOutputName(session, i, alloc, &name) : api->SessionGetInputName(session, i, alloc, &name),
+          kInternal, "SessionGetName");
+    Check(api, outputs ? api->SessionGetOutputTypeInfo(session, i, &info) : api->SessionGetInputTypeInfo(session, i, &info),
+          kInternal, "SessionGetTypeInfo");
+    try {
+      metas.push_back(ReadMeta(api, info, name, alloc));
+    } catch (...) {
+      api->ReleaseTypeInfo(info);  // no leak when a metadata call fails
+      throw;
+    }
+    api->ReleaseTypeInfo(info);
+  }
+  return metas;
+}
+
 }  // namespace
 
 std::string SessionOptions::Key() const {
@@ -132,25 +156,8 @@ Session::Session(const void* bytes, size_t length, const SessionOptions& opt) : 
   try {
     OrtAllocator* alloc = nullptr;
     Check(api_, api_->GetAllocatorWithDefaultOptions(&alloc), kInternal, "GetAllocatorWithDefaultOptions");
-    size_t n = 0;
-    Check(api_, api_->SessionGetInputCount(session_, &n), kInternal, "SessionGetInputCount");
-    for (size_t i = 0; i < n; ++i) {
-      char* name = nullptr;
-      OrtTypeInfo* info = nullptr;
-      Check(api_, api_->SessionGetInputName(session_, i, alloc, &name), kInternal, "SessionGetInputName");
-      Check(api_, api_->SessionGetInputTypeInfo(session_, i, &info), kInternal, "SessionGetInputTypeInfo");
-      inputs_.push_back(ReadMeta(api_, info, name, alloc));
-      api_->ReleaseTypeInfo(info);
-    }
-    Check(api_, api_->SessionGetOutputCount(session_, &n), kInternal, "SessionGetOutputCount");
-    for (size_t i = 0; i < n; ++i) {
-      char* name = nullptr;
-      OrtTypeInfo* info = nullptr;
-      Check(api_, api_->SessionGetOutputName(session_, i, alloc, &name), kInternal, "SessionGetOutputName");
-      Check(api_, api_->SessionGetOutputTypeInfo(session_, i, &info), kInternal, "SessionGetOutputTypeInfo");
-      outputs_.push_back(ReadMeta(api_, info, name, alloc));
-      api_->ReleaseTypeInfo(info);
-    }
+    inputs_ = ReadAllMeta(api_, session_, alloc, /*outputs=*/false);
+    outputs_ = ReadAllMeta(api_, session_, alloc, /*outputs=*/true);
     Check(api_, api_->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &cpuMemory_), kInternal,
           "CreateCpuMemoryInfo");
   } catch (...) {
