@@ -11,6 +11,15 @@ export {
   type ScanStats,
   type ScanOptions,
 } from './kernels/scan';
+export { assessSeriesInto, ASSESS_STRIDE, AssessField, RECENT_WINDOW, SHIFT_TAIL } from './kernels/assess';
+export {
+  checkForecastInto,
+  ForecastCheckIO,
+  ANCHOR_STRIDE,
+  FORECAST_REPORT_LENGTH,
+  ForecastReport,
+  type ForecastCheckShape,
+} from './kernels/forecast-check';
 export { computeScaling, applyScaling, invertScaling } from './kernels/scaling';
 export { impute, type ImputeMethod, type ImputeResult } from './kernels/impute';
 export { convertF64ToF32, convertF64ToF32Into, CONVERT_REPORT_STRIDE, type ConvertReport } from './kernels/convert';

@@ -32,6 +32,7 @@ class Addon : public Napi::Addon<Addon> {
     settings_.simd = settings_.simdSupported;
     DefineAddon(exports, {
         InstanceMethod("scan", &Addon::Scan),
+        InstanceMethod("assessSeries", &Addon::AssessSeries),
         InstanceMethod("computeScaling", &Addon::ComputeScaling),
         InstanceMethod("applyScaling", &Addon::ApplyScaling),
         InstanceMethod("invertScaling", &Addon::InvertScaling),
@@ -39,6 +40,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("impute", &Addon::Impute),
         InstanceMethod("repairQuantiles", &Addon::RepairQuantiles),
         InstanceMethod("checkMean", &Addon::CheckMean),
+        InstanceMethod("checkForecast", &Addon::CheckForecast),
         InstanceMethod("cpuFeatures", &Addon::CpuFeatures),
         InstanceMethod("setSimd", &Addon::SetSimd),
         InstanceMethod("loadRuntime", &Addon::LoadRuntime),
@@ -50,6 +52,7 @@ class Addon : public Napi::Addon<Addon> {
 
  private:
   Napi::Value Scan(const Napi::CallbackInfo& i) { return bindings::Scan(i, settings_); }
+  Napi::Value AssessSeries(const Napi::CallbackInfo& i) { return bindings::AssessSeries(i, settings_); }
   Napi::Value ComputeScaling(const Napi::CallbackInfo& i) { return bindings::ComputeScaling(i, settings_); }
   Napi::Value ApplyScaling(const Napi::CallbackInfo& i) { return bindings::ApplyScaling(i, settings_); }
   Napi::Value InvertScaling(const Napi::CallbackInfo& i) { return bindings::InvertScaling(i, settings_); }
@@ -57,6 +60,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Impute(const Napi::CallbackInfo& i) { return bindings::Impute(i); }
   Napi::Value RepairQuantiles(const Napi::CallbackInfo& i) { return bindings::RepairQuantiles(i); }
   Napi::Value CheckMean(const Napi::CallbackInfo& i) { return bindings::CheckMean(i); }
+  Napi::Value CheckForecast(const Napi::CallbackInfo& i) { return bindings::CheckForecast(i); }
 
   Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());

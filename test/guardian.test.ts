@@ -214,6 +214,20 @@ describe('buffers the caller detaches', () => {
     expect(last.status).toBe('fallback');
     expect(last.inputStats.callId).toBe(r.auditId);
   });
+
+  it('a record carries the wall time the call ended (derived from the monotonic clock at the hand-off)', async () => {
+    const g = guardian({ profile: 'staging' });
+    const before = Date.now();
+    const r = g.safeForecast({ context: prices, predictionLength: 32, userId: 'clock' });
+    const after = Date.now();
+    await g.flushAudit();
+    const rec = g.auditLog!.memoryLines().map((l) => JSON.parse(l)).find((e) => e.inputStats?.callId === r.auditId);
+    const t = Date.parse(rec.time);
+    expect(t).toBeGreaterThanOrEqual(before - 1);
+    expect(t).toBeLessThanOrEqual(after + 1);
+    expect(rec.latencyUs).toBeGreaterThan(0);
+    expect(rec.latencyUs).toBeLessThanOrEqual(r.timings.totalUs);
+  });
 });
 
 describe('circuit shield: breaker, fallbacks, emergency procedures', () => {
@@ -349,6 +363,72 @@ describe('review findings', () => {
     expect(r.batch).toBe(2);
     expectServed(r, 2);
     expect(thrown(() => g.safeForecast({ context: [prices, prices], batch: 3, predictionLength: 4, userId: 'u' })).code).toBe('TG_BATCH_INVALID');
+  });
+});
+
+describe('result buffers', () => {
+  it('pooled: results share slabs but never each other\'s bytes; later calls change no earlier result', () => {
+    const g = guardian({ profile: 'staging' });
+    const req = { context: prices, predictionLength: 32, userId: 'pool' };
+    const first = g.safeForecast(req);
+    const kept = { q: first.quantiles!.slice(), mean: first.mean!.slice() };
+    const all = [first];
+    for (let i = 0; i < 40; i++) all.push(g.safeForecast({ ...req, context: prices.subarray(i) }));
+    // A fallback result too (it takes its buffers from the same slabs).
+    const bad = prices.slice();
+    bad[100] = Infinity;
+    all.push(g.safeForecast({ ...req, context: bad }));
+    expect(all.at(-1)!.status).toBe('fallback');
+    expect(Array.from(first.quantiles!)).toEqual(Array.from(kept.q));
+    expect(Array.from(first.mean!)).toEqual(Array.from(kept.mean));
+    expect(first.quantiles!.buffer).toBe(all[1]!.quantiles!.buffer); // shared, as documented
+    const spans = all.flatMap((r) => [r.quantiles!, r.mean!]).map((v) => [v.buffer, v.byteOffset, v.byteOffset + v.byteLength] as const);
+    for (let i = 0; i < spans.length; i++) {
+      for (let j = i + 1; j < spans.length; j++) {
+        const [ba, a0, a1] = spans[i]!;
+        const [bb, b0, b1] = spans[j]!;
+        if (ba === bb) expect(a1 <= b0 || b1 <= a0, `views ${i} and ${j} overlap`).toBe(true);
+      }
+    }
+    for (const r of all) expectServed(r);
+  });
+
+  it('pooled: a transfer of a result buffer never detaches other results (Node 20 copies, later Nodes throw)', () => {
+    const g = guardian({ profile: 'staging' });
+    const a = g.safeForecast({ context: prices, predictionLength: 32, userId: 'pool' });
+    const b = g.safeForecast({ context: prices, predictionLength: 32, userId: 'pool' });
+    const before = Array.from(b.quantiles!);
+    const attempt = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        expect((err as Error).name).toBe('DataCloneError');
+      }
+    };
+    attempt(() => structuredClone(a.quantiles!.buffer, { transfer: [a.quantiles!.buffer] }));
+    const { port1, port2 } = new MessageChannel();
+    attempt(() => port1.postMessage(a.quantiles, [a.quantiles!.buffer]));
+    port1.close();
+    port2.close();
+    expect(a.quantiles!.length).toBe(32 * 9);
+    expect(b.quantiles!.buffer.byteLength).toBeGreaterThan(0);
+    expect(Array.from(b.quantiles!)).toEqual(before);
+    // The guardian goes on serving from its slabs.
+    expectServed(g.safeForecast({ context: prices, predictionLength: 32, userId: 'pool' }));
+    expect(Array.from(structuredClone(a.quantiles!))).toEqual(Array.from(a.quantiles!));
+    const own = a.quantiles!.slice();
+    const bytes = own.byteLength;
+    expect(structuredClone(own.buffer, { transfer: [own.buffer] }).byteLength).toBe(bytes);
+    expect(own.byteLength).toBe(0); // a copy of one's own transfers like any buffer
+  });
+
+  it("'own': every result array has a buffer of its own; a bad choice is a typed error", async () => {
+    const g = guardian({ profile: 'staging', resultBuffers: 'own' });
+    const r = g.safeForecast({ context: prices, predictionLength: 32, userId: 'own' });
+    const ra = await g.safeForecastAsync({ context: prices, predictionLength: 32, userId: 'own' });
+    for (const v of [r.quantiles!, r.mean!, ra.quantiles!, ra.mean!]) expect(v.buffer.byteLength).toBe(v.byteLength);
+    expect(Array.from(ra.quantiles!)).toEqual(Array.from(r.quantiles!));
+    expect(thrown(() => new TiRexGuardian({ resultBuffers: 'shared' as 'own' })).code).toBe('TG_INVALID_ARGUMENT');
   });
 });
 

@@ -291,3 +291,115 @@ export function checkMeanRef(
   }
   return { mean: out, flagged };
 }
+
+export interface RecentRef {
+  spike: number;
+  levelShift: number;
+  last: number;
+  sigma: number;
+}
+
+/**
+ * The recent-movement signals (lib/kernels/assess.ts): over the last 256 points, skipping
+ * non-finite values, the one-step changes between consecutive finite values; sigma = 1.2533 *
+ * mean |change|; with at least 4 changes, spike = largest change / mean of the others and level
+ * shift = |mean of the finite values among the last 16 points - mean of the earlier ones| /
+ * (that typical change * sqrt(16)). `last` is the last finite value of the whole series. Plain
+ * double arithmetic in index order, which the kernel must reproduce exactly.
+ */
+export function recentSignalsRef(values: ArrayLike<number>): RecentRef {
+  const n = values.length;
+  const from = Math.max(0, n - 256);
+  const finite: { i: number; v: number }[] = [];
+  for (let i = from; i < n; i++) if (Number.isFinite(values[i]!)) finite.push({ i, v: values[i]! });
+  let last = NaN;
+  for (let i = n - 1; i >= 0; i--) {
+    if (Number.isFinite(values[i]!)) {
+      last = values[i]!;
+      break;
+    }
+  }
+  const changes: number[] = [];
+  for (let j = 1; j < finite.length; j++) changes.push(Math.abs(finite[j]!.v - finite[j - 1]!.v));
+  let sumAbs = 0;
+  for (const d of changes) sumAbs += d;
+  const sigma = changes.length > 0 ? (1.2533 * sumAbs) / changes.length : 0;
+  if (changes.length < 4) return { spike: 0, levelShift: 0, last, sigma };
+  const maxAbs = Math.max(...changes);
+  const typical = (sumAbs - maxAbs) / (changes.length - 1);
+  if (typical === 0) return { spike: maxAbs > 0 ? Infinity : 0, levelShift: 0, last, sigma };
+  let tailSum = 0;
+  let tailN = 0;
+  let headSum = 0;
+  let headN = 0;
+  for (const { i, v } of finite) {
+    if (i >= n - 16) {
+      tailSum += v;
+      tailN++;
+    } else {
+      headSum += v;
+      headN++;
+    }
+  }
+  const levelShift = tailN > 0 && headN > 0 ? Math.abs(tailSum / tailN - headSum / headN) / (typical * 4) : 0;
+  return { spike: maxAbs / typical, levelShift, last, sigma };
+}
+
+export interface ForecastCheckRef {
+  /** The quantiles after repair and clamps (float32 values). */
+  q: number[];
+  /** The medians, or null when a value was not finite (the kernel writes none then). */
+  mean: number[] | null;
+  report: number[];
+}
+
+/**
+ * The output shield's pass (lib/kernels/forecast-check.ts): repairQuantilesRef; if any value is
+ * not finite, stop. Else per series with a finite last value: unit = max(sigma, 1e-6 |last|,
+ * 1e-12), span [min(min, last), max(max, last)] (min/max ignored when not finite), per step h
+ * bound = k unit sqrt(h + 1); the band check, the excess of the median beyond span +- bound,
+ * absurd beyond 100 (hi - lo + bound), and with clamp the whole step shifted by the excess
+ * (float32 rounding). The mean is each step's median afterwards.
+ */
+export function checkForecastRef(
+  q: ArrayLike<number>,
+  batch: number,
+  horizon: number,
+  levels: number,
+  medianIndex: number,
+  anchors: ArrayLike<number>,
+  k: number,
+  clamp: boolean,
+): ForecastCheckRef {
+  const rep = repairQuantilesRef(q, batch * horizon, levels);
+  const out = rep.out;
+  const report = [rep.crossedSteps, rep.nonFiniteValues, rep.nonFiniteSteps, 0, 0, 0, 0, 0];
+  if (rep.nonFiniteValues > 0) return { q: out, mean: null, report };
+  for (let b = 0; b < batch; b++) {
+    const [last, sigma, min, max] = [anchors[b * 4]!, anchors[b * 4 + 1]!, anchors[b * 4 + 2]!, anchors[b * 4 + 3]!];
+    if (!Number.isFinite(last)) {
+      report[7]!++;
+      continue;
+    }
+    const unit = Math.max(sigma, 1e-6 * Math.abs(last), 1e-12);
+    const lo = Number.isFinite(min) ? Math.min(min, last) : last;
+    const hi = Number.isFinite(max) ? Math.max(max, last) : last;
+    for (let h = 0; h < horizon; h++) {
+      const o = (b * horizon + h) * levels;
+      const bound = k * unit * Math.sqrt(h + 1);
+      const median = out[o + medianIndex]!;
+      if (out[o + levels - 1]! - out[o]! > 4 * (hi - lo + 2 * bound)) report[5]!++;
+      const excess = median > hi + bound ? median - (hi + bound) : median < lo - bound ? median - (lo - bound) : 0;
+      if (excess === 0) continue;
+      if (Math.abs(excess) > 100 * (hi - lo + bound)) report[6]!++;
+      report[3]!++;
+      if (clamp) {
+        for (let j = 0; j < levels; j++) out[o + j] = Math.fround(out[o + j]! - excess);
+        report[4]!++;
+      }
+    }
+  }
+  const mean: number[] = [];
+  for (let s = 0; s < batch * horizon; s++) mean.push(out[s * levels + medianIndex]!);
+  return { q: out, mean, report };
+}

@@ -17,6 +17,7 @@ import { checkCallerId } from '../audit/record';
 import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
 import { codedError, ErrorCode, rangeError, typeError, type CodedError, type ErrorCodeValue } from '../errors';
 import { fallbackChain, type FallbackStep } from '../fallback';
+import { ANCHOR_STRIDE, ForecastCheckIO } from '../kernels/forecast-check';
 import { loadManifest } from '../model/manifest';
 import { rollout, rolloutSync } from '../model/rollout';
 import { checkTimeout, ModelSession, type SessionOptions } from '../model/session';
@@ -25,6 +26,7 @@ import { checkProductionGates } from './gates';
 import { InputShield, type ThreatAssessment } from './input-shield';
 import { OutputShield, type OutputVerdict } from './output-shield';
 import { isRefusal, PipelineShield, scalingState, type ContextInput, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { OWN_BUFFERS, ResultSlab, type ResultBuffers } from './result-slab';
 import { ProtectionStats, type StatsSnapshot } from './stats';
 import {
   INPUT_THRESHOLDS,
@@ -64,6 +66,13 @@ export interface GuardianConfig {
   clock?: Clock;
   /** Consecutive corrupt model outputs before inference is suspended (manual resume). */
   suspendAfterCorruptOutputs?: number;
+  /**
+   * 'pooled' (default): result arrays are views on shared 16 KiB slabs, which saves about a
+   * microsecond per array; their `.buffer` holds other results and is never detached by a
+   * transfer (use `.slice()` for a copy of one's own). 'own': every result array has a buffer of
+   * its own.
+   */
+  resultBuffers?: 'pooled' | 'own';
 }
 
 export interface ForecastRequest {
@@ -120,20 +129,41 @@ interface CallState {
   batch: number;
   prepared: PreparedContext | null;
   assessments: ThreatAssessment[];
+  /** The worst assessment's verdict, set once the input shield has run. */
+  threat: ForecastResult['threat'];
   shields: ShieldActivation[];
   decisions: AuditDecision[];
   warnings: string[];
   quantiles: Float32Array | null;
+  /** The medians, when the output shield wrote them (a fallback's are taken in #finish). */
+  mean: Float32Array | null;
   status: ForecastStatus;
   reason: string | null;
   fallback: { method: string; steps: FallbackStep[] } | null;
   /** The caller's id once validated (null until then: the record says 'invalid-caller-id'). */
   callerId: string | null;
   /** The bounds the input shield used (the fallback leaves out values beyond them). */
-  bounds: { lo: number; hi: number };
+  bounds: Readonly<{ lo: number; hi: number }>;
+}
+
+/** What a finished call leaves for its audit record (no context, no forecast: bounded memory). */
+interface PendingRecord {
+  callId: string;
+  t0: number;
+  latencyUs: number;
+  callerId: string | null;
+  status: ForecastStatus;
+  horizon: number;
+  batch: number;
+  assessments: ThreatAssessment[];
+  threat: ForecastResult['threat'];
+  decisions: AuditDecision[];
+  fallback: string | null;
 }
 
 const now = () => performance.now();
+
+const NO_THREAT: ForecastResult['threat'] = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
 
 /** Records waiting for the audit log before the guardian appends them without waiting a tick. */
 const AUDIT_HANDOFF_LIMIT = 4096;
@@ -154,10 +184,16 @@ export class TiRexGuardian {
   readonly #modelInfo: Readonly<{ name: string; sha256: string; provider: string }>;
   /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
   readonly #levels: readonly number[];
+  readonly #buffers: ResultBuffers;
+  /** The output shield's buffers (grown to the largest batch seen). */
+  #checkIO = new ForecastCheckIO(1);
+  readonly #defaultBounds: Readonly<{ lo: number; hi: number }>;
   #corruptInARow = 0;
-  #handoff: AuditRecordInput[] = [];
+  /** Finished calls waiting for the audit log (their records are built when they are appended). */
+  #handoff: PendingRecord[] = [];
   #drainScheduled = false;
   #callSeq = 0;
+  #lastCallerId: string | null = null;
   readonly #callPrefix = randomBytes(6).toString('hex');
   #suspended: string | null = null;
   #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
@@ -177,6 +213,10 @@ export class TiRexGuardian {
     if (resolved.strategy !== 'strict' && resolved.strategy !== 'graceful') {
       throw typeError(ErrorCode.InvalidArgument, `fallbackStrategy must be strict or graceful`);
     }
+    if (config.resultBuffers !== undefined && config.resultBuffers !== 'pooled' && config.resultBuffers !== 'own') {
+      throw typeError(ErrorCode.InvalidArgument, `resultBuffers must be pooled or own`);
+    }
+    this.#buffers = config.resultBuffers === 'own' ? OWN_BUFFERS : new ResultSlab();
     this.config = Object.freeze(resolved);
     const manifestPath = config.model ?? path.join(packageRoot(), 'models', 'tirex-guardian-default.json');
     if (config.profile === 'production') {
@@ -211,6 +251,8 @@ export class TiRexGuardian {
       }
     }
     this.#input = new InputShield(INPUT_THRESHOLDS[resolved.level]);
+    const maxAbs = this.#input.thresholds.maxAbsValue;
+    this.#defaultBounds = Object.freeze({ lo: -maxAbs, hi: maxAbs });
     this.#pipeline = new PipelineShield(PIPELINE_THRESHOLDS[resolved.pipeline], m);
     this.#output = new OutputShield(OUTPUT_THRESHOLDS[resolved.level], m.quantileLevels.length, m.medianIndex);
     this.#bounds = config.marketBounds ?? {};
@@ -294,7 +336,7 @@ export class TiRexGuardian {
     const t = now();
     let q: Float32Array;
     try {
-      q = rolloutSync(this.session, st.prepared.tensor, st.batch, st.horizon);
+      q = rolloutSync(this.session, st.prepared.tensor, st.batch, st.horizon, this.#buffers.take(st.batch * st.horizon * this.#levels.length));
     } catch (err) {
       return this.#modelDone(st, permit, t, null, err);
     }
@@ -318,7 +360,7 @@ export class TiRexGuardian {
     const t = now();
     let q: Float32Array;
     try {
-      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs });
+      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs, out: this.#buffers.take(st.batch * st.horizon * this.#levels.length) });
     } catch (err) {
       return this.#modelDone(st, permit, t, null, err);
     }
@@ -342,22 +384,28 @@ export class TiRexGuardian {
       batch: 0,
       prepared: null,
       assessments: [],
+      threat: NO_THREAT,
       shields: [],
       decisions: [],
       warnings: [],
       quantiles: null,
+      mean: null,
       status: 'ok',
       reason: null,
       fallback: null,
       callerId: null,
-      bounds: { lo: -this.#input.thresholds.maxAbsValue, hi: this.#input.thresholds.maxAbsValue },
+      bounds: this.#defaultBounds,
     };
     this.#stats.calls++;
     if (typeof request !== 'object' || request === null) {
       this.#fail(st, ErrorCode.InvalidArgument, 'the request must be an object { context, predictionLength, userId }', true);
     }
-    const caller = checkCallerId(request.userId);
-    if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
+    // Trading callers repeat: an id equal to the last valid one is valid (strings are immutable).
+    if (request.userId !== this.#lastCallerId) {
+      const caller = checkCallerId(request.userId);
+      if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
+      this.#lastCallerId = request.userId;
+    }
     st.callerId = request.userId;
     // Pipeline shield: horizon, shapes, lengths, dtype.
     const horizonRefusal = this.#pipeline.checkHorizon(request.predictionLength);
@@ -380,7 +428,7 @@ export class TiRexGuardian {
     if (copyRows) p.rows = p.rows.map((r) => r.slice()); // the addon copies the tensor itself
     st.prepared = p;
     st.batch = p.batch;
-    st.warnings.push(...p.warnings);
+    for (const w of p.warnings) st.warnings.push(w);
     this.#stats.check('contextLength', p.trimmed);
     this.#stats.check('tensorOperations', p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]));
     this.#stats.check('devicePrecision', p.precisionLoss > 0);
@@ -404,7 +452,7 @@ export class TiRexGuardian {
     let blocked: ThreatAssessment | null = null;
     for (let b = 0; b < p.batch; b++) {
       const row = p.rows[b]!;
-      const a = this.#input.assess(row, 0, row.length, bounds);
+      const a = this.#input.assess(row, bounds);
       st.assessments.push(a);
       for (const sig of a.triggered) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
       this.#stats.check('nanHandling', a.stats.nan > 0 || a.stats.posInf + a.stats.negInf > 0);
@@ -418,7 +466,7 @@ export class TiRexGuardian {
       const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
       if (isRefusal(scaling)) this.#refuse(st, scaling);
     }
-    const threat = this.#threat(st);
+    const threat = (st.threat = this.#threat(st.assessments));
     if (threat.decision !== 'pass') {
       st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
       if (threat.decision === 'caution') st.decisions.push({ shield: 'input', action: 'caution', score: threat.score, signals: threat.signals });
@@ -474,9 +522,9 @@ export class TiRexGuardian {
   }
 
   #afterModel(st: CallState, permit: Permit, q: Float32Array): ForecastResult {
-    const threat = this.#threat(st);
-    const anchors = st.assessments.map((a) => ({ last: a.stats.last, sigma: a.stats.sigma, min: a.stats.min, max: a.stats.max }));
-    const verdict: OutputVerdict = this.#output.inspect(q, st.batch, st.horizon, anchors, threat.decision === 'caution');
+    const anchors = this.#anchorsOf(st);
+    const mean = this.#buffers.take(st.batch * st.horizon);
+    const verdict: OutputVerdict = this.#output.inspect(q, st.batch, st.horizon, anchors, st.threat.decision === 'caution', mean);
     this.#stats.check('quantileProcessing', verdict.nonFinite + verdict.crossedSteps + verdict.implausibleSteps > 0);
     if (verdict.nonFinite > 0) {
       permit.failure('non-finite output');
@@ -505,6 +553,7 @@ export class TiRexGuardian {
     }
     permit.success();
     st.quantiles = q;
+    st.mean = mean;
     if (verdict.crossedSteps > 0) this.#stats.bump(this.#stats.corrections, 'sortedQuantileSteps', verdict.crossedSteps);
     if (verdict.clampedSteps > 0) this.#stats.bump(this.#stats.corrections, 'clampedSteps', verdict.clampedSteps);
     if (verdict.corrections.length > 0) {
@@ -519,6 +568,20 @@ export class TiRexGuardian {
     return this.#finish(st);
   }
 
+  /** What the output shield judges each series' forecast against: last, sigma, min, max. */
+  #anchorsOf(st: CallState): ForecastCheckIO {
+    if (this.#checkIO.maxBatch < st.batch) this.#checkIO = new ForecastCheckIO(st.batch);
+    const out = this.#checkIO.anchors;
+    for (let b = 0; b < st.batch; b++) {
+      const s = st.assessments[b]!.stats;
+      out[b * ANCHOR_STRIDE] = s.last;
+      out[b * ANCHOR_STRIDE + 1] = s.sigma;
+      out[b * ANCHOR_STRIDE + 2] = s.min;
+      out[b * ANCHOR_STRIDE + 3] = s.max;
+    }
+    return this.#checkIO;
+  }
+
   /** Fallback for every series; blocked when a series has nothing to forecast from. */
   #serveFallback(st: CallState, reason: string): void {
     const p = st.prepared;
@@ -529,7 +592,7 @@ export class TiRexGuardian {
       st.status = 'blocked';
       return;
     }
-    const q = new Float32Array(p.batch * st.horizon * Q);
+    const q = this.#buffers.take(p.batch * st.horizon * Q);
     let method = '';
     let steps: FallbackStep[] = [];
     for (let b = 0; b < p.batch; b++) {
@@ -551,6 +614,7 @@ export class TiRexGuardian {
     this.#stats.bump(this.#stats.fallbacks, method);
     st.status = 'fallback';
     st.quantiles = q;
+    st.mean = null;
     st.fallback = { method, steps };
     st.shields.push({ shield: 'circuit', action: 'fallback', detail: `${method}: ${reason}` });
     st.decisions.push({ shield: 'circuit', action: 'fallback', method, reason });
@@ -568,10 +632,10 @@ export class TiRexGuardian {
     return clean;
   }
 
-  #threat(st: CallState): ForecastResult['threat'] {
+  #threat(assessments: readonly ThreatAssessment[]): ForecastResult['threat'] {
     let worst: ThreatAssessment | null = null;
-    for (const a of st.assessments) if (!worst || a.score > worst.score) worst = a;
-    if (!worst) return { score: 0, decision: 'pass', signals: [] };
+    for (const a of assessments) if (!worst || a.score > worst.score) worst = a;
+    if (!worst) return NO_THREAT;
     return { score: worst.score, decision: worst.decision, signals: worst.triggered.map((s) => s.name) };
   }
 
@@ -591,6 +655,7 @@ export class TiRexGuardian {
     // Whatever was prepared is not served: the record must not name a fallback.
     st.fallback = null;
     st.quantiles = null;
+    st.mean = null;
     st.decisions.push({ shield: 'guardian', action: 'error', code });
     this.#stats.bump(this.#stats.errors, code);
     this.#stats.byStatus.blocked++;
@@ -600,16 +665,46 @@ export class TiRexGuardian {
   }
 
   /**
-   * Hands the call's record to the audit log without doing the log's work on the caller's time:
-   * the record is built here (it is small), and canonicalized, hashed and queued by the log on
-   * the next tick (or at once when AUDIT_HANDOFF_LIMIT records wait, so memory stays bounded in a
-   * loop that never yields). The id returned is the guardian's call id, written into the record
-   * (`inputStats.callId`), so a result and its record are found from each other.
+   * Hands the finished call to the audit log without doing the log's work on the caller's time:
+   * the call gets its id and latency here and leaves what its record needs (references, no
+   * copies, nothing large); the record is built, canonicalized, hashed and queued by drainAudit()
+   * on the next tick (or at once when AUDIT_HANDOFF_LIMIT calls wait, so memory stays bounded in
+   * a loop that never yields). The id is written into the record (`inputStats.callId`), so a
+   * result and its record are found from each other.
    */
   #record(st: CallState): string | null {
     if (!this.#audit) return null;
-    const threat = this.#threat(st);
-    const stats = st.assessments.map((a) => ({
+    const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
+    this.#handoff.push({
+      callId,
+      t0: st.t0,
+      latencyUs: Math.max(0, (now() - st.t0) * 1000),
+      callerId: st.callerId,
+      status: st.status,
+      horizon: st.horizon,
+      batch: st.batch,
+      assessments: st.assessments,
+      threat: st.threat,
+      decisions: st.decisions,
+      fallback: st.fallback?.method ?? null,
+    });
+    if (this.#handoff.length >= AUDIT_HANDOFF_LIMIT) this.drainAudit();
+    else if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(this.#drainSoon);
+    }
+    return callId;
+  }
+
+  /**
+   * The audit record of a handed-off call. `wallOffsetMs` turns the monotonic clock into wall
+   * time (read once per drain: Date.now() costs about half a microsecond on the hot path after a
+   * model run, measured); the record's time is when the call ended, to the millisecond.
+   */
+  #recordInput(st: PendingRecord, wallOffsetMs: number): AuditRecordInput {
+    // A call refused halfway through the input shield has assessments but no verdict yet.
+    const threat = st.threat === NO_THREAT && st.assessments.length > 0 ? this.#threat(st.assessments) : st.threat;
+    const series = st.assessments.map((a) => ({
       n: a.stats.length,
       nan: a.stats.nan,
       inf: a.stats.posInf + a.stats.negInf,
@@ -618,24 +713,16 @@ export class TiRexGuardian {
       max: Number.isFinite(a.stats.max) ? a.stats.max : null,
       score: Math.round(a.score * 1e4) / 1e4,
     }));
-    const userId = st.callerId ?? 'invalid-caller-id'; // validated once, in #begin
-    const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
-    this.#handoff.push({
-      callerId: userId,
+    return {
+      callerId: st.callerId ?? 'invalid-caller-id', // validated once, in #begin
       status: st.status,
-      latencyUs: Math.max(0, (now() - st.t0) * 1000),
+      latencyUs: st.latencyUs,
       modelHash: this.#modelInfo.sha256,
-      inputStats: { callId, horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series: stats },
+      inputStats: { callId: st.callId, horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series },
       decisions: st.decisions,
-      fallback: st.fallback?.method ?? null,
-      time: Date.now(),
-    });
-    if (this.#handoff.length >= AUDIT_HANDOFF_LIMIT) this.drainAudit();
-    else if (!this.#drainScheduled) {
-      this.#drainScheduled = true;
-      setImmediate(this.#drainSoon);
-    }
-    return callId;
+      fallback: st.fallback,
+      time: Math.round(st.t0 + st.latencyUs / 1000 + wallOffsetMs),
+    };
   }
 
   readonly #drainSoon = (): void => {
@@ -652,9 +739,10 @@ export class TiRexGuardian {
     const batch = this.#handoff;
     this.#handoff = [];
     let refused = 0;
-    for (const input of batch) {
+    const wallOffsetMs = Date.now() - now();
+    for (const st of batch) {
       try {
-        if (!this.#audit.append(input).accepted) refused++;
+        if (!this.#audit.append(this.#recordInput(st, wallOffsetMs)).accepted) refused++;
       } catch (err) {
         refused++;
         this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
@@ -673,9 +761,9 @@ export class TiRexGuardian {
   #finish(st: CallState): ForecastResult {
     const m = this.session.manifest;
     const Q = m.quantileLevels.length;
-    let mean: Float32Array | null = null;
-    if (st.quantiles) {
-      mean = new Float32Array(st.batch * st.horizon);
+    let mean = st.mean;
+    if (st.quantiles && !mean) {
+      mean = this.#buffers.take(st.batch * st.horizon);
       for (let i = 0; i < mean.length; i++) mean[i] = st.quantiles[i * Q + m.medianIndex]!;
     }
     this.#stats.byStatus[st.status]++;
@@ -689,7 +777,7 @@ export class TiRexGuardian {
       levels: this.#levels,
       batch: st.batch,
       horizon: st.horizon,
-      threat: this.#threat(st),
+      threat: st.threat,
       shields: st.shields,
       fallback: st.fallback,
       auditId,

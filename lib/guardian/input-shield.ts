@@ -1,10 +1,10 @@
 /**
- * Shield 1, input (vulnerability category: NaN handling, extreme values). One native scan per
- * series gives the counts and statistics; a short TypeScript pass over the most recent points
- * gives the spike and level-shift signals. Signals combine into a threat score that decides:
- * pass, caution (the output shield tightens) or block.
+ * Shield 1, input (vulnerability category: NaN handling, extreme values). One native call per
+ * series (lib/kernels/assess.ts) gives the counts and statistics of the whole context and the
+ * spike and level-shift signals of its most recent points. Signals combine into a threat score
+ * that decides: pass, caution (the output shield tightens) or block.
  */
-import { SCAN_STRIDE, ScanField, scanInto } from '../kernels/scan';
+import { ASSESS_STRIDE, AssessField, assessSeriesTrusted } from '../kernels/assess';
 import type { InputThresholds } from './thresholds';
 
 export type ThreatDecision = 'pass' | 'caution' | 'block';
@@ -40,7 +40,8 @@ export interface SeriesStats {
   longestNaNRun: number;
   alternatingRun: number;
   longestFlatRun: number;
-  /** Largest recent one-step change over the mean absolute change (robust enough: one pass). */
+  /** Largest recent one-step change over the mean absolute change of the others (one pass; a
+   * single spike cannot inflate its own yardstick). */
   spike: number;
   /** Recent level shift in units of the typical change. */
   levelShift: number;
@@ -51,141 +52,100 @@ export interface SeriesStats {
   sigma: number;
 }
 
-/** Points of the tail the spike and level-shift signals look at. */
-const RECENT = 256;
-const SHIFT_TAIL = 16;
-
-/** Spike and level-shift signals over the last RECENT points, in one pass. */
-export function recentSignals(
-  x: ArrayLike<number>,
-  start: number,
-  end: number,
-): { spike: number; levelShift: number; last: number; sigma: number } {
-  const from = Math.max(start, end - RECENT);
-  let prev = NaN;
-  let sumAbs = 0;
-  let maxAbs = 0;
-  let changes = 0;
-  let tailSum = 0;
-  let tailN = 0;
-  let headSum = 0;
-  let headN = 0;
-  for (let i = from; i < end; i++) {
-    const v = x[i]!;
-    if (v - v !== 0) continue; // NaN or +-Inf
-    if (prev === prev) {
-      const d = Math.abs(v - prev);
-      sumAbs += d;
-      if (d > maxAbs) maxAbs = d;
-      changes++;
-    }
-    prev = v;
-    if (i >= end - SHIFT_TAIL) {
-      tailSum += v;
-      tailN++;
-    } else {
-      headSum += v;
-      headN++;
-    }
-  }
-  const last = prev;
-  const sigma = changes > 0 ? (1.2533 * sumAbs) / changes : 0;
-  if (changes < 4) return { spike: 0, levelShift: 0, last, sigma };
-  // The typical change without the largest one, so a single spike cannot hide itself.
-  const typical = (sumAbs - maxAbs) / (changes - 1);
-  if (typical === 0) return { spike: maxAbs > 0 ? Infinity : 0, levelShift: 0, last, sigma };
-  const spike = maxAbs / typical;
-  const levelShift = tailN > 0 && headN > 0 ? Math.abs(tailSum / tailN - headSum / headN) / (typical * Math.sqrt(SHIFT_TAIL)) : 0;
-  return { spike, levelShift, last, sigma };
-}
+/** The soft signals: name, weight (the score one signal at its threshold gives), threshold. */
+const SOFT_SIGNALS: readonly { name: string; weight: number; threshold: (t: InputThresholds) => number }[] = [
+  { name: 'missingShare', weight: 0.5, threshold: (t) => Math.max(1 - t.minFiniteRatio, 1e-9) },
+  { name: 'nanRunRatio', weight: 0.6, threshold: (t) => t.maxNaNRunRatio },
+  { name: 'alternatingNaN', weight: 0.7, threshold: (t) => t.alternatingRun },
+  { name: 'flatRunRatio', weight: 0.5, threshold: (t) => t.flatRunRatio },
+  { name: 'spike', weight: 0.7, threshold: (t) => t.spikeZ },
+  { name: 'levelShift', weight: 0.5, threshold: (t) => t.levelShiftZ },
+];
 
 export class InputShield {
   readonly thresholds: InputThresholds;
-  #scan = new Float64Array(SCAN_STRIDE);
+  readonly #softThresholds: Float64Array;
+  readonly #softValues = new Float64Array(SOFT_SIGNALS.length);
+  readonly #out = new Float64Array(ASSESS_STRIDE);
 
   constructor(thresholds: InputThresholds) {
     this.thresholds = thresholds;
+    this.#softThresholds = Float64Array.from(SOFT_SIGNALS, (s) => s.threshold(thresholds));
   }
 
-  /** Assesses data[start, end): one native scan plus one pass over the most recent points. */
-  assess(data: Float32Array | Float64Array, start: number, end: number, bounds?: { lo: number; hi: number }): ThreatAssessment {
+  /**
+   * Assesses one series (one native call); `bounds` replace the level's +-maxAbsValue. `data` is
+   * a row the pipeline shield prepared (a Float32Array or Float64Array, attached); bounds were
+   * checked at construction.
+   */
+  assess(data: Float32Array | Float64Array, bounds?: { lo: number; hi: number }): ThreatAssessment {
     const t = this.thresholds;
-    const view = start === 0 && end === data.length ? data : data.subarray(start, end);
-    const lo = bounds?.lo ?? -t.maxAbsValue;
-    const hi = bounds?.hi ?? t.maxAbsValue;
-    scanInto(view, this.#scan, 1, lo, hi);
-    const s = this.#scan;
-    const n = s[ScanField.count]!;
-    const recent = recentSignals(data, start, end);
-    const { spike, levelShift, sigma } = recent;
-    let last = recent.last;
-    // A NaN tail longer than the recent window: the last finite value lies further back.
-    if (last !== last && s[ScanField.finiteCount]! > 0) {
-      for (let i = end - 1; i >= start; i--) {
-        const v = data[i]!;
-        if (v - v === 0) {
-          last = v;
-          break;
-        }
-      }
-    }
+    const s = this.#out;
+    assessSeriesTrusted(data, s, bounds?.lo ?? -t.maxAbsValue, bounds?.hi ?? t.maxAbsValue);
+    const n = s[AssessField.count]!;
     const stats: SeriesStats = {
       length: n,
-      nan: s[ScanField.nanCount]!,
-      posInf: s[ScanField.posInfCount]!,
-      negInf: s[ScanField.negInfCount]!,
-      outOfBounds: s[ScanField.outOfBoundsCount]!,
-      finite: s[ScanField.finiteCount]!,
-      min: s[ScanField.min]!,
-      max: s[ScanField.max]!,
-      mean: s[ScanField.mean]!,
-      std: s[ScanField.std]!,
-      longestNaNRun: s[ScanField.longestNaNRun]!,
-      alternatingRun: s[ScanField.alternatingRun]!,
-      longestFlatRun: s[ScanField.longestFlatRun]!,
-      spike,
-      levelShift,
-      last,
-      sigma,
+      nan: s[AssessField.nanCount]!,
+      posInf: s[AssessField.posInfCount]!,
+      negInf: s[AssessField.negInfCount]!,
+      outOfBounds: s[AssessField.outOfBoundsCount]!,
+      finite: s[AssessField.finiteCount]!,
+      min: s[AssessField.min]!,
+      max: s[AssessField.max]!,
+      mean: s[AssessField.mean]!,
+      std: s[AssessField.std]!,
+      longestNaNRun: s[AssessField.longestNaNRun]!,
+      alternatingRun: s[AssessField.alternatingRun]!,
+      longestFlatRun: s[AssessField.longestFlatRun]!,
+      spike: s[AssessField.spike]!,
+      levelShift: s[AssessField.levelShift]!,
+      last: s[AssessField.last]!,
+      sigma: s[AssessField.sigma]!,
     };
     const len = Math.max(n, 1);
     const finiteRatio = stats.finite / len;
+    const triggered: ThreatSignal[] = [];
     // Hard rules, with the original product's exact comparisons: any one blocks by itself.
-    const hard: ThreatSignal[] = [];
-    if (stats.posInf + stats.negInf > 0) hard.push({ name: 'infinity', value: stats.posInf + stats.negInf, threshold: 0, weight: 1 });
-    if (stats.nan / len > t.maxNaNRatio) hard.push({ name: 'nanRatio', value: stats.nan / len, threshold: t.maxNaNRatio, weight: 1 });
-    if (finiteRatio < t.minFiniteRatio) hard.push({ name: 'finiteRatio', value: finiteRatio, threshold: t.minFiniteRatio, weight: 1 });
+    if (stats.posInf + stats.negInf > 0) triggered.push({ name: 'infinity', value: stats.posInf + stats.negInf, threshold: 0, weight: 1 });
+    if (stats.nan / len > t.maxNaNRatio) triggered.push({ name: 'nanRatio', value: stats.nan / len, threshold: t.maxNaNRatio, weight: 1 });
+    if (finiteRatio < t.minFiniteRatio) triggered.push({ name: 'finiteRatio', value: finiteRatio, threshold: t.minFiniteRatio, weight: 1 });
     if (stats.outOfBounds / len > t.maxOutOfBoundsRatio) {
-      hard.push({ name: 'outOfBoundsRatio', value: stats.outOfBounds / len, threshold: t.maxOutOfBoundsRatio, weight: 1 });
+      triggered.push({ name: 'outOfBoundsRatio', value: stats.outOfBounds / len, threshold: t.maxOutOfBoundsRatio, weight: 1 });
     }
+    const hard = triggered.length > 0;
     // Soft signals: each min(1, value / threshold) * weight, combined as a noisy-OR, so one
-    // signal at its threshold gives its weight and several weaker ones add up.
-    const soft: ThreatSignal[] = [
-      { name: 'missingShare', value: 1 - finiteRatio, threshold: Math.max(1 - t.minFiniteRatio, 1e-9), weight: 0.5 },
-      { name: 'nanRunRatio', value: stats.longestNaNRun / len, threshold: t.maxNaNRunRatio, weight: 0.6 },
-      { name: 'alternatingNaN', value: stats.alternatingRun, threshold: t.alternatingRun, weight: 0.7 },
-      { name: 'flatRunRatio', value: n >= 8 ? stats.longestFlatRun / len : 0, threshold: t.flatRunRatio, weight: 0.5 },
-      { name: 'spike', value: spike, threshold: t.spikeZ, weight: 0.7 },
-      { name: 'levelShift', value: levelShift, threshold: t.levelShiftZ, weight: 0.5 },
-    ];
+    // signal at its threshold gives its weight and several weaker ones add up. Objects are made
+    // only for the signals that fire (this runs on every forecast).
+    const v = this.#softValues;
+    v[0] = 1 - finiteRatio;
+    v[1] = stats.longestNaNRun / len;
+    v[2] = stats.alternatingRun;
+    v[3] = n >= 8 ? stats.longestFlatRun / len : 0;
+    v[4] = stats.spike;
+    v[5] = stats.levelShift;
     let keep = 1;
-    const triggered: ThreatSignal[] = [...hard];
-    let strongest: ThreatSignal | null = null;
+    let strongest = -1;
     let strongestShare = 0;
-    for (const sig of soft) {
-      const r = sig.value > 0 ? Math.min(1, sig.value / sig.threshold) : 0;
-      keep *= 1 - sig.weight * r;
-      if (sig.value > 0 && sig.value >= sig.threshold) triggered.push(sig);
-      if (r * sig.weight > strongestShare) {
-        strongestShare = r * sig.weight;
-        strongest = sig;
+    for (let i = 0; i < SOFT_SIGNALS.length; i++) {
+      const value = v[i]!;
+      const threshold = this.#softThresholds[i]!;
+      const weight = SOFT_SIGNALS[i]!.weight;
+      const r = value > 0 ? Math.min(1, value / threshold) : 0;
+      keep *= 1 - weight * r;
+      if (value > 0 && value >= threshold) triggered.push({ name: SOFT_SIGNALS[i]!.name, value, threshold, weight });
+      if (r * weight > strongestShare) {
+        strongestShare = r * weight;
+        strongest = i;
       }
     }
-    const score = hard.length > 0 ? 1 : 1 - keep;
+    const score = hard ? 1 : 1 - keep;
     const decision: ThreatDecision = score >= t.blockScore ? 'block' : score >= t.cautionScore ? 'caution' : 'pass';
     // Several signals below their thresholds can add up: name the strongest so no decision
     // comes without a reason.
-    if (decision !== 'pass' && triggered.length === 0 && strongest) triggered.push({ ...strongest, name: `${strongest.name} (combined)` });
+    if (decision !== 'pass' && triggered.length === 0 && strongest >= 0) {
+      const sig = SOFT_SIGNALS[strongest]!;
+      triggered.push({ name: `${sig.name} (combined)`, value: v[strongest]!, threshold: this.#softThresholds[strongest]!, weight: sig.weight });
+    }
     return { score, decision, triggered, stats };
   }
 }

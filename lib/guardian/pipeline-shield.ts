@@ -88,9 +88,12 @@ export class PipelineShield {
   readonly manifest: ModelManifest;
   #report = new Float64Array(CONVERT_REPORT_STRIDE);
 
+  readonly #minContext: number;
+
   constructor(thresholds: PipelineThresholds, manifest: ModelManifest) {
     this.thresholds = thresholds;
     this.manifest = manifest;
+    this.#minContext = Math.max(REQUEST_LIMITS.minContext, manifest.minContext);
   }
 
   checkHorizon(horizon: unknown): PipelineRefusal | null {
@@ -107,6 +110,15 @@ export class PipelineShield {
   }
 
   prepare(context: ContextInput, batch?: number): PreparedContext | PipelineRefusal {
+    // The common case, without the general path's arrays: one float32 series that fits the
+    // model's window goes to the model as it is (what the general path gives it too).
+    if (context instanceof Float32Array && (batch === undefined || batch === 1) && this.manifest.nanHandling !== 'impute') {
+      const n = context.length;
+      if (n >= this.#minContext && n <= this.manifest.maxContext && n > 0) {
+        const rows = [context];
+        return { tensor: context, batch: 1, window: n, lengths: [n], rows, zeroCopy: true, precisionLoss: 0, trimmed: false, imputed: 0, warnings: [] };
+      }
+    }
     const rowsOrRefusal = contextRows(context, batch);
     if (!Array.isArray(rowsOrRefusal)) return rowsOrRefusal;
     const all = rowsOrRefusal;
@@ -117,7 +129,7 @@ export class PipelineShield {
     const lengths = all.map((r) => r.length);
     const shortest = Math.min(...lengths);
     const longest = Math.max(...lengths);
-    const minContext = Math.max(REQUEST_LIMITS.minContext, this.manifest.minContext);
+    const minContext = this.#minContext;
     if (shortest < minContext) {
       return { code: 'TG_CONTEXT_TOO_SHORT', reason: `a series has ${shortest} points; at least ${minContext} are needed` };
     }

@@ -25,9 +25,11 @@ export interface InputThresholds {
   alternatingRun: number;
   /** A flat run covering at least this share of the context is a threat signal. */
   flatRunRatio: number;
-  /** Spike signal: largest one-step change / robust scale of changes (MAD) above this. */
+  /** Spike signal: largest of the last 256 one-step changes / mean absolute change of the
+   * others, above this. */
   spikeZ: number;
-  /** Level-shift signal: |median(last k) - median(before)| / robust scale above this. */
+  /** Level-shift signal: |mean of the last 16 points - mean of the 240 before| / (that typical
+   * change * 4), above this. */
   levelShiftZ: number;
   /** The threat score (0..1) at or above which a series is blocked. */
   blockScore: number;

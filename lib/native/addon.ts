@@ -14,6 +14,7 @@ export interface NativeAddon {
   /** The session class (see lib/model/session.ts for its typed wrapper). */
   readonly NativeSession: unknown;
   scan(data: Float32Array | Float64Array, rows: number, lo: number, hi: number, out: Float64Array): void;
+  assessSeries(data: Float32Array | Float64Array, rows: number, lo: number, hi: number, out: Float64Array): void;
   computeScaling(data: Float32Array | Float64Array, rows: number, locScale: Float64Array): void;
   applyScaling<T extends Float32Array | Float64Array>(src: T, rows: number, locScale: Float64Array, dst: T): void;
   invertScaling<T extends Float32Array | Float64Array>(src: T, rows: number, locScale: Float64Array, dst: T): void;
@@ -32,6 +33,8 @@ export interface NativeAddon {
     maxDeviation: number,
     replace: boolean,
   ): number;
+  /** io: [batch, horizon, levels, medianIndex, k, clamp, -, -, report x 8, anchors x 4 per series]. */
+  checkForecast(q: Float32Array, mean: Float32Array | null, io: Float64Array): void;
   cpuFeatures(): { avx2: boolean; simd: boolean };
   setSimd(enabled: boolean): boolean;
   loadRuntime(libraryPath: string): NativeRuntimeInfo;

@@ -5,8 +5,10 @@
 
 #include "../common/errors.h"
 #include "../common/views.h"
+#include "../kernels/forecast_check.h"
 #include "../kernels/impute.h"
 #include "../kernels/quantiles.h"
+#include "../kernels/recent.h"
 #include "../kernels/scan.h"
 #include "../kernels/transform.h"
 
@@ -40,6 +42,16 @@ Shape GetShape(const Napi::CallbackInfo& info, const View& v, size_t rowsArg, co
   return {rows, RowLength(info.Env(), v, rows, arg)};
 }
 
+// An integer field of an io buffer, checked like GetCount checks an argument.
+size_t IoCount(Napi::Env env, double d, const char* field, size_t min, size_t max) {
+  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != std::floor(d)) {
+    ThrowRange(env, kOutOfRange,
+               std::string("io.") + field + " must be an integer in [" + std::to_string(min) + ", " +
+                   std::to_string(max) + "]");
+  }
+  return static_cast<size_t>(d);
+}
+
 }  // namespace
 
 // scan(data, rows, lo, hi, out): out gets kScanStride doubles per row.
@@ -59,6 +71,38 @@ Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k) {
     } else {
       kernels::ScanRow(data.as<double>() + r * shape.cols, shape.cols, b, o, k.simd);
     }
+  }
+  return env.Undefined();
+}
+
+// assessSeries(data, rows, lo, hi, out): the input shield's one call per batch. out gets
+// kAssessStride doubles per row: the scan's fields, then spike, level shift, last finite value and
+// sigma of the recent points (lib/kernels/assess.ts names them).
+Napi::Value AssessSeries(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 5, "assessSeries");
+  View data = GetFloatView(env, info[0], "data");
+  Shape shape = GetShape(info, data, 1, "data");
+  kernels::Bounds b{GetNumber(env, info[2], "lo"), GetNumber(env, info[3], "hi")};
+  if (!(b.lo <= b.hi)) ThrowRange(env, kInvalidBounds, "lo must be <= hi (got lo=" + std::to_string(b.lo) + ", hi=" + std::to_string(b.hi) + ")");
+  View out = GetFloatView(env, info[4], "out", false, true);
+  RequireLength(env, out, shape.rows * kAssessStride, "out");
+  double* o = out.as<double>();
+  for (size_t r = 0; r < shape.rows; ++r, o += kAssessStride) {
+    kernels::RecentSignals s;
+    if (data.dtype == DType::kFloat32) {
+      const float* row = data.as<float>() + r * shape.cols;
+      kernels::ScanRow(row, shape.cols, b, o, k.simd);
+      s = kernels::ComputeRecentSignals(row, shape.cols);
+    } else {
+      const double* row = data.as<double>() + r * shape.cols;
+      kernels::ScanRow(row, shape.cols, b, o, k.simd);
+      s = kernels::ComputeRecentSignals(row, shape.cols);
+    }
+    o[kernels::kScanStride + 0] = s.spike;
+    o[kernels::kScanStride + 1] = s.levelShift;
+    o[kernels::kScanStride + 2] = s.last;
+    o[kernels::kScanStride + 3] = s.sigma;
   }
   return env.Undefined();
 }
@@ -228,6 +272,53 @@ Napi::Value CheckMean(const Napi::CallbackInfo& info) {
   bool replace = info[6].ToBoolean().Value();
   size_t flagged = kernels::CheckMean(mean.as<float>(), q.as<float>(), steps, levels, median, maxDeviation, replace);
   return Napi::Number::New(env, static_cast<double>(flagged));
+}
+
+// checkForecast(q, mean, io): the output shield's pass (kernels/forecast_check.h). Scalars,
+// report and anchors travel in one Float64Array `io` (fields in lib/kernels/forecast-check.ts):
+// each typed-array argument costs about 100 ns of Node-API work, more than the kernel itself.
+// mean may be null.
+Napi::Value CheckForecast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 3, "checkForecast");
+  View q = GetFloatView(env, info[0], "quantiles", true, false);
+  View io = GetFloatView(env, info[2], "io", false, true);
+  RequireLength(env, io, kForecastIoHeader, "io");
+  double* p = io.as<double>();
+  const size_t batch = IoCount(env, p[0], "batch", 1, kMaxRows);
+  const size_t horizon = IoCount(env, p[1], "horizon", 1, kMaxRows);
+  const size_t levels = IoCount(env, p[2], "levels", 1, 1024);
+  const size_t median = IoCount(env, p[3], "medianIndex", 0, levels - 1);
+  const double kSigmas = p[4];
+  if (!(kSigmas > 0) || !std::isfinite(kSigmas)) ThrowRange(env, kOutOfRange, "k must be finite and > 0");
+  const bool clamp = p[5] != 0;
+  // Products checked by division: no size_t overflow can pass the length checks.
+  if (q.length / levels / horizon != batch || q.length % (levels * horizon) != 0) {
+    ThrowRange(env, kShapeMismatch,
+               "quantiles has " + std::to_string(q.length) + " elements, expected batch*horizon*levels=" +
+                   std::to_string(batch) + "*" + std::to_string(horizon) + "*" + std::to_string(levels));
+  }
+  if ((io.length - kForecastIoHeader) / kernels::kAnchorStride < batch) {
+    ThrowRange(env, kBufferTooShort,
+               "io holds " + std::to_string(io.length) + " elements, needs " +
+                   std::to_string(kForecastIoHeader + batch * kernels::kAnchorStride));
+  }
+  float* mean = nullptr;
+  if (!info[1].IsNull()) {
+    View m = GetFloatView(env, info[1], "mean", true, false);
+    if (m.length != batch * horizon) {
+      ThrowRange(env, kShapeMismatch,
+                 "mean has " + std::to_string(m.length) + " elements, expected batch*horizon=" +
+                     std::to_string(batch * horizon));
+    }
+    mean = m.as<float>();
+  }
+  kernels::ForecastCheck c = kernels::CheckForecast(q.as<float>(), batch, horizon, levels, median,
+                                                    p + kForecastIoHeader, kSigmas, clamp, mean);
+  const size_t fields[8] = {c.crossedSteps, c.nonFiniteValues, c.nonFiniteSteps, c.implausibleSteps,
+                            c.clampedSteps, c.implausibleBands, c.absurdSteps, c.unanchoredRows};
+  for (size_t i = 0; i < 8; ++i) p[kForecastIoReport + i] = static_cast<double>(fields[i]);
+  return env.Undefined();
 }
 
 }  // namespace tg::bindings

@@ -3,6 +3,8 @@
 #pragma once
 #include <napi.h>
 
+#include <cstddef>
+
 namespace tg::bindings {
 
 // Per-environment kernel settings (instance data, so worker threads each have their own).
@@ -11,7 +13,15 @@ struct KernelSettings {
   bool simd = false;
 };
 
+// Doubles per row written by assessSeries: the scan's kScanStride, then the recent signals.
+inline constexpr size_t kAssessStride = 20;
+// checkForecast's io buffer: [batch, horizon, levels, medianIndex, k, clamp, -, -], the report
+// (8 counts) from kForecastIoReport, then kAnchorStride anchors per series.
+inline constexpr size_t kForecastIoReport = 8;
+inline constexpr size_t kForecastIoHeader = 16;
+
 Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k);
+Napi::Value AssessSeries(const Napi::CallbackInfo& info, const KernelSettings& k);
 Napi::Value ComputeScaling(const Napi::CallbackInfo& info, const KernelSettings& k);
 Napi::Value ApplyScaling(const Napi::CallbackInfo& info, const KernelSettings& k);
 Napi::Value InvertScaling(const Napi::CallbackInfo& info, const KernelSettings& k);
@@ -19,5 +29,6 @@ Napi::Value ConvertF64ToF32(const Napi::CallbackInfo& info, const KernelSettings
 Napi::Value Impute(const Napi::CallbackInfo& info);
 Napi::Value RepairQuantiles(const Napi::CallbackInfo& info);
 Napi::Value CheckMean(const Napi::CallbackInfo& info);
+Napi::Value CheckForecast(const Napi::CallbackInfo& info);
 
 }  // namespace tg::bindings
