@@ -11,6 +11,7 @@ import path from 'node:path';
 import { emit, machine, measure, require } from '../harness.mjs';
 
 const { AuditLog } = require('../dist/cjs/audit/index.js');
+const { AuditHandoff } = require('../dist/cjs/audit/handoff.js');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-bench-audit-'));
 const signingKey = 'bench-signing-key-0123456789abcdef!';
@@ -78,6 +79,46 @@ async function handOff() {
   };
 }
 
+// 1b. The guardian's hand-off (what safeForecast does for the audit trail on its own time): the
+//     call id string, the small pending record the guardian leaves (references to the call's
+//     assessments and decisions) and AuditHandoff.push; a real 'batched' log appends the records
+//     on the next tick. One call per sample (hrtime around it), 100 calls per event-loop turn.
+async function guardianHandoff() {
+  const log = await AuditLog.open({ file: path.join(dir, 'guardian-handoff.log'), durability: 'batched', signingKey, hashCallerIds });
+  const toRecord = (p) => ({
+    callerId: p.callerId, status: p.status, latencyUs: p.latencyUs, modelHash,
+    inputStats: { callId: p.callId, horizon: p.horizon, batch: p.batch, threat: p.threat.score, series: p.assessments.map((a) => ({ n: a.n, min: a.min, max: a.max })) },
+    decisions: p.decisions, fallback: p.fallback, time: Math.round(p.t0 + 1.7e12),
+  });
+  const handoff = new AuditHandoff({ drain: (batch) => { for (const p of batch) log.append(toRecord(p)); } });
+  const assessments = [{ n: 2048, min: 61.28, max: 127.98 }];
+  const threat = { score: 0.012, decision: 'pass', signals: [] };
+  let seq = 0;
+  const prefix = 'abcdefabcdef';
+  const push = () => {
+    const t0 = performance.now();
+    const callId = `c${String(++seq).padStart(16, '0')}-${prefix}`;
+    handoff.push({ callId, t0, latencyUs: 170.5, callerId: 'desk-7', status: 'ok', horizon: 32, batch: 1, assessments, threat, decisions: [], fallback: null });
+  };
+  for (let i = 0; i < 20_000; i++) {
+    push();
+    if ((i & 127) === 0) await yieldLoop();
+  }
+  const perCall = [];
+  for (let round = 0; round < 3000; round++) {
+    for (let i = 0; i < 100; i++) {
+      const t0 = process.hrtime.bigint();
+      push();
+      perCall.push(Number(process.hrtime.bigint() - t0));
+    }
+    await yieldLoop();
+  }
+  handoff.drain();
+  const stats = await log.close();
+  if (stats.dropped !== 0 || handoff.dropped !== 0) throw new Error('hand-off benchmark dropped records: the figures would be meaningless');
+  return summary('guardian hand-off: call id + pending record + push (one call per sample, timer included)', perCall);
+}
+
 // 2. Sustained to disk: records/s from the first append to the last acknowledgement (flush),
 //    and per 250 ms window (ns per record written).
 async function sustained(durability, seconds) {
@@ -122,6 +163,7 @@ const bare = await measure('JSON.stringify + sha256 of the same record (baseline
   createHash('sha256').update(JSON.stringify(records[3])).digest('hex');
 }, { reps: 100 });
 const h = await handOff();
+const guardianPush = await guardianHandoff();
 const batched = await sustained('batched', 4);
 const fsyncRun = await sustained('fsync', 4);
 
@@ -134,7 +176,7 @@ fs.rmSync(dir, { recursive: true, force: true });
 emit({
   scenario: 'audit',
   machine: machine(),
-  tasks: [h.perCall, h.blocks, h.timer, bare, batched.task, fsyncRun.task, ack],
+  tasks: [guardianPush, h.perCall, h.blocks, h.timer, bare, batched.task, fsyncRun.task, ack],
   ratios: {
     appendBlockMeanVsBareStringifySha256: bare.meanNs / h.blocks.meanNs,
     sustainedBatchedVsFsync: batched.recordsPerS / fsyncRun.recordsPerS,

@@ -68,10 +68,11 @@ export interface AuditOpenEntry extends EntryBase {
   readonly recovered: { readonly discardedBytes: number; readonly discardedSha256: string } | null;
 }
 
-/** Records that `append` refused because the queue was full (never silent: counted here). */
+/** Records that were refused (never silent: counted here): by `append` on a full queue, or by a
+ * full hand-off buffer in front of the log (AuditHandoff with onFull 'drop'). */
 export interface AuditGapEntry extends EntryBase {
   readonly type: 'gap';
-  readonly reason: 'queue-full';
+  readonly reason: 'queue-full' | 'handoff-full';
   readonly dropped: number;
   readonly firstTime: string;
   readonly lastTime: string;

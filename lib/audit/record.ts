@@ -221,8 +221,13 @@ export function keyBytes(key: unknown, what: string, min = MIN_KEY_BYTES): Buffe
 export class CallerIdResolver {
   private readonly key: Buffer | null;
   private readonly cache = new Map<string, string>();
+  /**
+   * `redact` replaces personal data inside an id written in clear (lib/audit/privacy.ts); a
+   * pseudonymized id needs none.
+   */
   constructor(
     hashKey: string | Uint8Array | null,
+    private readonly redact: (id: string) => string = (id) => id,
     private readonly maxCache = 4096,
   ) {
     this.key = hashKey === null ? null : keyBytes(hashKey, 'hashCallerIds.key');
@@ -241,7 +246,7 @@ export class CallerIdResolver {
     const problem = checkCallerId(callerId);
     if (problem !== null) throw auditTypeError(`audit: callerId ${problem}`);
     const id = callerId as string;
-    const out = this.key === null ? id : pseudonymizeCallerId(id, this.key);
+    const out = this.key === null ? this.redact(id) : pseudonymizeCallerId(id, this.key);
     if (this.cache.size >= this.maxCache) this.cache.clear();
     this.cache.set(id, out);
     return out;

@@ -306,7 +306,7 @@ export function formatAuditReport(r: AuditVerifyReport): string {
     out.push(`  unverified tail: ${r.unverifiedTail.entries} entries from seq ${r.unverifiedTail.fromSeq} (line ${r.unverifiedTail.fromLine})`);
   }
   if (r.sessions > 1) out.push(`  writer sessions: ${r.sessions}`);
-  if (r.dropped > 0) out.push(`  records dropped by the writer (queue full, recorded in gap entries): ${r.dropped}`);
+  if (r.dropped > 0) out.push(`  records dropped (a full queue or hand-off buffer, recorded in gap entries): ${r.dropped}`);
   for (const rec of r.recoveries) out.push(`  crash recovery at line ${rec.line} (seq ${rec.seq}): ${rec.discardedBytes} bytes of an incomplete line were cut`);
   return out.join('\n');
 }

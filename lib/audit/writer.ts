@@ -12,7 +12,8 @@
  * acknowledged at the log's level; `flush()` and `close()` always write and fdatasync):
  *
  * - 'memory': nothing touches the disk; lines are kept in `memoryLines()`. Tests only.
- * - 'batched': the queue is written every `flushIntervalMs` (default 50 ms; earlier when a batch
+ * - 'none' (development; 'batched' is its older name): the queue is written every
+ *   `flushIntervalMs` (default 50 ms; earlier when a batch
  *   reaches `maxBatchBytes`) without fsync. An entry is acknowledged once `write()` has returned:
  *   it is then in the kernel's page cache and survives kill -9 of this process, but not a power
  *   loss or kernel crash (the kernel writes dirty pages back within about 30 s by default). On
@@ -70,9 +71,10 @@ import {
   recordFieldsFrom,
   type AuditRecordInput,
 } from './record';
+import { PersonalDataRedactor } from './privacy';
 import { resumePlan, type ReadRequest, type TailState } from './tail';
 
-export type AuditDurability = 'memory' | 'batched' | 'fsync';
+export type AuditDurability = 'memory' | 'none' | 'batched' | 'fsync';
 
 export interface AuditLogOptions {
   /** The JSON-lines file (created when missing, resumed when present). Not used in 'memory'. */
@@ -127,8 +129,10 @@ export interface AuditLogStats {
   /** Entries created but not yet written. */
   pending: number;
   pendingBytes: number;
-  /** Records refused because the queue was full. */
+  /** Records refused: a full queue, or a full hand-off buffer in front of the log (recordDropped). */
   dropped: number;
+  /** Strings in which personal data (e-mail-like, card-like) was replaced by a keyed token. */
+  redacted: number;
   /** Bytes written in this session. */
   bytes: number;
   /** Write batches in this session. */
@@ -229,7 +233,9 @@ function callerHashKey(h: AuditLogOptions['hashCallerIds']): Buffer | null {
 function resolveOptions(o: AuditLogOptions): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw auditTypeError('audit: options must be an object');
   const durability = o.durability ?? 'fsync';
-  if (!['memory', 'batched', 'fsync'].includes(durability)) throw auditTypeError(`audit: durability must be 'memory', 'batched' or 'fsync', got ${String(durability)}`);
+  if (!['memory', 'none', 'batched', 'fsync'].includes(durability)) {
+    throw auditTypeError(`audit: durability must be 'memory', 'none' (or 'batched') or 'fsync', got ${String(durability)}`);
+  }
   if (durability !== 'memory' && (typeof o.file !== 'string' || o.file.length === 0)) throw auditTypeError(`audit: file is required with durability '${durability}'`);
   const onFull = o.onFull ?? 'drop';
   if (onFull !== 'drop' && onFull !== 'throw') throw auditTypeError(`audit: onFull must be 'drop' or 'throw'`);
@@ -241,7 +247,7 @@ function resolveOptions(o: AuditLogOptions): ResolvedOptions {
     signingKey: keyBytes(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
     keyId: o.keyId ?? null,
     callerHashKey: callerHashKey(o.hashCallerIds),
-    flushIntervalMs: posInt(o.flushIntervalMs, 'flushIntervalMs', durability === 'batched' ? 50 : 0, 0),
+    flushIntervalMs: posInt(o.flushIntervalMs, 'flushIntervalMs', durability === 'batched' || durability === 'none' ? 50 : 0, 0),
     maxQueue: posInt(o.maxQueue, 'maxQueue', 100_000),
     maxQueueBytes: posInt(o.maxQueueBytes, 'maxQueueBytes', 64 * 2 ** 20),
     maxBatchBytes: posInt(o.maxBatchBytes, 'maxBatchBytes', 4 * 2 ** 20),
@@ -253,6 +259,26 @@ function resolveOptions(o: AuditLogOptions): ResolvedOptions {
     fileMode: posInt(o.fileMode, 'fileMode', 0o640, 0),
     now: o.now ?? Date.now,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process exit: every open log writes what it holds (one listener for all logs)
+
+const EXIT_FLUSH = new Set<{ flushOnExit(): void }>();
+let exitListener = false;
+
+function registerExitFlush(log: { flushOnExit(): void }): void {
+  EXIT_FLUSH.add(log);
+  if (exitListener) return;
+  exitListener = true;
+  process.on('exit', () => {
+    for (const l of EXIT_FLUSH) l.flushOnExit();
+  });
+}
+
+function writeAllSync(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +454,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   readonly instanceId: string;
   private readonly cfg: ResolvedOptions;
   private readonly callers: CallerIdResolver;
+  private readonly redactor: PersonalDataRedactor;
   private readonly cursor: ChainCursor;
   private sinceCheckpoint: number;
   private state: AuditLogState = 'open';
@@ -455,6 +482,12 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private closePromise: Promise<AuditLogStats> | null = null;
   private error: AuditError | null = null;
   private readonly memory: string[] | null;
+  /** Run on process exit before the log writes what it holds (a hand-off buffer drains into it). */
+  private readonly exitHooks: (() => void)[] = [];
+  /** Bytes in the file (for the exit flush: was the batch in flight written?). */
+  private fileBytes: number;
+  /** The batch being written by the thread pool, and where it starts in the file. */
+  private inflight: { buf: Buffer; start: number } | null = null;
 
   private appended = 0;
   private entries = 0;
@@ -465,6 +498,8 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private checkpoints = 0;
   private dropped = 0;
   private droppedSinceGap = 0;
+  /** Refused before they reached the log (a full hand-off buffer), not yet in a gap entry. */
+  private handoffDroppedSinceGap = 0;
   private firstDropMs = 0;
   private lastDropMs = 0;
   private lastDropWarning = -Infinity;
@@ -532,7 +567,10 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.fd = fd;
     this.lockPath = lockPath;
     this.memory = cfg.durability === 'memory' ? [] : null;
-    this.callers = new CallerIdResolver(cfg.callerHashKey);
+    this.fileBytes = tail.keepBytes;
+    if (fd !== null) registerExitFlush(this);
+    this.redactor = new PersonalDataRedactor(cfg.signingKey);
+    this.callers = new CallerIdResolver(cfg.callerHashKey, (id) => this.redactor.string(id));
     this.cursor = { nextSeq: tail.nextSeq, prevHash: tail.prevHash, lastCheckpointSeq: tail.lastCheckpointSeq };
     this.sinceCheckpoint = tail.sinceCheckpoint;
     this.headSeq = tail.nextSeq;
@@ -576,11 +614,20 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const ms = t === undefined ? this.cfg.now() : typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
     if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw auditTypeError(`audit: time must be a valid date or ms since the epoch, got ${String(t)}`);
     if (this.cursor.nextSeq - 1 - this.writtenSeq >= this.cfg.maxQueue || this.queueBytes >= this.cfg.maxQueueBytes) return this.refuse();
-    if (this.droppedSinceGap > 0) this.pushGap();
+    if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
 
     const seq = this.cursor.nextSeq;
     const id = makeAuditId(seq, this.instanceId);
-    const canon = recordCanonical(recordFieldsFrom(input, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed));
+    // Personal data in any string of the record is replaced by a keyed token (privacy.ts).
+    const r = this.redactor;
+    const safe: AuditRecordInput = {
+      ...input,
+      inputStats: r.value(input.inputStats),
+      decisions: r.value(input.decisions),
+      fallback: input.fallback == null ? input.fallback : r.string(input.fallback),
+      modelHash: input.modelHash == null ? input.modelHash : r.string(input.modelHash),
+    };
+    const canon = recordCanonical(recordFieldsFrom(safe, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed));
     const hash = entryHash(this.cursor.prevHash, canon);
     this.enqueue(sealLine(canon, hash), hash);
     this.appended++;
@@ -625,24 +672,44 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   }
 
   private pushGap(): void {
-    this.pushEntry({
-      v: 1,
-      type: 'gap',
-      seq: this.cursor.nextSeq,
-      prevHash: this.cursor.prevHash,
-      time: this.isoTime(this.cfg.now()),
-      reason: 'queue-full',
-      dropped: this.droppedSinceGap,
-      firstTime: new Date(this.firstDropMs).toISOString(),
-      lastTime: new Date(this.lastDropMs).toISOString(),
-    });
+    for (const [reason, dropped] of [['queue-full', this.droppedSinceGap], ['handoff-full', this.handoffDroppedSinceGap]] as const) {
+      if (dropped === 0) continue;
+      this.pushEntry({
+        v: 1,
+        type: 'gap',
+        seq: this.cursor.nextSeq,
+        prevHash: this.cursor.prevHash,
+        time: this.isoTime(this.cfg.now()),
+        reason,
+        dropped,
+        firstTime: new Date(this.firstDropMs).toISOString(),
+        lastTime: new Date(this.lastDropMs).toISOString(),
+      });
+    }
     this.droppedSinceGap = 0;
+    this.handoffDroppedSinceGap = 0;
+  }
+
+  /**
+   * Records that `count` records were refused before they reached the log (a full hand-off
+   * buffer with the 'drop' policy): counted in `stats().dropped` and written as a gap entry
+   * (reason 'handoff-full') before the next entry, so the log itself says records are missing.
+   */
+  recordDropped(count: number): void {
+    if (this.state !== 'open') throw this.notOpen();
+    if (!Number.isSafeInteger(count) || count < 1) throw auditTypeError(`audit: count must be a positive integer, got ${String(count)}`);
+    const now = this.cfg.now();
+    if (this.droppedSinceGap + this.handoffDroppedSinceGap === 0) this.firstDropMs = now;
+    this.lastDropMs = now;
+    this.dropped += count;
+    this.handoffDroppedSinceGap += count;
+    this.requestPump(false);
   }
 
   private refuse(): DroppedAuditTicket {
     const now = this.cfg.now();
     this.dropped++;
-    if (this.droppedSinceGap++ === 0) this.firstDropMs = now;
+    if (this.droppedSinceGap++ + this.handoffDroppedSinceGap === 0) this.firstDropMs = now;
     this.lastDropMs = now;
     const info: AuditDropInfo = { dropped: this.dropped, pending: this.cursor.nextSeq - 1 - this.writtenSeq, pendingBytes: this.queueBytes };
     if (this.listenerCount('drop') > 0) this.emit('drop', info);
@@ -734,8 +801,11 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       const buf = Buffer.from(text, 'utf8');
       const sync = this.cfg.durability === 'fsync' || this.syncTarget > this.syncedSeq;
       this.busy = true;
+      this.inflight = { buf, start: this.fileBytes };
       this.writeAll(fd, buf, 0, (err) => {
+        this.inflight = null;
         if (err) return this.fail(err);
+        this.fileBytes += buf.length;
         this.writtenSeq = lastSeq;
         this.writtenEntries += n;
         this.bytes += buf.length;
@@ -803,6 +873,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.error = err;
     this.state = 'failed';
     this.busy = false;
+    EXIT_FLUSH.delete(this);
     this.stopTimers();
     for (const w of this.ackWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
@@ -811,6 +882,53 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     if (this.listenerCount('failed') > 0) this.emit('failed', err);
     else process.emitWarning(err.message, { code: AuditErrorCode.WriteFailed });
     if (this.closeWaiter) this.finishClose();
+  }
+
+  /**
+   * @internal On process exit (process.exit() included, where no callback runs again): writes
+   * the batch in flight if the thread pool has not (waiting up to 2 s for one it is writing), then
+   * every queued line, then fdatasync (not in 'none'). No final checkpoint: the verifier reports
+   * an unverified tail, never a gap. Errors are swallowed: the process is ending, and the
+   * verifier reports whatever is missing.
+   */
+  flushOnExit(): void {
+    const fd = this.fd;
+    if (fd === null || this.state === 'failed' || this.state === 'closed') return;
+    for (const hook of this.exitHooks) {
+      try {
+        hook();
+      } catch {
+        /* exiting */
+      }
+    }
+    try {
+      const f = this.inflight;
+      if (f !== null) {
+        const end = f.start + f.buf.length;
+        const deadline = Date.now() + 2000;
+        let size = fs.fstatSync(fd).size;
+        while (size > f.start && size < end && Date.now() < deadline) size = fs.fstatSync(fd).size;
+        if (size === f.start) {
+          // Not started yet: the thread pool will not get to it once we exit. Wait briefly in
+          // case it is starting, then write it ourselves.
+          while (size === f.start && Date.now() < deadline - 1900) size = fs.fstatSync(fd).size;
+          if (size === f.start) writeAllSync(fd, f.buf);
+        }
+        this.inflight = null;
+      }
+      if (this.queue.length > this.head) writeAllSync(fd, Buffer.from(this.queue.slice(this.head).join(''), 'utf8'));
+      this.queue = [];
+      this.head = 0;
+      if (this.cfg.durability === 'fsync') fs.fdatasyncSync(fd);
+    } catch {
+      /* exiting */
+    }
+  }
+
+  /** Runs `hook` on process exit just before this log writes what it holds (to append records
+   * still waiting in front of it, like the guardian's hand-off buffer). */
+  beforeExitFlush(hook: () => void): void {
+    this.exitHooks.push(hook);
   }
 
   private stopTimers(): void {
@@ -822,7 +940,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
 
   private onCheckpointTimer(): void {
     if (this.state !== 'open') return;
-    if (this.droppedSinceGap > 0) this.pushGap();
+    if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
     if (this.sinceCheckpoint > 0) this.pushCheckpoint(false);
   }
 
@@ -861,7 +979,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     }
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.checkpointTimer = null;
-    if (this.droppedSinceGap > 0) this.pushGap();
+    if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
     this.pushCheckpoint(true);
     this.state = 'closing';
     this.syncTarget = this.cursor.nextSeq - 1;
@@ -874,6 +992,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     if (!waiter) return;
     this.closeWaiter = null;
     this.stopTimers();
+    EXIT_FLUSH.delete(this);
     const failed = this.state === 'failed';
     const done = (err: Error | null): void => {
       if (this.cfg.file !== null) release(this.cfg.file, this.lockPath);
@@ -904,6 +1023,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       pending: this.cursor.nextSeq - 1 - this.writtenSeq,
       pendingBytes: this.queueBytes,
       dropped: this.dropped,
+      redacted: this.redactor.redacted,
       bytes: this.bytes,
       batches: this.batches,
       checkpoints: this.checkpoints,

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 import { AuditLog, type AuditDecision, type AuditDurability, type AuditRecordInput } from '../audit';
+import { AuditHandoff, type HandoffFullPolicy } from '../audit/handoff';
 import { checkCallerId } from '../audit/record';
 import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
 import { codedError, ErrorCode, rangeError, typeError, type CodedError, type ErrorCodeValue } from '../errors';
@@ -59,6 +60,12 @@ export interface GuardianConfig {
     signingKey?: string;
     /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
     callerIdKey?: string;
+    /** Finished calls waiting for the log before the policy applies (default 4096; they wait
+     * one tick, so only a loop that never yields fills it). */
+    handoffLimit?: number;
+    /** 'block' (default): that call appends the waiting records itself; 'drop': the record is
+     * refused, counted and written as a gap entry. */
+    onHandoffFull?: HandoffFullPolicy;
   };
   /** Market bounds per instrument: values outside are out of bounds for the input shield. */
   marketBounds?: Record<string, { lo: number; hi: number }>;
@@ -165,9 +172,6 @@ const now = () => performance.now();
 
 const NO_THREAT: ForecastResult['threat'] = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
 
-/** Records waiting for the audit log before the guardian appends them without waiting a tick. */
-const AUDIT_HANDOFF_LIMIT = 4096;
-
 export class TiRexGuardian {
   readonly config: Readonly<Resolved>;
   readonly session: ModelSession;
@@ -190,8 +194,8 @@ export class TiRexGuardian {
   readonly #defaultBounds: Readonly<{ lo: number; hi: number }>;
   #corruptInARow = 0;
   /** Finished calls waiting for the audit log (their records are built when they are appended). */
-  #handoff: PendingRecord[] = [];
-  #drainScheduled = false;
+  readonly #handoff: AuditHandoff<PendingRecord> | null = null;
+  #refusedInDrain = 0;
   #callSeq = 0;
   #lastCallerId: string | null = null;
   readonly #callPrefix = randomBytes(6).toString('hex');
@@ -267,12 +271,27 @@ export class TiRexGuardian {
         this.session.close();
         throw codedError(ErrorCode.GateFailed, 'audit logging is on but audit.signingKey is missing (32 bytes or more)');
       }
+      let handoff: AuditHandoff<PendingRecord>;
+      try {
+        handoff = new AuditHandoff<PendingRecord>({
+          limit: config.audit?.handoffLimit,
+          onFull: config.audit?.onHandoffFull,
+          drain: (batch) => this.#appendRecords(batch),
+          onDrop: (n) => this.#handoffDropped(n),
+        });
+      } catch (err) {
+        this.session.close();
+        throw typeError(ErrorCode.InvalidArgument, `audit: ${(err as Error).message}`);
+      }
       this.#audit = AuditLog.openSync({
         file: config.audit?.file,
-        durability: config.audit?.durability ?? (config.audit?.file ? 'batched' : 'memory'),
+        durability: config.audit?.durability ?? (config.audit?.file ? 'fsync' : 'memory'),
         signingKey: key,
         hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
       });
+      this.#handoff = handoff;
+      // process.exit(): the records still waiting here reach the log before it writes its queue.
+      this.#audit.beforeExitFlush(() => handoff.drain());
     }
   }
 
@@ -667,13 +686,12 @@ export class TiRexGuardian {
   /**
    * Hands the finished call to the audit log without doing the log's work on the caller's time:
    * the call gets its id and latency here and leaves what its record needs (references, no
-   * copies, nothing large); the record is built, canonicalized, hashed and queued by drainAudit()
-   * on the next tick (or at once when AUDIT_HANDOFF_LIMIT calls wait, so memory stays bounded in
-   * a loop that never yields). The id is written into the record (`inputStats.callId`), so a
-   * result and its record are found from each other.
+   * copies, nothing large) in the hand-off buffer (lib/audit/handoff.ts); the record is built,
+   * canonicalized, hashed and queued on the next tick. The id is written into the record
+   * (`inputStats.callId`), so a result and its record are found from each other.
    */
   #record(st: CallState): string | null {
-    if (!this.#audit) return null;
+    if (!this.#handoff) return null;
     const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
     this.#handoff.push({
       callId,
@@ -688,11 +706,6 @@ export class TiRexGuardian {
       decisions: st.decisions,
       fallback: st.fallback?.method ?? null,
     });
-    if (this.#handoff.length >= AUDIT_HANDOFF_LIMIT) this.drainAudit();
-    else if (!this.#drainScheduled) {
-      this.#drainScheduled = true;
-      setImmediate(this.#drainSoon);
-    }
     return callId;
   }
 
@@ -725,31 +738,40 @@ export class TiRexGuardian {
     };
   }
 
-  readonly #drainSoon = (): void => {
-    this.#drainScheduled = false;
-    this.drainAudit();
-  };
-
   /**
    * Appends the records handed off so far to the audit log (normally done on the next tick).
-   * Returns how many were refused by a full log queue (those are gaps in the log, and counted).
+   * Returns how many the log refused in this drain (a full log queue: counted, and gap entries).
    */
   drainAudit(): number {
-    if (!this.#audit || this.#handoff.length === 0) return 0;
-    const batch = this.#handoff;
-    this.#handoff = [];
+    this.#refusedInDrain = 0;
+    this.#handoff?.drain();
+    return this.#refusedInDrain;
+  }
+
+  #appendRecords(batch: PendingRecord[]): void {
+    const audit = this.#audit!;
     let refused = 0;
     const wallOffsetMs = Date.now() - now();
     for (const st of batch) {
       try {
-        if (!this.#audit.append(this.#recordInput(st, wallOffsetMs)).accepted) refused++;
+        if (!audit.append(this.#recordInput(st, wallOffsetMs)).accepted) refused++;
       } catch (err) {
         refused++;
         this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
       }
     }
     if (refused > 0) this.#stats.bump(this.#stats.errors, 'TG_AUDIT_DROPPED', refused);
-    return refused;
+    this.#refusedInDrain += refused;
+  }
+
+  /** A full hand-off buffer refused records ('drop' policy): counted, and a gap in the log. */
+  #handoffDropped(count: number): void {
+    this.#stats.bump(this.#stats.errors, 'TG_AUDIT_DROPPED', count);
+    try {
+      this.#audit!.recordDropped(count);
+    } catch (err) {
+      this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
+    }
   }
 
   /** Appends what was handed off and waits until the log has it at its durability level. */
