@@ -13,6 +13,8 @@
       "dependencies": ["tg_kernels_avx2"],
       "sources": [
         "native/addon.cc",
+        "native/audit/sha256.cc",
+        "native/bindings/audit_binding.cc",
         "native/bindings/kernels_binding.cc",
         "native/bindings/session_binding.cc",
         "native/common/errors.cc",

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "bindings/audit_binding.h"
 #include "bindings/kernels_binding.h"
 #include "bindings/session_binding.h"
 #include "common/errors.h"
@@ -41,6 +42,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("repairQuantiles", &Addon::RepairQuantiles),
         InstanceMethod("checkMean", &Addon::CheckMean),
         InstanceMethod("checkForecast", &Addon::CheckForecast),
+        InstanceMethod("chainHash", &Addon::ChainHash),
         InstanceMethod("cpuFeatures", &Addon::CpuFeatures),
         InstanceMethod("setSimd", &Addon::SetSimd),
         InstanceMethod("loadRuntime", &Addon::LoadRuntime),
@@ -61,6 +63,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value RepairQuantiles(const Napi::CallbackInfo& i) { return bindings::RepairQuantiles(i); }
   Napi::Value CheckMean(const Napi::CallbackInfo& i) { return bindings::CheckMean(i); }
   Napi::Value CheckForecast(const Napi::CallbackInfo& i) { return bindings::CheckForecast(i); }
+  Napi::Value ChainHash(const Napi::CallbackInfo& i) { return bindings::ChainHash(i); }
 
   Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());

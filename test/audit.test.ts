@@ -154,6 +154,27 @@ describe('canonical serialization', () => {
   });
 });
 
+describe('record times', () => {
+  it('every record carries exactly new Date(time).toISOString(), however times follow each other (property)', async () => {
+    const timeArb = fc.oneof(
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: 1763870000000, max: 1763870005000 }),
+      fc.double({ min: -1e13, max: 1e13, noNaN: true }),
+      fc.constantFrom(0, -1, 999, 1000, -1000, -1001, 1763870000999, 1763870001000),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(timeArb, { minLength: 1, maxLength: 40 }), async (times) => {
+        const log = await AuditLog.open({ durability: 'memory', signingKey: KEY });
+        for (const t of times) log.append(rec(1, { time: t }));
+        await log.close();
+        const got = log.memoryLines().map((l) => JSON.parse(l)).filter((e) => e.type === 'record').map((e) => e.time);
+        expect(got).toEqual(times.map((t) => new Date(t).toISOString()));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('caller ids', () => {
   const accepted = ['alice', 'desk-7/algo:3@fx', 'x'.repeat(128), '😀'.repeat(128), '取引者-東京', 'a b'];
   const rejected: Array<[string, unknown]> = [

@@ -1,8 +1,9 @@
-// Audit log (dist/cjs/audit): the cost of append() on the hot path (validation, canonical
-// serialization, sha256 onto the chain, enqueue; no I/O) in 'batched' mode, against a bare
-// JSON.stringify + sha256 of the same record; the records/s sustained to disk in 'batched' and
-// 'fsync' modes (a producer that yields to the event loop and waits on acknowledgements only when
-// 20,000 entries are pending); and the fsync acknowledgement latency with one record in flight.
+// Audit log (dist/cjs/audit): the guardian's hand-off; the cost of append() (validation,
+// canonical serialization with redaction, sha256 onto the chain, enqueue; no I/O) in 'none' mode
+// (written without fsync) against a bare JSON.stringify + sha256 of the same record; the records/s
+// sustained to disk in 'none' and 'fsync' (the default) for the guardian's own records and for
+// richer synthetic ones (a producer that yields to the event loop and waits on acknowledgements
+// only when 20,000 entries are pending); the fsync acknowledgement latency, one record in flight.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,24 @@ const records = Array.from({ length: 8 }, (_, i) => ({
   fallback: null,
 }));
 
+// What the guardian writes for a forecast (lib/guardian/guardian.ts #recordInput), keys in the
+// sorted order the guardian builds them in: the records the sustained target is about.
+const guardianRecords = Array.from({ length: 8 }, (_, i) => ({
+  callerId: `desk-${i % 3}`,
+  status: i === 5 ? 'corrected' : 'ok',
+  latencyUs: 171.234 + i, // the guardian rounds to the nanosecond
+  modelHash,
+  inputStats: {
+    batch: 1,
+    callId: `c${String(12345 + i).padStart(16, '0')}-abcdefabcdef`,
+    horizon: 32,
+    series: [{ inf: 0, max: 127.9800033569336 + i, min: 61.279998779296875, n: 2048, nan: 0, oob: 0, score: 0.0123 }],
+    threat: 0.0123,
+  },
+  decisions: i === 5 ? [{ action: 'correct', clampedSteps: 0, crossedSteps: 2, implausibleSteps: 0, shield: 'output' }] : [],
+  fallback: null,
+}));
+
 const yieldLoop = () => new Promise((r) => setImmediate(r));
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 function summary(name, values, extra = {}) {
@@ -46,7 +65,7 @@ function summary(name, values, extra = {}) {
 // 1. The hand-off, one call per sample (hrtime around each call), 100 calls per event-loop turn
 //    so that the batches are written meanwhile as they would be in a service.
 async function handOff() {
-  const log = await AuditLog.open({ file: path.join(dir, 'handoff.log'), durability: 'batched', signingKey, hashCallerIds });
+  const log = await AuditLog.open({ file: path.join(dir, 'handoff.log'), durability: 'none', signingKey, hashCallerIds });
   for (let i = 0; i < 20_000; i++) {
     log.append(records[i & 7]);
     if ((i & 127) === 0) await yieldLoop();
@@ -72,8 +91,8 @@ async function handOff() {
   const stats = await log.close();
   if (stats.dropped !== 0) throw new Error(`hand-off benchmark dropped ${stats.dropped} records: the figures would be meaningless`);
   return {
-    perCall: summary("append, 'batched' (one call per sample, timer included)", perCall),
-    blocks: summary("append, 'batched' (mean of 100-call blocks)", blocks),
+    perCall: summary("append, 'none' (one call per sample, timer included)", perCall),
+    blocks: summary("append, 'none' (mean of 100-call blocks)", blocks),
     timer: summary('hrtime pair alone (timer overhead)', timer),
     bytesPerEntry: stats.bytes / stats.entries,
   };
@@ -81,10 +100,10 @@ async function handOff() {
 
 // 1b. The guardian's hand-off (what safeForecast does for the audit trail on its own time): the
 //     call id string, the small pending record the guardian leaves (references to the call's
-//     assessments and decisions) and AuditHandoff.push; a real 'batched' log appends the records
+//     assessments and decisions) and AuditHandoff.push; a real 'none' log appends the records
 //     on the next tick. One call per sample (hrtime around it), 100 calls per event-loop turn.
 async function guardianHandoff() {
-  const log = await AuditLog.open({ file: path.join(dir, 'guardian-handoff.log'), durability: 'batched', signingKey, hashCallerIds });
+  const log = await AuditLog.open({ file: path.join(dir, 'guardian-handoff.log'), durability: 'none', signingKey, hashCallerIds });
   const toRecord = (p) => ({
     callerId: p.callerId, status: p.status, latencyUs: p.latencyUs, modelHash,
     inputStats: { callId: p.callId, horizon: p.horizon, batch: p.batch, threat: p.threat.score, series: p.assessments.map((a) => ({ n: a.n, min: a.min, max: a.max })) },
@@ -121,8 +140,8 @@ async function guardianHandoff() {
 
 // 2. Sustained to disk: records/s from the first append to the last acknowledgement (flush),
 //    and per 250 ms window (ns per record written).
-async function sustained(durability, seconds) {
-  const log = await AuditLog.open({ file: path.join(dir, `sustained-${durability}.log`), durability, signingKey, hashCallerIds });
+async function sustained(durability, seconds, recs = records, label = 'rich records') {
+  const log = await AuditLog.open({ file: path.join(dir, `sustained-${durability}-${recs.length}-${label.length}.log`), durability, signingKey, hashCallerIds });
   await log.flush();
   const done = durability === 'fsync' ? (s) => s.synced : (s) => s.written;
   const start = performance.now();
@@ -133,7 +152,7 @@ async function sustained(durability, seconds) {
   let n = 0;
   let last = null;
   while (performance.now() - start < seconds * 1000) {
-    for (let i = 0; i < 256; i++) last = log.append(records[n++ & 7]);
+    for (let i = 0; i < 256; i++) last = log.append(recs[n++ & 7]);
     const s = log.stats();
     if (s.pending > 20_000) await last.durable();
     else await yieldLoop();
@@ -150,8 +169,9 @@ async function sustained(durability, seconds) {
   const stats = await log.close();
   if (stats.dropped !== 0) throw new Error(`sustained ${durability} dropped ${stats.dropped} records`);
   const recordsPerS = n / elapsed;
+  fs.rmSync(path.join(dir, `sustained-${durability}-${recs.length}-${label.length}.log`), { force: true });
   return {
-    task: summary(`sustained to disk, '${durability}' (ns per record, 250 ms windows)`, windows, { recordsPerS }),
+    task: summary(`sustained to disk, '${durability}', ${label} (ns per record, 250 ms windows)`, windows, { recordsPerS }),
     recordsPerS,
     batches: stats.batches,
     recordsPerBatch: stats.entries / stats.batches,
@@ -164,8 +184,10 @@ const bare = await measure('JSON.stringify + sha256 of the same record (baseline
 }, { reps: 100 });
 const h = await handOff();
 const guardianPush = await guardianHandoff();
-const batched = await sustained('batched', 4);
+const batched = await sustained('none', 4);
 const fsyncRun = await sustained('fsync', 4);
+const guardianNone = await sustained('none', 4, guardianRecords, "the guardian's records");
+const guardianFsync = await sustained('fsync', 4, guardianRecords, "the guardian's records");
 
 const ackLog = await AuditLog.open({ file: path.join(dir, 'ack.log'), durability: 'fsync', signingKey, hashCallerIds });
 let k = 0;
@@ -176,15 +198,20 @@ fs.rmSync(dir, { recursive: true, force: true });
 emit({
   scenario: 'audit',
   machine: machine(),
-  tasks: [guardianPush, h.perCall, h.blocks, h.timer, bare, batched.task, fsyncRun.task, ack],
+  tasks: [guardianPush, h.perCall, h.blocks, h.timer, bare, guardianFsync.task, guardianNone.task, fsyncRun.task, batched.task, ack],
   ratios: {
     appendBlockMeanVsBareStringifySha256: bare.meanNs / h.blocks.meanNs,
-    sustainedBatchedVsFsync: batched.recordsPerS / fsyncRun.recordsPerS,
+    sustainedNoneVsFsync: batched.recordsPerS / fsyncRun.recordsPerS,
+    guardianRecordsPerSecondFsyncIn1000s: guardianFsync.recordsPerS / 1000,
+    guardianRecordsPerSecondNoneIn1000s: guardianNone.recordsPerS / 1000,
   },
   sustained: {
-    batchedRecordsPerS: batched.recordsPerS,
-    batchedMBPerS: batched.mbPerS,
-    batchedRecordsPerBatch: batched.recordsPerBatch,
+    guardianFsyncRecordsPerS: guardianFsync.recordsPerS,
+    guardianNoneRecordsPerS: guardianNone.recordsPerS,
+    guardianFsyncRecordsPerBatch: guardianFsync.recordsPerBatch,
+    noneRecordsPerS: batched.recordsPerS,
+    noneMBPerS: batched.mbPerS,
+    noneRecordsPerBatch: batched.recordsPerBatch,
     fsyncRecordsPerS: fsyncRun.recordsPerS,
     fsyncMBPerS: fsyncRun.mbPerS,
     fsyncRecordsPerBatch: fsyncRun.recordsPerBatch,

@@ -97,10 +97,33 @@ function quoteKey(k: string): string {
 
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function canon(v: unknown, depth: number): string | undefined {
+/** Sorts keys by UTF-16 code units: nothing when already sorted, insertion sort for the few
+ * keys records have (Array.prototype.sort with a comparator costs about a microsecond there). */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort(byCodeUnits);
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if ((keys[i - 1] as string) <= k) continue;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
+/** Applied to every string, keys included, while serializing (the log's redaction of personal
+ * data: lib/audit/privacy.ts); null: strings as they are. */
+export type StringMap = ((s: string) => string) | null;
+
+function canon(v: unknown, depth: number, map: StringMap): string | undefined {
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      return JSON.stringify(map === null ? v : map(v));
     case 'number':
       return canonNumber(v);
     case 'boolean':
@@ -110,46 +133,66 @@ function canon(v: unknown, depth: number): string | undefined {
     case 'object':
       if (v === null) return 'null';
       if (depth >= MAX_DEPTH) throw auditTypeError(`audit: value nested deeper than ${MAX_DEPTH} levels (or circular)`);
-      if (Array.isArray(v)) return canonArray(v, depth);
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canon((v as { toJSON: () => unknown }).toJSON(), depth + 1);
-      if (ArrayBuffer.isView(v)) return canonArray(Array.from(v as unknown as ArrayLike<unknown>), depth);
-      return canonObject(v as Record<string, unknown>, depth);
+      if (Array.isArray(v)) return canonArray(v, depth, map);
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canon((v as { toJSON: () => unknown }).toJSON(), depth + 1, map);
+      if (ArrayBuffer.isView(v)) return canonArray(Array.from(v as unknown as ArrayLike<unknown>), depth, map);
+      return canonObject(v as Record<string, unknown>, depth, map);
     default:
       return undefined; // undefined, function, symbol
   }
 }
 
-function canonArray(items: readonly unknown[], depth: number): string {
+function canonArray(items: readonly unknown[], depth: number, map: StringMap): string {
   let out = '[';
   for (let i = 0; i < items.length; i++) {
     if (i > 0) out += ',';
-    out += canon(items[i], depth + 1) ?? 'null';
+    out += canon(items[i], depth + 1, map) ?? 'null';
   }
   return out + ']';
 }
 
-function canonObject(v: Record<string, unknown>, depth: number): string {
-  const keys = Object.keys(v);
-  for (let i = 1; i < keys.length; i++) {
-    if ((keys[i - 1] as string) > (keys[i] as string)) {
-      keys.sort(byCodeUnits);
-      break;
-    }
+/** Keys as written: mapped (when a map changes one, sorted again; two keys mapped to the same
+ * text are told apart by a #2, #3... suffix rather than written twice). */
+function writtenKeys(keys: string[], map: StringMap): { keys: string[]; from: string[] } | null {
+  if (map === null) return null;
+  let i = 0;
+  while (i < keys.length && map(keys[i] as string) === keys[i]) i++;
+  if (i === keys.length) return null; // the common case: no key changes, nothing allocated
+  const mapped = keys.map((k) => map(k));
+  const seen = new Map<string, number>();
+  const pairs = mapped.map((m, i) => {
+    const n = (seen.get(m) ?? 0) + 1;
+    seen.set(m, n);
+    return [n === 1 ? m : `${m}#${n}`, keys[i] as string] as const;
+  });
+  pairs.sort((a, b) => byCodeUnits(a[0], b[0]));
+  return { keys: pairs.map((p) => p[0]), from: pairs.map((p) => p[1]) };
+}
+
+function canonObject(v: Record<string, unknown>, depth: number, map: StringMap): string {
+  let keys = Object.keys(v);
+  let from = keys;
+  const mappedKeys = writtenKeys(keys, map);
+  if (mappedKeys !== null) {
+    keys = mappedKeys.keys;
+    from = mappedKeys.from;
+  } else {
+    sortKeys(keys);
   }
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as string;
-    const x = v[k];
-    const s = typeof x === 'number' ? canonNumber(x) : canon(x, depth + 1);
+    const x = v[from[i] as string];
+    const s = typeof x === 'number' ? canonNumber(x) : canon(x, depth + 1, map);
     if (s === undefined) continue;
     out += (out.length === 1 ? '' : ',') + quoteKey(k) + s;
   }
   return out + '}';
 }
 
-/** Canonical JSON of `value` (see the module comment). */
-export function canonicalJson(value: unknown): string {
-  return canon(value, 0) ?? 'null';
+/** Canonical JSON of `value` (see the module comment); `map` rewrites every string first. */
+export function canonicalJson(value: unknown, map: StringMap = null): string {
+  return canon(value, 0, map) ?? 'null';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,8 +305,10 @@ export function newInstanceId(): string {
 }
 
 /** `<seq as 16 decimal digits>-<instanceId>`: unique across restarts, sorts in log order. */
+const ZEROS = Array.from({ length: 17 }, (_, i) => '0'.repeat(i));
 export function makeAuditId(seq: number, instanceId: string): string {
-  return `${String(seq).padStart(16, '0')}-${instanceId}`;
+  const digits = String(seq);
+  return digits.length >= 16 ? `${digits}-${instanceId}` : `${ZEROS[16 - digits.length]}${digits}-${instanceId}`;
 }
 
 const STATUS_SET = new Set<string>(AUDIT_STATUSES);
@@ -331,23 +376,38 @@ export function recordFieldsFrom(
 
 const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
 
+// Caller ids and model hashes repeat from record to record: their JSON form is kept (bounded).
+const quotedCache = new Map<string, string>();
+function quoted(s: string | null): string {
+  if (s === null) return 'null';
+  let q = quotedCache.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (quotedCache.size >= 1024) quotedCache.clear();
+    quotedCache.set(s, q);
+  }
+  return q;
+}
+
 /**
- * canonicalJson of the record body ({...fields, type: 'record', v: 1}), built without sorting the
+ * canonicalJson of the record body ({...fields, type: 'record', v: 1}) with `map` applied to its
+ * strings (the caller id is mapped by the caller), built without sorting the
  * fixed top-level keys (they are written in sorted order here). Equal to
  * `canonicalJson(recordBody(fields))` (tested) when id, prevHash, time and status need no JSON
  * escaping, which holds for the ones AuditLog generates (makeAuditId, hex, ISO time, the four
  * statuses).
  */
-export function recordCanonical(f: RecordFields): string {
+export function recordCanonical(f: RecordFields, map: StringMap = null): string {
+  const m = map ?? ((x: string) => x);
   return (
-    '{"callerId":' + JSON.stringify(f.callerId) +
+    '{"callerId":' + quoted(f.callerId) +
     ',"callerIdHashed":' + (f.callerIdHashed ? 'true' : 'false') +
-    ',"decisions":' + canonicalJson(f.decisions) +
-    ',"fallback":' + str(f.fallback) +
+    ',"decisions":' + canonicalJson(f.decisions, map) +
+    ',"fallback":' + str(f.fallback === null ? null : m(f.fallback)) +
     ',"id":"' + f.id + '"' + // ids, hashes, times and statuses are generated here: nothing to escape
-    ',"inputStats":' + canonicalJson(f.inputStats) +
+    ',"inputStats":' + canonicalJson(f.inputStats, map) +
     ',"latencyUs":' + canonNumber(f.latencyUs) +
-    ',"modelHash":' + str(f.modelHash) +
+    ',"modelHash":' + quoted(f.modelHash === null ? null : m(f.modelHash)) +
     ',"prevHash":"' + f.prevHash + '"' +
     ',"seq":' + String(f.seq) +
     ',"status":"' + f.status + '"' +

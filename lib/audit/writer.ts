@@ -455,6 +455,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private readonly cfg: ResolvedOptions;
   private readonly callers: CallerIdResolver;
   private readonly redactor: PersonalDataRedactor;
+  private readonly redact: (s: string) => string;
   private readonly cursor: ChainCursor;
   private sinceCheckpoint: number;
   private state: AuditLogState = 'open';
@@ -505,6 +506,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private lastDropWarning = -Infinity;
   private lastTimeMs = NaN;
   private lastTimeIso = '';
+  private lastSecond = NaN;
+  /** The ISO string of lastSecond without its milliseconds and Z ("2026-11-23T04:00:00."). */
+  private lastSecondPrefix = '';
 
   /** Opens (creates or resumes) a log; reads the tail with async I/O. */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
@@ -570,6 +574,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.fileBytes = tail.keepBytes;
     if (fd !== null) registerExitFlush(this);
     this.redactor = new PersonalDataRedactor(cfg.signingKey);
+    this.redact = (x) => this.redactor.string(x);
     this.callers = new CallerIdResolver(cfg.callerHashKey, (id) => this.redactor.string(id));
     this.cursor = { nextSeq: tail.nextSeq, prevHash: tail.prevHash, lastCheckpointSeq: tail.lastCheckpointSeq };
     this.sinceCheckpoint = tail.sinceCheckpoint;
@@ -618,16 +623,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
 
     const seq = this.cursor.nextSeq;
     const id = makeAuditId(seq, this.instanceId);
-    // Personal data in any string of the record is replaced by a keyed token (privacy.ts).
-    const r = this.redactor;
-    const safe: AuditRecordInput = {
-      ...input,
-      inputStats: r.value(input.inputStats),
-      decisions: r.value(input.decisions),
-      fallback: input.fallback == null ? input.fallback : r.string(input.fallback),
-      modelHash: input.modelHash == null ? input.modelHash : r.string(input.modelHash),
-    };
-    const canon = recordCanonical(recordFieldsFrom(safe, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed));
+    // Personal data in any string of the record is replaced by a keyed token while it is
+    // serialized (privacy.ts): one walk, and the caller's objects are never touched.
+    const canon = recordCanonical(recordFieldsFrom(input, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed), this.redact);
     const hash = entryHash(this.cursor.prevHash, canon);
     this.enqueue(sealLine(canon, hash), hash);
     this.appended++;
@@ -635,11 +633,22 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     return new Accepted(this, seq, id, hash);
   }
 
+  /** ISO 8601 of a time in ms; within the same second only the milliseconds change (no Date). */
   private isoTime(ms: number): string {
-    if (ms !== this.lastTimeMs) {
+    if (ms === this.lastTimeMs) return this.lastTimeIso;
+    const t = Math.floor(ms);
+    const second = Math.floor(t / 1000);
+    if (second !== this.lastSecond || t !== ms) {
       this.lastTimeIso = new Date(ms).toISOString();
-      this.lastTimeMs = ms;
+      if (t === ms) {
+        this.lastSecond = second;
+        this.lastSecondPrefix = this.lastTimeIso.slice(0, -4);
+      }
+    } else {
+      const milli = t - second * 1000;
+      this.lastTimeIso = `${this.lastSecondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
     }
+    this.lastTimeMs = ms;
     return this.lastTimeIso;
   }
 

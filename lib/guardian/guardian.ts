@@ -696,7 +696,8 @@ export class TiRexGuardian {
     this.#handoff.push({
       callId,
       t0: st.t0,
-      latencyUs: Math.max(0, (now() - st.t0) * 1000),
+      // To the nanosecond: the clock's own resolution, and a short number to write.
+      latencyUs: Math.max(0, Math.round((now() - st.t0) * 1e6) / 1000),
       callerId: st.callerId,
       status: st.status,
       horizon: st.horizon,
@@ -717,13 +718,14 @@ export class TiRexGuardian {
   #recordInput(st: PendingRecord, wallOffsetMs: number): AuditRecordInput {
     // A call refused halfway through the input shield has assessments but no verdict yet.
     const threat = st.threat === NO_THREAT && st.assessments.length > 0 ? this.#threat(st.assessments) : st.threat;
+    // Keys in canonical (sorted) order: the log's serializer then has nothing to sort.
     const series = st.assessments.map((a) => ({
+      inf: a.stats.posInf + a.stats.negInf,
+      max: Number.isFinite(a.stats.max) ? a.stats.max : null,
+      min: Number.isFinite(a.stats.min) ? a.stats.min : null,
       n: a.stats.length,
       nan: a.stats.nan,
-      inf: a.stats.posInf + a.stats.negInf,
       oob: a.stats.outOfBounds,
-      min: Number.isFinite(a.stats.min) ? a.stats.min : null,
-      max: Number.isFinite(a.stats.max) ? a.stats.max : null,
       score: Math.round(a.score * 1e4) / 1e4,
     }));
     return {
@@ -731,7 +733,7 @@ export class TiRexGuardian {
       status: st.status,
       latencyUs: st.latencyUs,
       modelHash: this.#modelInfo.sha256,
-      inputStats: { callId: st.callId, horizon: st.horizon, batch: st.batch, threat: Math.round(threat.score * 1e4) / 1e4, series },
+      inputStats: { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: Math.round(threat.score * 1e4) / 1e4 },
       decisions: st.decisions,
       fallback: st.fallback,
       time: Math.round(st.t0 + st.latencyUs / 1000 + wallOffsetMs),

@@ -35,6 +35,8 @@ export interface NativeAddon {
   ): number;
   /** io: [batch, horizon, levels, medianIndex, k, clamp, -, -, report x 8, anchors x 4 per series]. */
   checkForecast(q: Float32Array, mean: Float32Array | null, io: Float64Array): void;
+  /** sha256_hex(prevHash + body) (UTF-8), or null when no SHA-256 is found in the process. */
+  chainHash(prevHash: string, body: string): string | null;
   cpuFeatures(): { avx2: boolean; simd: boolean };
   setSimd(enabled: boolean): boolean;
   loadRuntime(libraryPath: string): NativeRuntimeInfo;
