@@ -9,6 +9,8 @@ import * as path from 'node:path';
 
 import { readCsvColumn } from './data/csv';
 import { formatAuditReport, verifyAuditLog } from './audit';
+import { queryAuditLog, type AuditQuery } from './audit/query';
+import type { AuditStatus } from './audit/record';
 import { TiRexGuardian } from './guardian/guardian';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
@@ -22,7 +24,9 @@ import { runtimeInfo } from './native/runtime';
 const USAGE = `usage:
   tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]
                           [--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]
-  tirex-guardian verify <audit.log> --signing-key-file K [--json]
+  tirex-guardian audit verify <audit.log> [--signing-key-file K] [--json]     (key: the file, else $TG_AUDIT_SIGNING_KEY)
+  tirex-guardian audit query <audit.log> [--from TIME] [--to TIME] [--user ID [--caller-key-file K]]
+                          [--status ok,corrected,fallback,blocked] [--model SHA256-PREFIX] [--limit N] [--json]
   tirex-guardian info
   tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
   tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
@@ -121,18 +125,59 @@ function forecastCommand(args: string[]): number {
   return result.status === 'blocked' ? 3 : 0;
 }
 
+/** The signing key: --signing-key-file, else the environment (never a command-line value). */
+function signingKey(args: string[]): string {
+  const keyFile = flag(args, 'signing-key-file');
+  if (keyFile) return fs.readFileSync(keyFile, 'utf8').trim();
+  const env = process.env.TG_AUDIT_SIGNING_KEY;
+  if (env) return env;
+  throw new Error('audit verify needs the signing key: --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY');
+}
+
 /** Verifies an audit log offline: exit 0 verified, 1 tampered or unreadable, 4 unverified tail. */
 export async function verifyCommand(args: string[]): Promise<number> {
-  const keyFile = flag(args, 'signing-key-file');
-  if (!keyFile) throw new Error('verify needs --signing-key-file');
-  const report = await verifyAuditLog(args[0]!, { signingKey: fs.readFileSync(keyFile, 'utf8').trim() });
+  const report = await verifyAuditLog(args[0]!, { signingKey: signingKey(args) });
   process.stdout.write((args.includes('--json') ? JSON.stringify(report, null, 2) : formatAuditReport(report)) + '\n');
   return report.status === 'verified' ? 0 : report.status === 'unverified-tail' ? 4 : 1;
 }
 
+/** Prints the records that match: JSON lines with --json, else one line each. Exit 0. */
+export async function queryCommand(args: string[]): Promise<number> {
+  const q: AuditQuery = {};
+  const from = flag(args, 'from');
+  const to = flag(args, 'to');
+  if (from !== undefined) q.from = /^\d+$/.test(from) ? Number(from) : from;
+  if (to !== undefined) q.to = /^\d+$/.test(to) ? Number(to) : to;
+  const user = flag(args, 'user');
+  if (user !== undefined) q.user = user;
+  const callerKeyFile = flag(args, 'caller-key-file');
+  if (callerKeyFile) q.callerIdKey = fs.readFileSync(callerKeyFile, 'utf8').trim();
+  const status = flag(args, 'status');
+  if (status !== undefined) q.status = status.split(',') as AuditStatus[];
+  const model = flag(args, 'model');
+  if (model !== undefined) q.model = model;
+  const limit = flag(args, 'limit');
+  if (limit !== undefined) q.limit = numberFlag(args, 'limit', Infinity);
+  const json = args.includes('--json');
+  const out: string[] = [];
+  const flushOut = (): void => {
+    if (out.length) process.stdout.write(out.join('\n') + '\n');
+    out.length = 0;
+  };
+  const r = await queryAuditLog(args[0]!, q, (rec) => {
+    out.push(json ? JSON.stringify(rec) : `${rec.time} ${rec.id} ${rec.status.padEnd(9)} caller ${rec.callerId} model ${String(rec.modelHash).slice(0, 12)} ${rec.latencyUs} us${rec.fallback ? ` fallback ${rec.fallback}` : ''}`);
+    if (out.length >= 1000) flushOut();
+  });
+  flushOut();
+  process.stderr.write(`${r.matched} of ${r.scanned} entries matched${r.unreadable ? `; ${r.unreadable} lines are not entries (run audit verify)` : ''}\n`);
+  return 0;
+}
+
 export function main(argv: string[]): number | Promise<number> {
   const [command, ...args] = argv;
-  if (command === 'verify' && args[0] && !args[0].startsWith('--')) return verifyCommand(args);
+  if (command === 'audit' && args[0] === 'verify' && args[1] && !args[1].startsWith('--')) return verifyCommand(args.slice(1));
+  if (command === 'audit' && args[0] === 'query' && args[1] && !args[1].startsWith('--')) return queryCommand(args.slice(1));
+  if (command === 'verify' && args[0] && !args[0].startsWith('--')) return verifyCommand(args); // the older spelling
   if (command === 'forecast' && args[0] && !args[0].startsWith('--')) return forecastCommand(args);
   if (command === 'info') {
     const info = { runtime: runtimeInfo(), cpu: cpuFeatures(), node: process.version, napi: process.versions.napi };

@@ -68,6 +68,60 @@ describe('forecast with a file-backed audit trail, then verify', () => {
   });
 });
 
+describe('audit verify and audit query', () => {
+  it('verify takes the key from a file or the environment; query filters by time, user, status and model', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const { AuditLog } = await import('../lib/audit/index');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cli-query-'));
+    const log = path.join(dir, 'audit.log');
+    const keyFile = path.join(dir, 'key.txt');
+    const callerKeyFile = path.join(dir, 'caller-key.txt');
+    const key = 'q'.repeat(40);
+    fs.writeFileSync(keyFile, key);
+    fs.writeFileSync(callerKeyFile, 'caller-key-0123456789abcdef');
+    const w = await AuditLog.open({ file: log, durability: 'fsync', signingKey: key, hashCallerIds: { key: 'caller-key-0123456789abcdef' } });
+    const t0 = Date.parse('2026-11-23T10:00:00.000Z');
+    const models = ['aa'.repeat(32), 'bb'.repeat(32)];
+    for (let i = 0; i < 40; i++) {
+      w.append({
+        callerId: `desk-${i % 4}`,
+        status: (['ok', 'corrected', 'fallback', 'blocked'] as const)[i % 4]!,
+        latencyUs: 100 + i,
+        modelHash: models[i % 2]!,
+        time: t0 + i * 60_000,
+      });
+    }
+    await w.close();
+    expect(cli('audit', 'verify', log, '--signing-key-file', keyFile).status).toBe(0);
+    const env = spawnSync(process.execPath, [BIN, 'audit', 'verify', log], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TG_AUDIT_SIGNING_KEY: key } });
+    expect(env.status, env.stderr).toBe(0);
+    const noKey = spawnSync(process.execPath, [BIN, 'audit', 'verify', log], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TG_AUDIT_SIGNING_KEY: '' } });
+    expect(noKey.status).not.toBe(0);
+    expect(noKey.stderr).toContain('TG_AUDIT_SIGNING_KEY');
+
+    const q = (...args: string[]) => {
+      const r = cli('audit', 'query', log, '--json', ...args);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    };
+    expect(q().length).toBe(40);
+    const window = q('--from', '2026-11-23T10:10:00Z', '--to', '2026-11-23T10:20:00Z');
+    expect(window.map((r) => r.latencyUs)).toEqual(Array.from({ length: 10 }, (_, k) => 110 + k));
+    const user = q('--user', 'desk-1', '--caller-key-file', callerKeyFile);
+    expect(user.length).toBe(10);
+    expect(new Set(user.map((r) => r.status))).toEqual(new Set(['corrected']));
+    expect(q('--user', 'desk-1').length).toBe(0); // the log holds pseudonyms: the key finds them
+    expect(q('--status', 'fallback,blocked').length).toBe(20);
+    expect(q('--model', 'bbbbbbbb').every((r) => r.modelHash === models[1])).toBe(true);
+    expect(q('--model', 'bbbbbbbb', '--status', 'ok', '--limit', '3').length).toBe(0); // ok records use model aa
+    expect(q('--status', 'ok', '--limit', '3').length).toBe(3);
+    const bad = cli('audit', 'query', log, '--model', 'xyz');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('model');
+  });
+});
+
 describe('forecast in production without its gates', () => {
   it('refuses to start and lists every remedy (exit 1, TG_GATE_FAILED)', () => {
     const r = cli('forecast', BRENT, '--column', 'Price', '--profile', 'production');

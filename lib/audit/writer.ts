@@ -340,6 +340,13 @@ function release(file: string, lockPath: string | null): void {
   }
 }
 
+/** An error opening a log as the log's own typed error (a coded one passes through). */
+function openFailure(err: unknown, file: string): Error {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('TG_')) return err as Error;
+  return auditError(AuditErrorCode.WriteFailed, `audit: cannot open ${file} (${String(code ?? 'error')}: ${(err as Error).message})`, err);
+}
+
 function fsyncDirSync(file: string): void {
   let fd = -1;
   try {
@@ -516,7 +523,12 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const instanceId = newInstanceId();
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
-    const lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    let lockPath: string | null;
+    try {
+      lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    } catch (err) {
+      throw openFailure(err, file);
+    }
     try {
       let size = 0;
       let existed = true;
@@ -533,7 +545,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       return new AuditLog(cfg, instanceId, tail, fd, lockPath);
     } catch (err) {
       release(file, lockPath);
-      throw err;
+      throw openFailure(err, file);
     }
   }
 
@@ -543,7 +555,12 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const instanceId = newInstanceId();
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
-    const lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    let lockPath: string | null;
+    try {
+      lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
+    } catch (err) {
+      throw openFailure(err, file);
+    }
     try {
       let size = 0;
       let existed = true;
@@ -560,7 +577,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       return new AuditLog(cfg, instanceId, tail, fd, lockPath);
     } catch (err) {
       release(file, lockPath);
-      throw err;
+      throw openFailure(err, file);
     }
   }
 

@@ -283,12 +283,17 @@ export class TiRexGuardian {
         this.session.close();
         throw typeError(ErrorCode.InvalidArgument, `audit: ${(err as Error).message}`);
       }
-      this.#audit = AuditLog.openSync({
-        file: config.audit?.file,
-        durability: config.audit?.durability ?? (config.audit?.file ? 'fsync' : 'memory'),
-        signingKey: key,
-        hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
-      });
+      try {
+        this.#audit = AuditLog.openSync({
+          file: config.audit?.file,
+          durability: config.audit?.durability ?? (config.audit?.file ? 'fsync' : 'memory'),
+          signingKey: key,
+          hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
+        });
+      } catch (err) {
+        this.session.close();
+        throw err;
+      }
       this.#handoff = handoff;
       // process.exit(): the records still waiting here reach the log before it writes its queue.
       this.#audit.beforeExitFlush(() => handoff.drain());
