@@ -43,9 +43,11 @@ export {
   type AuditTicket,
   type DroppedAuditTicket,
 } from './writer';
+export { listSegments, segmentName } from './segments';
 export {
   AuditVerifier,
   formatAuditReport,
+  verifyAuditDir,
   verifyAuditLines,
   verifyAuditLog,
   type AuditVerifyProblem,

@@ -8,6 +8,7 @@ import * as readline from 'node:readline';
 
 import { auditTypeError } from './errors';
 import { AUDIT_STATUSES, pseudonymizeCallerId, type AuditRecord, type AuditStatus } from './record';
+import { listSegments } from './segments';
 
 export interface AuditQuery {
   /** Records at or after this time (ISO 8601 or ms since the epoch). */
@@ -62,11 +63,26 @@ export function recordFilter(q: AuditQuery): (e: Record<string, unknown>) => boo
   };
 }
 
-/** Streams the matching records of `file` to `onRecord`. */
+/** Streams the matching records of a log file, or of a directory of segments (oldest first), to `onRecord`. */
 export async function queryAuditLog(file: string, q: AuditQuery, onRecord: (r: AuditRecord) => void): Promise<AuditQueryResult> {
   const keep = recordFilter(q);
   const limit = q.limit ?? Infinity;
   const result: AuditQueryResult = { matched: 0, scanned: 0, unreadable: 0 };
+  const files = fs.statSync(file).isDirectory() ? listSegments(file).map((s) => s.path) : [file];
+  for (const f of files) {
+    if (result.matched >= limit) break;
+    await queryFile(f, keep, limit, result, onRecord);
+  }
+  return result;
+}
+
+async function queryFile(
+  file: string,
+  keep: (e: Record<string, unknown>) => boolean,
+  limit: number,
+  result: AuditQueryResult,
+  onRecord: (r: AuditRecord) => void,
+): Promise<void> {
   const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   try {
     for await (const line of lines) {
@@ -90,5 +106,4 @@ export async function queryAuditLog(file: string, q: AuditQuery, onRecord: (r: A
   } finally {
     lines.close();
   }
-  return result;
 }

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 
 import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ParsedEntry } from './chain';
 import { keyBytes } from './record';
+import { listSegments } from './segments';
 
 export type AuditVerifyReason =
   | 'empty'
@@ -37,7 +38,8 @@ export type AuditVerifyReason =
   | 'inserted'
   | 'bad-genesis'
   | 'bad-checkpoint'
-  | 'bad-signature';
+  | 'bad-signature'
+  | 'bad-segment';
 
 export interface AuditVerifyProblem {
   reason: AuditVerifyReason;
@@ -50,6 +52,9 @@ export interface AuditVerifyProblem {
   message: string;
   /** Lines that may hold the alteration when it is only detected later (at a checkpoint or a link). */
   suspectLines: { from: number; to: number } | null;
+  /** Dir mode: the segment holding that line, and the line's number inside it (1-based). */
+  segment?: string;
+  segmentLine?: number;
 }
 
 export interface AuditVerifyReport {
@@ -82,6 +87,8 @@ export interface AuditVerifyReport {
   sessions: number;
   /** Incomplete last lines cut off when a writer resumed after a crash. */
   recoveries: Array<{ line: number; seq: number; discardedBytes: number }>;
+  /** Dir mode: the segments read, in order, with the global line each one starts at. */
+  segments?: Array<{ name: string; firstLine: number; lines: number }>;
 }
 
 export interface VerifyOptions {
@@ -238,10 +245,10 @@ export class AuditVerifier {
   }
 }
 
-/** Verifies an audit log file (streamed: memory does not grow with the file). */
-export async function verifyAuditLog(file: string, options: VerifyOptions): Promise<AuditVerifyReport> {
-  const v = new AuditVerifier(options.signingKey, file);
+/** Streams one file's lines into the verifier (memory does not grow with the file). */
+async function feed(v: AuditVerifier, file: string): Promise<number> {
   const fh = await fs.promises.open(file, 'r');
+  let lines = 0;
   try {
     const chunk = Buffer.allocUnsafe(1 << 20);
     let carry: Buffer | null = null;
@@ -255,16 +262,97 @@ export async function verifyAuditLog(file: string, options: VerifyOptions): Prom
         const nl = data.indexOf(NL, start);
         if (nl === -1) break;
         v.line(data.toString('utf8', start, nl), offset + start, true, nl - start);
+        lines++;
         start = nl + 1;
       }
       carry = start < data.length ? Buffer.from(data.subarray(start)) : null;
       offset += start;
     }
-    if (carry !== null) v.line(carry.toString('utf8'), offset, false, carry.length);
+    if (carry !== null) {
+      v.line(carry.toString('utf8'), offset, false, carry.length);
+      lines++;
+    }
   } finally {
     await fh.close();
   }
+  return lines;
+}
+
+/** Verifies an audit log: a file, or a directory of segments (see verifyAuditDir). */
+export async function verifyAuditLog(file: string, options: VerifyOptions): Promise<AuditVerifyReport> {
+  if ((await fs.promises.stat(file)).isDirectory()) return verifyAuditDir(file, options);
+  const v = new AuditVerifier(options.signingKey, file);
+  await feed(v, file);
   return v.finish();
+}
+
+/**
+ * Verifies a directory of segments as one chain, oldest segment first, and each segment's place
+ * in it: its name must be the seq of its first entry, and every segment after the first must
+ * start with a checkpoint. A removed segment shows as missing seqs (`deleted`) or, at the head,
+ * as a chain that does not start at seq 0; removed segments at the end leave the log without its
+ * final checkpoint (`unverified-tail`). Problems name the segment and the line inside it.
+ */
+export async function verifyAuditDir(dir: string, options: VerifyOptions): Promise<AuditVerifyReport> {
+  const v = new AuditVerifier(options.signingKey, dir);
+  const segments: NonNullable<AuditVerifyReport['segments']> = [];
+  let segmentProblem: AuditVerifyProblem | null = null;
+  let line = 0;
+  for (const seg of listSegments(dir)) {
+    const firstLine = line + 1;
+    if (segmentProblem === null) {
+      const first = await firstEntry(seg.path);
+      const bad =
+        first === null
+          ? null
+          : first.seq !== seg.firstSeq
+            ? `${seg.name} starts with seq ${first.seq}, its name says ${seg.firstSeq} (renamed or rearranged segments)`
+            : segments.length > 0 && first.type !== 'checkpoint'
+              ? `${seg.name} does not start with the checkpoint that opens every later segment`
+              : null;
+      if (bad !== null) segmentProblem = { reason: 'bad-segment', line: firstLine, offset: 0, seq: first?.seq ?? null, message: bad, suspectLines: null };
+    }
+    const n = await feed(v, seg.path);
+    segments.push({ name: seg.name, firstLine, lines: n });
+    line += n;
+  }
+  const report = v.finish();
+  // A chain problem at or before the segment problem is the first thing wrong; else the segment's.
+  if (segmentProblem !== null && (report.problem === null || report.problem.line > segmentProblem.line)) {
+    report.problem = segmentProblem;
+    report.status = 'invalid';
+    report.ok = false;
+    report.unverifiedTail = null;
+    report.closed = false;
+  }
+  if (segments.length === 0) {
+    report.problem = { reason: 'empty', line: 0, offset: 0, seq: null, message: `no segment-*.jsonl file in ${dir}`, suspectLines: null };
+    report.status = 'invalid';
+    report.ok = false;
+  }
+  report.segments = segments;
+  if (report.problem !== null && report.problem.line > 0) {
+    const seg = [...segments].reverse().find((s) => s.firstLine <= (report.problem as AuditVerifyProblem).line);
+    if (seg) {
+      report.problem.segment = seg.name;
+      report.problem.segmentLine = report.problem.line - seg.firstLine + 1;
+    }
+  }
+  return report;
+}
+
+/** The first line of a file as an entry (null when it cannot be read as one). */
+async function firstEntry(file: string): Promise<ParsedEntry | null> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const nl = buf.subarray(0, bytesRead).indexOf(NL);
+    const p = parseEntry(buf.toString('utf8', 0, nl === -1 ? bytesRead : nl));
+    return 'entry' in p ? p.entry : null;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Verifies lines already in memory (e.g. `AuditLog.memoryLines()`); every line counts as terminated. */
@@ -290,7 +378,8 @@ export function formatAuditReport(r: AuditVerifyReport): string {
   const out = [`audit log${r.file ? ` ${r.file}` : ''}: ${head}`];
   if (r.problem) {
     const p = r.problem;
-    out.push(`  first bad position: line ${p.line}, byte ${p.offset}${p.seq === null ? '' : `, seq ${p.seq}`}`);
+    const where = p.segment ? `${p.segment} line ${p.segmentLine} (line ${p.line} of the log)` : `line ${p.line}`;
+    out.push(`  first bad position: ${where}, byte ${p.offset}${p.seq === null ? '' : `, seq ${p.seq}`}`);
     out.push(`  reason: ${p.message}`);
     if (p.suspectLines) out.push(`  suspect lines: ${p.suspectLines.from}..${p.suspectLines.to}`);
   }
@@ -305,6 +394,7 @@ export function formatAuditReport(r: AuditVerifyReport): string {
   if (r.unverifiedTail && r.unverifiedTail.entries > 0) {
     out.push(`  unverified tail: ${r.unverifiedTail.entries} entries from seq ${r.unverifiedTail.fromSeq} (line ${r.unverifiedTail.fromLine})`);
   }
+  if (r.segments) out.push(`  segments: ${r.segments.length} (${r.segments.map((x) => x.name).join(', ')})`);
   if (r.sessions > 1) out.push(`  writer sessions: ${r.sessions}`);
   if (r.dropped > 0) out.push(`  records dropped (a full queue or hand-off buffer, recorded in gap entries): ${r.dropped}`);
   for (const rec of r.recoveries) out.push(`  crash recovery at line ${rec.line} (seq ${rec.seq}): ${rec.discardedBytes} bytes of an incomplete line were cut`);

@@ -72,6 +72,7 @@ import {
   type AuditRecordInput,
 } from './record';
 import { PersonalDataRedactor } from './privacy';
+import { listSegments, segmentName } from './segments';
 import { resumePlan, type ReadRequest, type TailState } from './tail';
 
 export type AuditDurability = 'memory' | 'none' | 'batched' | 'fsync';
@@ -79,6 +80,16 @@ export type AuditDurability = 'memory' | 'none' | 'batched' | 'fsync';
 export interface AuditLogOptions {
   /** The JSON-lines file (created when missing, resumed when present). Not used in 'memory'. */
   file?: string;
+  /**
+   * Instead of one file: a directory of segments `segment-<first seq, 16 digits>.jsonl`, a new
+   * one every `segmentBytes` or `segmentMs` (the chain runs on across them; each segment after the
+   * first starts with a checkpoint signing everything before it), resumed from the newest.
+   */
+  dir?: string;
+  /** Dir mode: start a new segment once the current one holds this many bytes (default 64 MiB). */
+  segmentBytes?: number;
+  /** Dir mode: ... or is this old (default 3,600,000 ms; 0: never by time). */
+  segmentMs?: number;
   /** Default 'fsync'. See the module comment. */
   durability?: AuditDurability;
   /** HMAC-SHA256 key for checkpoints, at least 32 bytes. Keep it outside the log's host if you can. */
@@ -114,7 +125,12 @@ export interface AuditLogOptions {
 export type AuditLogState = 'open' | 'closing' | 'closed' | 'failed';
 
 export interface AuditLogStats {
+  /** The file written now: the log file, or in dir mode the current segment. */
   file: string | null;
+  /** Dir mode: the directory of segments (null otherwise). */
+  dir: string | null;
+  /** Dir mode: segments started by this session (rotations). */
+  segmentsStarted: number;
   durability: AuditDurability;
   state: AuditLogState;
   instanceId: string;
@@ -199,6 +215,9 @@ interface Waiter {
 
 interface ResolvedOptions {
   file: string | null;
+  dir: string | null;
+  segmentBytes: number;
+  segmentMs: number;
   durability: AuditDurability;
   signingKey: Buffer;
   keyId: string | null;
@@ -236,13 +255,18 @@ function resolveOptions(o: AuditLogOptions): ResolvedOptions {
   if (!['memory', 'none', 'batched', 'fsync'].includes(durability)) {
     throw auditTypeError(`audit: durability must be 'memory', 'none' (or 'batched') or 'fsync', got ${String(durability)}`);
   }
-  if (durability !== 'memory' && (typeof o.file !== 'string' || o.file.length === 0)) throw auditTypeError(`audit: file is required with durability '${durability}'`);
+  const hasFile = typeof o.file === 'string' && o.file.length > 0;
+  const hasDir = typeof o.dir === 'string' && o.dir.length > 0;
+  if (durability !== 'memory' && hasFile === hasDir) throw auditTypeError(`audit: exactly one of file and dir is required with durability '${durability}'`);
   const onFull = o.onFull ?? 'drop';
   if (onFull !== 'drop' && onFull !== 'throw') throw auditTypeError(`audit: onFull must be 'drop' or 'throw'`);
   if (o.keyId !== undefined && o.keyId !== null && typeof o.keyId !== 'string') throw auditTypeError('audit: keyId must be a string or null');
   if (o.now !== undefined && typeof o.now !== 'function') throw auditTypeError('audit: now must be a function');
   return {
-    file: durability === 'memory' ? null : path.resolve(o.file as string),
+    file: durability === 'memory' || !hasFile ? null : path.resolve(o.file as string),
+    dir: durability === 'memory' || !hasDir ? null : path.resolve(o.dir as string),
+    segmentBytes: posInt(o.segmentBytes, 'segmentBytes', 64 * 2 ** 20, 1),
+    segmentMs: posInt(o.segmentMs, 'segmentMs', 3_600_000, 0),
     durability,
     signingKey: keyBytes(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
     keyId: o.keyId ?? null,
@@ -408,6 +432,49 @@ async function driveAsync(file: string, size: number, key: Buffer, maxScan: numb
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Segments (dir mode)
+
+interface OpenedSegment {
+  tail: TailState;
+  fd: number;
+  path: string;
+  firstSeq: number;
+}
+
+/**
+ * Opens the newest segment of `dir` for appending (creating the directory and the first segment
+ * when there is none). A newest segment without one complete line (a crash right after a
+ * rotation) is removed and the one before it resumed: its covering checkpoint was never written,
+ * so the next one signs its tail.
+ */
+function openSegmentSync(cfg: ResolvedOptions): OpenedSegment {
+  const dir = cfg.dir as string;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  let segments = listSegments(dir);
+  while (segments.length > 1) {
+    const last = segments[segments.length - 1]!;
+    const text = fs.readFileSync(last.path);
+    if (text.indexOf(0x0a) !== -1) break;
+    fs.rmSync(last.path);
+    segments = segments.slice(0, -1);
+  }
+  const current = segments[segments.length - 1] ?? { name: segmentName(0), path: path.join(dir, segmentName(0)), firstSeq: 0 };
+  let size = 0;
+  let existed = true;
+  try {
+    size = fs.statSync(current.path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    existed = false;
+  }
+  const tail = driveSync(current.path, size, cfg.signingKey, cfg.maxResumeScanBytes);
+  if (tail.keepBytes < size) fs.truncateSync(current.path, tail.keepBytes);
+  const fd = fs.openSync(current.path, 'a', cfg.fileMode);
+  if (!existed) fsyncDirSync(current.path);
+  return { tail, fd, path: current.path, firstSeq: current.firstSeq };
+}
+
 const FRESH: TailState = {
   nextSeq: 0,
   prevHash: GENESIS_HASH,
@@ -490,6 +557,14 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private closePromise: Promise<AuditLogStats> | null = null;
   private error: AuditError | null = null;
   private readonly memory: string[] | null;
+  /** Dir mode: the segment being written, its first seq, its bytes (written and queued), its start. */
+  private segmentPath: string | null;
+  private segmentFirstSeq: number;
+  private segmentBytesSoFar: number;
+  private segmentStartMs: number;
+  /** Seqs at which a new segment starts (each one a checkpoint not yet written). */
+  private rotations: number[] = [];
+  private segmentsStarted = 0;
   /** Run on process exit before the log writes what it holds (a hand-off buffer drains into it). */
   private readonly exitHooks: (() => void)[] = [];
   /** Bytes in the file (for the exit flush: was the batch in flight written?). */
@@ -520,6 +595,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   /** Opens (creates or resumes) a log; reads the tail with async I/O. */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     const cfg = resolveOptions(options);
+    if (cfg.dir !== null) return AuditLog.openSync(options); // startup: segment listing and one tail read
     const instanceId = newInstanceId();
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
@@ -553,6 +629,23 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   static openSync(options: AuditLogOptions): AuditLog {
     const cfg = resolveOptions(options);
     const instanceId = newInstanceId();
+    if (cfg.dir !== null) {
+      const anchor = path.join(cfg.dir, 'audit');
+      let lockPath: string | null;
+      try {
+        fs.mkdirSync(cfg.dir, { recursive: true, mode: 0o750 });
+        lockPath = acquire(anchor, instanceId, cfg.lock, cfg.fileMode);
+      } catch (err) {
+        throw openFailure(err, cfg.dir);
+      }
+      try {
+        const seg = openSegmentSync(cfg);
+        return new AuditLog(cfg, instanceId, seg.tail, seg.fd, lockPath, { path: seg.path, firstSeq: seg.firstSeq });
+      } catch (err) {
+        release(anchor, lockPath);
+        throw openFailure(err, cfg.dir);
+      }
+    }
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
     let lockPath: string | null;
@@ -581,9 +674,20 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     }
   }
 
-  private constructor(cfg: ResolvedOptions, instanceId: string, tail: TailState, fd: number | null, lockPath: string | null) {
+  private constructor(
+    cfg: ResolvedOptions,
+    instanceId: string,
+    tail: TailState,
+    fd: number | null,
+    lockPath: string | null,
+    segment: { path: string; firstSeq: number } | null = null,
+  ) {
     super();
     this.cfg = cfg;
+    this.segmentPath = segment?.path ?? null;
+    this.segmentFirstSeq = segment?.firstSeq ?? 0;
+    this.segmentBytesSoFar = tail.keepBytes;
+    this.segmentStartMs = cfg.now();
     this.instanceId = instanceId;
     this.fd = fd;
     this.lockPath = lockPath;
@@ -636,6 +740,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const ms = t === undefined ? this.cfg.now() : typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
     if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw auditTypeError(`audit: time must be a valid date or ms since the epoch, got ${String(t)}`);
     if (this.cursor.nextSeq - 1 - this.writtenSeq >= this.cfg.maxQueue || this.queueBytes >= this.cfg.maxQueueBytes) return this.refuse();
+    if (this.segmentPath !== null && this.rotationDue()) this.startSegment();
     if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
 
     const seq = this.cursor.nextSeq;
@@ -669,9 +774,29 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     return this.lastTimeIso;
   }
 
+  private rotationDue(): boolean {
+    if (this.cursor.nextSeq === this.segmentFirstSeq) return false; // nothing in it yet
+    if (this.segmentBytesSoFar >= this.cfg.segmentBytes) return true;
+    return this.cfg.segmentMs > 0 && this.cfg.now() - this.segmentStartMs >= this.cfg.segmentMs;
+  }
+
+  /**
+   * The next entry opens a new segment, and it is a checkpoint: it signs everything in the
+   * segments before, so each segment can be checked on its own and resumed from its start.
+   */
+  private startSegment(): void {
+    const first = this.cursor.nextSeq;
+    this.rotations.push(first);
+    this.segmentFirstSeq = first;
+    this.segmentBytesSoFar = 0;
+    this.segmentStartMs = this.cfg.now();
+    this.pushCheckpoint(false);
+  }
+
   private enqueue(line: string, hash: string): void {
     this.queue.push(line);
     this.queueBytes += line.length;
+    this.segmentBytesSoFar += line.length;
     this.cursor.nextSeq++;
     this.cursor.prevHash = hash;
     this.entries++;
@@ -802,11 +927,19 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       this.afterOp();
       return;
     }
+    if (queued > 0 && this.rotations.length > 0 && this.rotations[0] === this.headSeq) {
+      try {
+        this.switchSegment(this.rotations.shift() as number);
+      } catch (err) {
+        return this.fail(err as Error);
+      }
+    }
     const fd = this.fd as number;
+    const boundary = this.rotations.length > 0 ? (this.rotations[0] as number) : Infinity;
     if (queued > 0) {
       let n = 0;
       let chars = 0;
-      while (this.head + n < this.queue.length) {
+      while (this.head + n < this.queue.length && this.headSeq + n < boundary) {
         const len = (this.queue[this.head + n] as string).length;
         if (n > 0 && chars + len > this.cfg.maxBatchBytes) break;
         chars += len;
@@ -858,6 +991,26 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     }
   };
 
+  /**
+   * Dir mode: the entries from `firstSeq` on go to a new segment file. The old one is
+   * fdatasync'd and closed first (rare: once per segmentBytes or segmentMs), so a flush
+   * promised for its entries holds; the new one is created exclusively and its directory synced.
+   */
+  private switchSegment(firstSeq: number): void {
+    const old = this.fd as number;
+    fs.fdatasyncSync(old);
+    this.syncedEntries += this.writtenSeq - this.syncedSeq;
+    this.syncedSeq = this.writtenSeq;
+    fs.closeSync(old);
+    const next = path.join(this.cfg.dir as string, segmentName(firstSeq));
+    this.fd = fs.openSync(next, 'ax', this.cfg.fileMode);
+    fsyncDirSync(next);
+    this.segmentPath = next;
+    this.fileBytes = 0;
+    this.segmentsStarted++;
+    this.settle();
+  }
+
   private writeAll(fd: number, buf: Buffer, off: number, cb: (err: Error | null) => void): void {
     fs.write(fd, buf, off, buf.length - off, null, (err, n) => {
       if (err) return cb(err);
@@ -893,7 +1046,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     if (this.state === 'failed' || this.state === 'closed') return;
     const err = auditError(
       AuditErrorCode.WriteFailed,
-      `audit: writing ${this.cfg.file} failed (${cause.message}); the log accepts no more records`,
+      `audit: writing ${this.segmentPath ?? this.cfg.file} failed (${cause.message}); the log accepts no more records`,
       cause,
     );
     this.error = err;
@@ -942,10 +1095,23 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
         }
         this.inflight = null;
       }
-      if (this.queue.length > this.head) writeAllSync(fd, Buffer.from(this.queue.slice(this.head).join(''), 'utf8'));
+      let out = fd;
+      let seq = this.headSeq;
+      let from = this.head;
+      while (from < this.queue.length) {
+        if (this.rotations.length > 0 && this.rotations[0] === seq) {
+          this.switchSegment(this.rotations.shift() as number);
+          out = this.fd as number;
+        }
+        const next = this.rotations.length > 0 ? (this.rotations[0] as number) : Infinity;
+        const to = Math.min(this.queue.length, from + (next - seq));
+        writeAllSync(out, Buffer.from(this.queue.slice(from, to).join(''), 'utf8'));
+        seq += to - from;
+        from = to;
+      }
       this.queue = [];
       this.head = 0;
-      if (this.cfg.durability === 'fsync') fs.fdatasyncSync(fd);
+      if (this.cfg.durability === 'fsync') fs.fdatasyncSync(out);
     } catch {
       /* exiting */
     }
@@ -1022,6 +1188,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const failed = this.state === 'failed';
     const done = (err: Error | null): void => {
       if (this.cfg.file !== null) release(this.cfg.file, this.lockPath);
+      if (this.cfg.dir !== null) release(path.join(this.cfg.dir, 'audit'), this.lockPath);
       if (!failed) this.state = 'closed';
       if (failed) waiter.reject(this.error as Error);
       else if (err) waiter.reject(err);
@@ -1038,7 +1205,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
 
   stats(): AuditLogStats {
     return {
-      file: this.cfg.file,
+      file: this.segmentPath ?? this.cfg.file,
+      dir: this.cfg.dir,
+      segmentsStarted: this.segmentsStarted,
       durability: this.cfg.durability,
       state: this.state,
       instanceId: this.instanceId,
@@ -1067,8 +1236,13 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     return this.cfg.durability;
   }
 
+  /** The file written now (in dir mode, the current segment). */
   get file(): string | null {
-    return this.cfg.file;
+    return this.segmentPath ?? this.cfg.file;
+  }
+
+  get dir(): string | null {
+    return this.cfg.dir;
   }
 
   /** 'memory' durability: the lines written so far (without newlines). Empty otherwise. */

@@ -1,0 +1,235 @@
+// Dir mode: a log as a directory of segments, rotated by size and by time, one chain across them;
+// resumed after a close, a crash right after a rotation and kill -9; whole-segment removal,
+// renaming, reordering and edits inside a segment are detected and located; query reads them all.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { AuditLog, listSegments, verifyAuditLog, type AuditRecordInput } from '../lib/audit/index';
+import { queryAuditLog } from '../lib/audit/query';
+
+const ROOT = path.resolve(__dirname, '..');
+const KEY = 'segments-test-signing-key-0123456789abcdef';
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-audit-seg-'));
+afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
+let dirNo = 0;
+const newDir = (): string => path.join(TMP, `log-${++dirNo}`);
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+const rec = (i: number): AuditRecordInput => ({
+  callerId: `desk-${i % 3}`,
+  status: i % 7 === 0 ? 'fallback' : 'ok',
+  latencyUs: 100 + i,
+  modelHash: 'cd'.repeat(32),
+  inputStats: { i },
+  fallback: i % 7 === 0 ? 'moving-average' : null,
+});
+
+const entriesOf = (file: string): Array<Record<string, any>> =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+async function writeLog(dir: string, n: number, options: { segmentBytes?: number; segmentMs?: number; now?: () => number } = {}): Promise<void> {
+  const log = await AuditLog.open({ dir, durability: 'fsync', signingKey: KEY, checkpointEvery: 25, segmentBytes: options.segmentBytes ?? 6000, ...options });
+  for (let i = 0; i < n; i++) {
+    log.append(rec(i));
+    if (i % 10 === 9) await tick();
+  }
+  await log.close();
+}
+
+describe('rotation', () => {
+  it('by size: segments named by their first seq, each after the first opening with a checkpoint, one chain that verifies', async () => {
+    const dir = newDir();
+    await writeLog(dir, 300);
+    const segs = listSegments(dir);
+    expect(segs.length).toBeGreaterThan(10);
+    const records: number[] = [];
+    segs.forEach((s, k) => {
+      const es = entriesOf(s.path);
+      expect(es[0]!.seq).toBe(s.firstSeq);
+      if (k > 0) expect(es[0]!.type).toBe('checkpoint');
+      // A segment stops soon after reaching the size (one entry may cross it).
+      if (k < segs.length - 1) expect(fs.statSync(s.path).size).toBeLessThan(6000 + 2000);
+      for (const e of es) if (e.type === 'record') records.push(e.inputStats.i);
+    });
+    expect(records).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('verified');
+    expect(r.segments!.length).toBe(segs.length);
+  });
+
+  it('by time: a new segment once segmentMs has passed (injected clock)', async () => {
+    const dir = newDir();
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const log = await AuditLog.open({ dir, durability: 'fsync', signingKey: KEY, segmentBytes: 2 ** 30, segmentMs: 60_000, now: () => now });
+    for (let minute = 0; minute < 5; minute++) {
+      for (let i = 0; i < 4; i++) log.append(rec(minute * 4 + i));
+      now += 61_000;
+      await tick();
+    }
+    await log.close();
+    expect(listSegments(dir).length).toBe(5);
+    expect((await verifyAuditLog(dir, { signingKey: KEY })).status).toBe('verified');
+  });
+
+  it('resumes after a close, and after a crash that left the newest segment empty or with half a line', async () => {
+    const dir = newDir();
+    await writeLog(dir, 120);
+    await writeLog(dir, 80); // a second session continues the chain
+    const before = listSegments(dir);
+    const last = before[before.length - 1]!;
+    // A rotation cut short: the next segment created, its first line (the checkpoint) half written.
+    const nextName = `segment-${String(last.firstSeq + 1000).padStart(16, '0')}.jsonl`;
+    fs.writeFileSync(path.join(dir, nextName), '{"v":1,"type":"checkp');
+    const emptyName = `segment-${String(last.firstSeq + 2000).padStart(16, '0')}.jsonl`;
+    fs.writeFileSync(path.join(dir, emptyName), '');
+    await writeLog(dir, 50);
+    expect(fs.existsSync(path.join(dir, nextName))).toBe(false);
+    expect(fs.existsSync(path.join(dir, emptyName))).toBe(false);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('verified');
+    expect(r.records).toBe(250);
+    expect(r.sessions).toBe(3);
+  });
+
+  it('kill -9 twice during heavy writing with rotations: every acknowledged record is on disk and the chain verifies', async () => {
+    const child = path.join(ROOT, 'test', 'fixtures', 'audit-kill-child.js');
+    const compiled = path.join(ROOT, 'dist', 'cjs', 'audit', 'index.js');
+    expect(fs.existsSync(compiled), 'dist/cjs missing: run node scripts/build-ts.js').toBe(true);
+    const dir = newDir();
+    const acked = new Map<number, string>();
+    for (const killAfter of [300, 500]) {
+      const proc = spawn(process.execPath, [child, compiled, dir, KEY, 'dir'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const before = acked.size;
+      let buffered = '';
+      let stderr = '';
+      let killed = false;
+      const closed = new Promise<NodeJS.Signals | null>((resolve) => proc.on('close', (_code, signal) => resolve(signal)));
+      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      proc.stdout.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() as string;
+        for (const l of lines) {
+          const m = /^ack (\d+) ([0-9a-f]{64})$/.exec(l);
+          if (m) acked.set(Number(m[1]), m[2] as string);
+        }
+        if (!killed && acked.size - before >= killAfter) {
+          killed = true;
+          proc.kill('SIGKILL');
+        }
+      });
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      expect(await closed).toBe('SIGKILL');
+      clearTimeout(timer);
+      expect(stderr).not.toMatch(/Error/);
+      const onDisk = new Map<number, string>();
+      for (const s of listSegments(dir)) {
+        for (const l of fs.readFileSync(s.path, 'utf8').split('\n')) {
+          try {
+            const e = JSON.parse(l);
+            onDisk.set(e.seq, e.hash);
+          } catch {
+            /* a line cut by the kill */
+          }
+        }
+      }
+      expect([...acked].filter(([seq, hash]) => onDisk.get(seq) !== hash)).toEqual([]);
+      const r = await verifyAuditLog(dir, { signingKey: KEY });
+      if (!r.ok) expect(r.problem).toMatchObject({ reason: 'truncated', line: r.lines });
+    }
+    expect(listSegments(dir).length).toBeGreaterThan(3);
+    await writeLog(dir, 5);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('verified');
+    expect(r.sessions).toBe(3);
+  });
+});
+
+describe('tampering with segments', () => {
+  async function fresh(): Promise<{ dir: string; segs: ReturnType<typeof listSegments> }> {
+    const dir = newDir();
+    await writeLog(dir, 200);
+    const segs = listSegments(dir);
+    expect(segs.length).toBeGreaterThan(5);
+    return { dir, segs };
+  }
+
+  it('a removed middle segment: seqs are missing, located in the segment after the gap', async () => {
+    const { dir, segs } = await fresh();
+    fs.rmSync(segs[3]!.path);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('invalid');
+    expect(r.problem).toMatchObject({ reason: 'deleted', segment: segs[4]!.name, segmentLine: 1 });
+  });
+
+  it('a removed first segment: the chain does not start', async () => {
+    const { dir, segs } = await fresh();
+    fs.rmSync(segs[0]!.path);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('invalid');
+    expect(r.problem!.line).toBe(1);
+  });
+
+  it('removed last segments: no final checkpoint any more (unverified tail), never verified', async () => {
+    const { dir, segs } = await fresh();
+    fs.rmSync(segs[segs.length - 1]!.path);
+    fs.rmSync(segs[segs.length - 2]!.path);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).not.toBe('verified');
+  });
+
+  it('a renamed segment, and two segments whose contents were swapped', async () => {
+    const a = await fresh();
+    const s = a.segs[2]!;
+    fs.renameSync(s.path, path.join(a.dir, `segment-${String(s.firstSeq + 1).padStart(16, '0')}.jsonl`));
+    const r1 = await verifyAuditLog(a.dir, { signingKey: KEY });
+    expect(r1.status).toBe('invalid');
+    expect(['bad-segment', 'deleted', 'reordered']).toContain(r1.problem!.reason);
+
+    const b = await fresh();
+    const x = fs.readFileSync(b.segs[1]!.path);
+    fs.writeFileSync(b.segs[1]!.path, fs.readFileSync(b.segs[2]!.path));
+    fs.writeFileSync(b.segs[2]!.path, x);
+    const r2 = await verifyAuditLog(b.dir, { signingKey: KEY });
+    expect(r2.status).toBe('invalid');
+    expect(r2.problem!.segment).toBe(b.segs[1]!.name);
+  });
+
+  it('an edited record inside a middle segment is found at its segment and line', async () => {
+    const { dir, segs } = await fresh();
+    const lines = fs.readFileSync(segs[2]!.path, 'utf8').split('\n');
+    const k = lines.findIndex((l) => l.includes('"type":"record"'));
+    lines[k] = lines[k]!.replace('"status":"ok"', '"status":"blocked"').replace('"status":"fallback"', '"status":"ok"');
+    fs.writeFileSync(segs[2]!.path, lines.join('\n'));
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.problem).toMatchObject({ reason: 'edited', segment: segs[2]!.name, segmentLine: k + 1 });
+  });
+
+  it('a middle segment cut mid-line: truncated, at that segment', async () => {
+    const { dir, segs } = await fresh();
+    const text = fs.readFileSync(segs[2]!.path);
+    fs.writeFileSync(segs[2]!.path, text.subarray(0, text.length - 10));
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.status).toBe('invalid');
+    expect(r.problem!.segment).toBe(segs[2]!.name);
+  });
+});
+
+describe('query over segments', () => {
+  it('reads every segment in order', async () => {
+    const dir = newDir();
+    await writeLog(dir, 150);
+    const got: number[] = [];
+    const res = await queryAuditLog(dir, { status: 'fallback' }, (r) => got.push((r.inputStats as { i: number }).i));
+    expect(got).toEqual(Array.from({ length: 150 }, (_, i) => i).filter((i) => i % 7 === 0));
+    expect(res.matched).toBe(got.length);
+  });
+});
