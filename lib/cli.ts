@@ -24,8 +24,9 @@ import { runtimeInfo } from './native/runtime';
 const USAGE = `usage:
   tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]
                           [--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]
-  tirex-guardian audit verify <audit.log> [--signing-key-file K] [--json]     (key: the file, else $TG_AUDIT_SIGNING_KEY)
-  tirex-guardian audit query <audit.log> [--from TIME] [--to TIME] [--user ID [--caller-key-file K]]
+  tirex-guardian audit verify <audit.log | segment dir> [--public-key-file PEM | --signing-key-file K] [--json]
+                          (HMAC key: the file, else $TG_AUDIT_SIGNING_KEY; Ed25519: the public key)
+  tirex-guardian audit query <audit.log | segment dir> [--from TIME] [--to TIME] [--user ID [--caller-key-file K]]
                           [--status ok,corrected,fallback,blocked] [--model SHA256-PREFIX] [--limit N] [--json]
   tirex-guardian info
   tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
@@ -125,18 +126,22 @@ function forecastCommand(args: string[]): number {
   return result.status === 'blocked' ? 3 : 0;
 }
 
-/** The signing key: --signing-key-file, else the environment (never a command-line value). */
-function signingKey(args: string[]): string {
+/** The verifying key: an Ed25519 public key file, the HMAC secret's file, else the environment
+ * (never a command-line value). */
+function verifyKey(args: string[]): { publicKey: string } | { signingKey: string } {
+  const publicKeyFile = flag(args, 'public-key-file');
+  if (publicKeyFile) return { publicKey: fs.readFileSync(publicKeyFile, 'utf8') };
   const keyFile = flag(args, 'signing-key-file');
-  if (keyFile) return fs.readFileSync(keyFile, 'utf8').trim();
+  if (keyFile) return { signingKey: fs.readFileSync(keyFile, 'utf8').trim() };
   const env = process.env.TG_AUDIT_SIGNING_KEY;
-  if (env) return env;
-  throw new Error('audit verify needs the signing key: --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY');
+  if (env) return { signingKey: env };
+  throw new Error('audit verify needs a key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
 }
 
-/** Verifies an audit log offline: exit 0 verified, 1 tampered or unreadable, 4 unverified tail. */
+/** Verifies an audit log (a file or a directory of segments) offline: exit 0 verified, 1 tampered
+ * or unreadable, 4 unverified tail. */
 export async function verifyCommand(args: string[]): Promise<number> {
-  const report = await verifyAuditLog(args[0]!, { signingKey: signingKey(args) });
+  const report = await verifyAuditLog(args[0]!, verifyKey(args));
   process.stdout.write((args.includes('--json') ? JSON.stringify(report, null, 2) : formatAuditReport(report)) + '\n');
   return report.status === 'verified' ? 0 : report.status === 'unverified-tail' ? 4 : 1;
 }

@@ -13,19 +13,21 @@
  * or T ms (and on close, with `final: true`) the writer appends
  *
  *     { type: 'checkpoint', fromSeq, toSeq, count, lastHash, time, final, keyId,
- *       alg: 'HMAC-SHA256', sig }
+ *       alg: 'HMAC-SHA256' | 'Ed25519', sig }
  *
  * where [fromSeq, toSeq] are the entries since the previous checkpoint, lastHash is the hash of
- * entry toSeq (which commits to the whole chain before it), and sig is
- * HMAC-SHA256(signingKey, canonicalJson({ count, final, fromSeq, keyId, lastHash, time, toSeq })).
+ * entry toSeq (which commits to the whole chain before it), and sig signs
+ * canonicalJson({ count, final, fromSeq, keyId, lastHash, time, toSeq }) with HMAC-SHA256 (a
+ * shared secret) or Ed25519 (a private key; auditors hold the public key): signing.ts.
  * A checkpoint is itself a chain entry, so it cannot be removed from the middle either. This is
  * the scheme of AWS CloudTrail digest files, kept inside the log: entries after the last
  * checkpoint are chained but not yet signed (the "unverified tail"), and a log that was closed
  * ends with a final checkpoint.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 import { canonicalJson } from './record';
+import { verifyKeyOf, type CheckpointAlg, type CheckpointKey } from './signing';
 
 export const AUDIT_FORMAT_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
@@ -51,8 +53,8 @@ export interface AuditCheckpoint extends EntryBase {
   readonly lastHash: string;
   readonly final: boolean;
   readonly keyId: string | null;
-  readonly alg: typeof CHECKPOINT_ALG;
-  /** HMAC-SHA256 hex over checkpointPayload(). */
+  readonly alg: CheckpointAlg;
+  /** HMAC-SHA256 (64 hex) or Ed25519 (128 hex) signature over checkpointPayload(). */
   readonly sig: string;
 }
 
@@ -152,25 +154,29 @@ export function checkpointPayload(p: CheckpointPayload): string {
   });
 }
 
-export function signCheckpoint(key: Uint8Array | string, p: CheckpointPayload): string {
-  return createHmac('sha256', key).update(checkpointPayload(p)).digest('hex');
+/** The signature of a checkpoint payload with the log's key (HMAC-SHA256 hex, or Ed25519 hex). */
+export function signCheckpoint(key: Uint8Array | string | CheckpointKey, p: CheckpointPayload): string {
+  return asKey(key).sign(checkpointPayload(p));
 }
 
-/** Constant-time check of a checkpoint's signature. */
-export function checkpointSignatureValid(key: Uint8Array | string, cp: CheckpointPayload & { sig: unknown }): boolean {
-  if (typeof cp.sig !== 'string' || !/^[0-9a-f]{64}$/.test(cp.sig)) return false;
-  const want = Buffer.from(signCheckpoint(key, cp), 'hex');
-  return timingSafeEqual(want, Buffer.from(cp.sig, 'hex'));
+/** Checks a checkpoint's signature (HMAC compared in constant time). */
+export function checkpointSignatureValid(key: Uint8Array | string | CheckpointKey, cp: CheckpointPayload & { sig: unknown }): boolean {
+  return asKey(key).verify(checkpointPayload(cp), cp.sig);
+}
+
+function asKey(key: Uint8Array | string | CheckpointKey): CheckpointKey {
+  return typeof key === 'object' && 'alg' in key && 'verify' in key ? key : verifyKeyOf(key);
 }
 
 /** The body (without `hash`) of the checkpoint that would come next at `cursor`. */
 export function checkpointBody(
   cursor: ChainCursor,
   time: string,
-  key: Uint8Array | string,
+  key: Uint8Array | string | CheckpointKey,
   keyId: string | null,
   final: boolean,
 ): Omit<AuditCheckpoint, 'hash'> {
+  const k = asKey(key);
   const fromSeq = cursor.lastCheckpointSeq + 1;
   const toSeq = cursor.nextSeq - 1;
   const payload: CheckpointPayload = { fromSeq, toSeq, count: toSeq - fromSeq + 1, lastHash: cursor.prevHash, time, final, keyId };
@@ -180,8 +186,8 @@ export function checkpointBody(
     seq: cursor.nextSeq,
     prevHash: cursor.prevHash,
     ...payload,
-    alg: CHECKPOINT_ALG,
-    sig: signCheckpoint(key, payload),
+    alg: k.alg,
+    sig: k.sign(checkpointPayload(payload)),
   };
 }
 
@@ -239,12 +245,13 @@ export function recomputeHash(entry: ParsedEntry): string {
 export function checkpointProblem(
   entry: ParsedEntry,
   lastCheckpointSeq: number,
-  key: Uint8Array | string,
+  key: Uint8Array | string | CheckpointKey,
 ): { reason: 'bad-checkpoint' | 'bad-signature'; message: string } | null {
   const cp = entry as unknown as AuditCheckpoint;
+  const k = asKey(key);
   const fromSeq = lastCheckpointSeq + 1;
   const toSeq = cp.seq - 1;
-  if (cp.alg !== CHECKPOINT_ALG) return { reason: 'bad-checkpoint', message: `checkpoint algorithm ${JSON.stringify(cp.alg)} is not ${CHECKPOINT_ALG}` };
+  if (cp.alg !== k.alg) return { reason: 'bad-signature', message: `checkpoint signed with ${JSON.stringify(cp.alg)}, this key verifies ${k.alg}` };
   if (cp.fromSeq !== fromSeq || cp.toSeq !== toSeq || cp.count !== toSeq - fromSeq + 1) {
     return {
       reason: 'bad-checkpoint',

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 
 import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ChainCursor, type ParsedEntry } from './chain';
 import { auditError, AuditErrorCode } from './errors';
+import type { CheckpointKey } from './signing';
 
 export interface TailState extends ChainCursor {
   /** Entries after the last checkpoint. */
@@ -40,7 +41,7 @@ function corrupt(file: string, message: string): Error {
 }
 
 /** null: the buffer does not reach back to a checkpoint or the start of the file yet. */
-function analyze(file: string, buf: Buffer, start: number, size: number, key: Uint8Array): TailState | null {
+function analyze(file: string, buf: Buffer, start: number, size: number, key: CheckpointKey): TailState | null {
   const lastNl = buf.lastIndexOf(NL);
   if (lastNl === -1 && start > 0) return null;
   const keepBytes = lastNl === -1 ? 0 : start + lastNl + 1;
@@ -108,7 +109,7 @@ function analyze(file: string, buf: Buffer, start: number, size: number, key: Ui
  * Yields read requests (answered with the bytes read), returns the tail state. Gives up (throws
  * TG_AUDIT_CORRUPT) when no checkpoint lies within `maxScanBytes` of the end.
  */
-export function* resumePlan(file: string, size: number, key: Uint8Array, maxScanBytes: number): Generator<ReadRequest, TailState, Buffer> {
+export function* resumePlan(file: string, size: number, key: CheckpointKey, maxScanBytes: number): Generator<ReadRequest, TailState, Buffer> {
   if (size === 0) {
     return { nextSeq: 0, prevHash: GENESIS_HASH, lastCheckpointSeq: -1, sinceCheckpoint: 0, keepBytes: 0, discarded: null, resumed: false };
   }

@@ -24,7 +24,10 @@
 import fs from 'node:fs';
 
 import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ParsedEntry } from './chain';
-import { keyBytes } from './record';
+import type { KeyObject } from 'node:crypto';
+
+import { auditTypeError } from './errors';
+import { verifyKeyOf, type CheckpointKey } from './signing';
 import { listSegments } from './segments';
 
 export type AuditVerifyReason =
@@ -92,15 +95,23 @@ export interface AuditVerifyReport {
 }
 
 export interface VerifyOptions {
-  /** The key the writer signed checkpoints with. */
-  signingKey: string | Uint8Array;
+  /** HMAC logs: the writer's secret. Ed25519 logs: the public key (PEM or KeyObject) is enough. */
+  signingKey?: string | Uint8Array | KeyObject;
+  /** Ed25519 logs: the public key (PEM or KeyObject); same as passing it as signingKey. */
+  publicKey?: string | KeyObject;
+}
+
+function keyOf(o: VerifyOptions): CheckpointKey {
+  const k = o.publicKey ?? o.signingKey;
+  if (k === undefined) throw auditTypeError('audit verify: a signingKey (HMAC) or publicKey (Ed25519) is required');
+  return verifyKeyOf(k, o.publicKey !== undefined ? 'publicKey' : 'signingKey');
 }
 
 const NL = 0x0a;
 
 /** Incremental verifier: feed it lines in order, then `finish()`. */
 export class AuditVerifier {
-  private readonly key: Buffer;
+  private readonly key: CheckpointKey;
   private expectedSeq = 0;
   private prevHash = GENESIS_HASH;
   private lastCheckpointSeq = -1;
@@ -119,11 +130,12 @@ export class AuditVerifier {
   private lastCheckpoint: AuditVerifyReport['lastCheckpoint'] = null;
   private readonly recoveries: AuditVerifyReport['recoveries'] = [];
 
+  /** `key`: the HMAC secret or the Ed25519 public key (see VerifyOptions). */
   constructor(
-    signingKey: string | Uint8Array,
+    key: string | Uint8Array | KeyObject | CheckpointKey,
     private readonly file: string | null = null,
   ) {
-    this.key = keyBytes(signingKey, 'signingKey', 1);
+    this.key = typeof key === 'object' && 'alg' in key && 'verify' in key ? key : verifyKeyOf(key, 'key');
   }
 
   private fail(reason: AuditVerifyReason, line: number, offset: number, seq: number | null, message: string, suspect: AuditVerifyProblem['suspectLines'] = null): void {
@@ -281,7 +293,7 @@ async function feed(v: AuditVerifier, file: string): Promise<number> {
 /** Verifies an audit log: a file, or a directory of segments (see verifyAuditDir). */
 export async function verifyAuditLog(file: string, options: VerifyOptions): Promise<AuditVerifyReport> {
   if ((await fs.promises.stat(file)).isDirectory()) return verifyAuditDir(file, options);
-  const v = new AuditVerifier(options.signingKey, file);
+  const v = new AuditVerifier(keyOf(options), file);
   await feed(v, file);
   return v.finish();
 }
@@ -294,7 +306,7 @@ export async function verifyAuditLog(file: string, options: VerifyOptions): Prom
  * final checkpoint (`unverified-tail`). Problems name the segment and the line inside it.
  */
 export async function verifyAuditDir(dir: string, options: VerifyOptions): Promise<AuditVerifyReport> {
-  const v = new AuditVerifier(options.signingKey, dir);
+  const v = new AuditVerifier(keyOf(options), dir);
   const segments: NonNullable<AuditVerifyReport['segments']> = [];
   let segmentProblem: AuditVerifyProblem | null = null;
   let line = 0;
@@ -357,7 +369,7 @@ async function firstEntry(file: string): Promise<ParsedEntry | null> {
 
 /** Verifies lines already in memory (e.g. `AuditLog.memoryLines()`); every line counts as terminated. */
 export function verifyAuditLines(lines: Iterable<string>, options: VerifyOptions): AuditVerifyReport {
-  const v = new AuditVerifier(options.signingKey);
+  const v = new AuditVerifier(keyOf(options));
   let offset = 0;
   for (const l of lines) {
     const n = Buffer.byteLength(l);

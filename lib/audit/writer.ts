@@ -47,6 +47,7 @@
  * One writer per file: a process-wide registry and a `<file>.lock` file holding the writer's pid
  * (a lock whose process is gone is taken over) refuse a second writer with TG_AUDIT_LOCKED.
  */
+import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -73,6 +74,7 @@ import {
 } from './record';
 import { PersonalDataRedactor } from './privacy';
 import { listSegments, segmentName } from './segments';
+import { signingKeyOf, type CheckpointKey } from './signing';
 import { resumePlan, type ReadRequest, type TailState } from './tail';
 
 export type AuditDurability = 'memory' | 'none' | 'batched' | 'fsync';
@@ -92,8 +94,12 @@ export interface AuditLogOptions {
   segmentMs?: number;
   /** Default 'fsync'. See the module comment. */
   durability?: AuditDurability;
-  /** HMAC-SHA256 key for checkpoints, at least 32 bytes. Keep it outside the log's host if you can. */
-  signingKey: string | Uint8Array;
+  /**
+   * Signs the checkpoints: an HMAC-SHA256 secret of at least 32 bytes (string or bytes), or an
+   * Ed25519 private key (KeyObject or PEM) whose public key is all an auditor needs. Keep it
+   * outside the log's host if you can.
+   */
+  signingKey: string | Uint8Array | KeyObject;
   /** Names the signing key in each checkpoint (signed), for key rotation. Default null. */
   keyId?: string | null;
   /** When set, caller ids are written as HMAC-SHA256(key, callerId) hex (key >= 16 bytes). */
@@ -219,7 +225,7 @@ interface ResolvedOptions {
   segmentBytes: number;
   segmentMs: number;
   durability: AuditDurability;
-  signingKey: Buffer;
+  signingKey: CheckpointKey;
   keyId: string | null;
   callerHashKey: Buffer | null;
   flushIntervalMs: number;
@@ -268,7 +274,7 @@ function resolveOptions(o: AuditLogOptions): ResolvedOptions {
     segmentBytes: posInt(o.segmentBytes, 'segmentBytes', 64 * 2 ** 20, 1),
     segmentMs: posInt(o.segmentMs, 'segmentMs', 3_600_000, 0),
     durability,
-    signingKey: keyBytes(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
+    signingKey: signingKeyOf(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
     keyId: o.keyId ?? null,
     callerHashKey: callerHashKey(o.hashCallerIds),
     flushIntervalMs: posInt(o.flushIntervalMs, 'flushIntervalMs', durability === 'batched' || durability === 'none' ? 50 : 0, 0),
@@ -383,7 +389,7 @@ function fsyncDirSync(file: string): void {
   }
 }
 
-function driveSync(file: string, size: number, key: Buffer, maxScan: number): TailState {
+function driveSync(file: string, size: number, key: CheckpointKey, maxScan: number): TailState {
   const plan = resumePlan(file, size, key, maxScan);
   let step = plan.next();
   if (step.done) return step.value;
@@ -409,7 +415,7 @@ function readExactSync(fd: number, req: ReadRequest): Buffer {
   return buf.subarray(0, off);
 }
 
-async function driveAsync(file: string, size: number, key: Buffer, maxScan: number): Promise<TailState> {
+async function driveAsync(file: string, size: number, key: CheckpointKey, maxScan: number): Promise<TailState> {
   const plan = resumePlan(file, size, key, maxScan);
   let step = plan.next();
   if (step.done) return step.value;
@@ -694,7 +700,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.memory = cfg.durability === 'memory' ? [] : null;
     this.fileBytes = tail.keepBytes;
     if (fd !== null) registerExitFlush(this);
-    this.redactor = new PersonalDataRedactor(cfg.signingKey);
+    this.redactor = new PersonalDataRedactor(cfg.signingKey.secret as Buffer);
     this.redact = (x) => this.redactor.string(x);
     this.callers = new CallerIdResolver(cfg.callerHashKey, (id) => this.redactor.string(id));
     this.cursor = { nextSeq: tail.nextSeq, prevHash: tail.prevHash, lastCheckpointSeq: tail.lastCheckpointSeq };

@@ -4,7 +4,7 @@
  * model hash is not pinned or does not match, or the audit directory is not writable. The error
  * lists every failing gate with its remedy, not just the first.
  */
-import { createHash } from 'node:crypto';
+import { createHash, KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,8 +13,10 @@ import type { LoadedManifest } from '../model/manifest';
 
 export interface GateInputs {
   auditEnabled: boolean;
-  signingKey: string | undefined;
+  signingKey: string | KeyObject | undefined;
   auditFile: string | undefined;
+  /** A directory of segments instead of one file. */
+  auditDir?: string | undefined;
   pinnedSha256: string | undefined;
   manifest: LoadedManifest;
 }
@@ -30,13 +32,26 @@ export function productionGateFailures(g: GateInputs): GateFailure[] {
   if (!g.auditEnabled) {
     out.push({ gate: 'audit', problem: 'audit logging is off', remedy: 'set enableAuditLogging: true (the production profile does)' });
   }
-  if (!g.signingKey || Buffer.byteLength(g.signingKey) < 32) {
-    out.push({ gate: 'signing-key', problem: 'the audit signing key is missing or shorter than 32 bytes', remedy: 'pass audit.signingKey (32+ bytes, from your secret store)' });
+  const k = g.signingKey;
+  const keyOk = k instanceof KeyObject ? k.type === 'private' && k.asymmetricKeyType === 'ed25519' : typeof k === 'string' && Buffer.byteLength(k) >= 32;
+  if (!keyOk) {
+    out.push({
+      gate: 'signing-key',
+      problem: 'the audit signing key is missing, shorter than 32 bytes, or not an Ed25519 private key',
+      remedy: 'pass audit.signingKey: 32+ bytes from your secret store, or an Ed25519 private KeyObject',
+    });
   }
-  if (!g.auditFile) {
-    out.push({ gate: 'audit-file', problem: 'no audit file is configured', remedy: 'pass audit.file, a path on durable storage' });
+  if (!g.auditFile && !g.auditDir) {
+    out.push({ gate: 'audit-file', problem: 'no audit file or directory is configured', remedy: 'pass audit.file or audit.dir, on durable storage' });
   } else {
-    const dir = path.dirname(path.resolve(g.auditFile));
+    const dir = g.auditDir ? path.resolve(g.auditDir) : path.dirname(path.resolve(g.auditFile as string));
+    if (g.auditDir) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch {
+        /* reported just below as not writable */
+      }
+    }
     try {
       fs.accessSync(dir, fs.constants.W_OK);
     } catch {

@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 
 import { AuditLog, type AuditDecision, type AuditDurability, type AuditRecordInput } from '../audit';
 import { AuditHandoff, type HandoffFullPolicy } from '../audit/handoff';
@@ -56,8 +56,13 @@ export interface GuardianConfig {
   audit?: {
     file?: string;
     durability?: AuditDurability;
-    /** HMAC key of the signed checkpoints (>= 32 bytes); required when audit is on. */
-    signingKey?: string;
+    /** A directory of rotated segments instead of one file (see AuditLogOptions.dir). */
+    dir?: string;
+    segmentBytes?: number;
+    segmentMs?: number;
+    /** Signs the checkpoints: an HMAC secret (>= 32 bytes) or an Ed25519 private KeyObject;
+     * required when audit is on. */
+    signingKey?: string | KeyObject;
     /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
     callerIdKey?: string;
     /** Finished calls waiting for the log before the policy applies (default 4096; they wait
@@ -229,6 +234,7 @@ export class TiRexGuardian {
         auditEnabled: resolved.audit,
         signingKey: config.audit?.signingKey,
         auditFile: config.audit?.file,
+        auditDir: config.audit?.dir,
         pinnedSha256: config.modelSha256,
         manifest: loadManifest(manifestPath),
       });
@@ -286,7 +292,10 @@ export class TiRexGuardian {
       try {
         this.#audit = AuditLog.openSync({
           file: config.audit?.file,
-          durability: config.audit?.durability ?? (config.audit?.file ? 'fsync' : 'memory'),
+          dir: config.audit?.dir,
+          segmentBytes: config.audit?.segmentBytes,
+          segmentMs: config.audit?.segmentMs,
+          durability: config.audit?.durability ?? (config.audit?.file || config.audit?.dir ? 'fsync' : 'memory'),
           signingKey: key,
           hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
         });
