@@ -48,4 +48,15 @@ export { productionGateFailures, checkProductionGates, type GateFailure } from '
 export type { StatsSnapshot } from './guardian/stats';
 export * from './fallback';
 export * from './breaker';
-export { AuditLog, verifyAuditLog, formatAuditReport, type AuditVerifyReport, type AuditDurability } from './audit';
+export {
+  AuditLog,
+  verifyAuditLog,
+  verifyAuditDir,
+  formatAuditReport,
+  queryAuditLog,
+  AuditHandoff,
+  type AuditVerifyReport,
+  type AuditDurability,
+  type AuditLogOptions,
+  type AuditQuery,
+} from './audit';

@@ -178,12 +178,33 @@ describe('tampering with segments', () => {
     expect(r.problem!.line).toBe(1);
   });
 
-  it('removed last segments: no final checkpoint any more (unverified tail), never verified', async () => {
+  it('removed last segments: the digest signs checkpoints the log no longer holds; without the digest, an unverified tail', async () => {
     const { dir, segs } = await fresh();
     fs.rmSync(segs[segs.length - 1]!.path);
     fs.rmSync(segs[segs.length - 2]!.path);
     const r = await verifyAuditLog(dir, { signingKey: KEY });
-    expect(r.status).not.toBe('verified');
+    expect(r.status).toBe('invalid');
+    expect(r.problem).toMatchObject({ reason: 'missing-entries' });
+    expect(r.problem!.message).toContain(segs[segs.length - 2]!.name);
+    fs.rmSync(path.join(dir, 'digest.jsonl'));
+    expect((await verifyAuditLog(dir, { signingKey: KEY })).status).toBe('unverified-tail');
+  });
+
+  it('the digest: one chained line per checkpoint naming its segment; an edited or removed digest line is caught', async () => {
+    const { dir, segs } = await fresh();
+    const digest = entriesOf(path.join(dir, 'digest.jsonl'));
+    const checkpoints = segs.flatMap((sg) => entriesOf(sg.path).filter((e) => e.type === 'checkpoint').map((e) => ({ seq: e.seq, hash: e.hash, segment: sg.name })));
+    expect(digest.map((d) => [d.checkpointSeq, d.checkpointHash, d.segment])).toEqual(checkpoints.map((c) => [c.seq, c.hash, c.segment]));
+    expect(digest.at(-1)!.final).toBe(true);
+    const r = await verifyAuditLog(dir, { signingKey: KEY });
+    expect(r.digest).toMatchObject({ entries: checkpoints.length, lastCheckpointSeq: checkpoints.at(-1)!.seq });
+    const lines = fs.readFileSync(path.join(dir, 'digest.jsonl'), 'utf8').split('\n');
+    lines[2] = lines[2]!.replace('"final":false', '"final":true');
+    fs.writeFileSync(path.join(dir, 'digest.jsonl'), lines.join('\n'));
+    expect((await verifyAuditLog(dir, { signingKey: KEY })).problem).toMatchObject({ reason: 'bad-digest' });
+    lines.splice(2, 1);
+    fs.writeFileSync(path.join(dir, 'digest.jsonl'), lines.join('\n'));
+    expect((await verifyAuditLog(dir, { signingKey: KEY })).problem).toMatchObject({ reason: 'bad-digest' });
   });
 
   it('a renamed segment, and two segments whose contents were swapped', async () => {

@@ -52,6 +52,12 @@ const rec = (i: number, over: Partial<AuditRecordInput> = {}): AuditRecordInput 
 });
 
 type Entry = Record<string, unknown> & { seq: number; type: string; hash: string; prevHash: string };
+/** Removes the last `n` lines of a log's digest (what a kill before close() leaves). */
+function dropDigestTail(file: string, n: number): void {
+  const d = fs.readFileSync(`${file}.digest`, 'utf8').split('\n').filter(Boolean);
+  fs.writeFileSync(`${file}.digest`, d.slice(0, -n).map((l) => l + '\n').join(''));
+}
+
 const readLines = (file: string): string[] => fs.readFileSync(file, 'utf8').split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
 const parse = (line: string): Entry => JSON.parse(line) as Entry;
 const writeLines = (file: string, lines: string[]): void => fs.writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
@@ -449,11 +455,16 @@ describe('verifyAuditLog on tampered files', () => {
     expect(r.bytes).toBe(size - 40);
   });
 
-  it('whole entries cut off after a checkpoint: unverified tail, no final checkpoint', async () => {
+  it('whole entries cut off after a checkpoint: the digest shows the cut; without it, an unverified tail', async () => {
     const file = await makeLog(20);
     const lines = readLines(file);
     const cpIdx = lines.map(parse).findIndex((e, i) => e.type === 'checkpoint' && i > 10);
     writeLines(file, lines.slice(0, cpIdx + 3));
+    const withDigest = await verify(file);
+    expect(withDigest.status).toBe('invalid');
+    expect(withDigest.problem).toMatchObject({ reason: 'missing-entries' });
+    expect(withDigest.digest?.entries).toBeGreaterThan(0);
+    fs.rmSync(`${file}.digest`); // the digest removed too (keep it off the host): the older evidence
     const r = await verify(file);
     expect(r.status).toBe('unverified-tail');
     expect(r.closed).toBe(false);
@@ -738,7 +749,8 @@ describe('resume and lock', () => {
   it('resumes an unclosed log (no final checkpoint): the next checkpoint covers the old tail', async () => {
     const file = await makeLog(13, { checkpointEvery: 5 });
     const lines = readLines(file);
-    writeLines(file, lines.slice(0, -1)); // as if killed before close()
+    writeLines(file, lines.slice(0, -1)); // as if killed before close(): no final checkpoint...
+    dropDigestTail(file, 1); // ...and so none in the digest
     const tail = await verify(file);
     expect(tail.status).toBe('unverified-tail');
     const log = AuditLog.openSync({ file, durability: 'batched', signingKey: KEY, checkpointEvery: 5 });
@@ -802,6 +814,7 @@ describe('resume and lock', () => {
   it('scans back past its first read when the last checkpoint is far from the end, within maxResumeScanBytes', async () => {
     const file = await makeLog(2000, { checkpointEvery: 1200, flushIntervalMs: 20 });
     writeLines(file, readLines(file).slice(0, -1)); // last checkpoint now ~800 entries (> 256 KiB) back
+    dropDigestTail(file, 1); // as after a kill: the final checkpoint never reached the digest
     const size = fs.statSync(file).size;
     const lastCp = readLines(file).map(parse).filter((e) => e.type === 'checkpoint').at(-1) as Entry;
     expect(lastCp.seq).toBe(1200);

@@ -1,6 +1,8 @@
 /**
- * The audit shield: hash-chained, checkpoint-signed JSON-lines audit log (writer.ts), its record
- * format (record.ts), chain (chain.ts) and offline verifier (verify.ts).
+ * The audit shield: hash-chained, checkpoint-signed JSON-lines audit log, one file or a directory
+ * of rotated segments (writer.ts, segments.ts), its record format and redaction (record.ts,
+ * privacy.ts), chain and signatures (chain.ts, signing.ts), digest file (digest.ts), the hot
+ * path's hand-off buffer (handoff.ts), and the offline verifier and query (verify.ts, query.ts).
  */
 export { AuditErrorCode, type AuditErrorCodeValue, type AuditError } from './errors';
 export {
@@ -44,6 +46,10 @@ export {
   type DroppedAuditTicket,
 } from './writer';
 export { listSegments, segmentName } from './segments';
+export { digestPathFor, readDigest, type DigestEntry } from './digest';
+export { signingKeyOf, verifyKeyOf, type CheckpointAlg, type CheckpointKey } from './signing';
+export { AuditHandoff, type HandoffFullPolicy, type HandoffOptions } from './handoff';
+export { queryAuditLog, recordFilter, type AuditQuery, type AuditQueryResult } from './query';
 export {
   AuditVerifier,
   formatAuditReport,

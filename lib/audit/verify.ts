@@ -21,14 +21,15 @@
  *   checkpoint hashes off-host ('checkpoint' event) to close that gap.
  * - a wrong signing key, or a forged checkpoint: `bad-signature` at the first checkpoint.
  */
+import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
 import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ParsedEntry } from './chain';
-import type { KeyObject } from 'node:crypto';
-
+import { readDigest } from './digest';
 import { auditTypeError } from './errors';
-import { verifyKeyOf, type CheckpointKey } from './signing';
 import { listSegments } from './segments';
+import { verifyKeyOf, type CheckpointKey } from './signing';
 
 export type AuditVerifyReason =
   | 'empty'
@@ -42,7 +43,9 @@ export type AuditVerifyReason =
   | 'bad-genesis'
   | 'bad-checkpoint'
   | 'bad-signature'
-  | 'bad-segment';
+  | 'bad-segment'
+  | 'bad-digest'
+  | 'missing-entries';
 
 export interface AuditVerifyProblem {
   reason: AuditVerifyReason;
@@ -92,6 +95,8 @@ export interface AuditVerifyReport {
   recoveries: Array<{ line: number; seq: number; discardedBytes: number }>;
   /** Dir mode: the segments read, in order, with the global line each one starts at. */
   segments?: Array<{ name: string; firstLine: number; lines: number }>;
+  /** The digest beside the log (null: none found): lines, and the newest checkpoint it signs. */
+  digest?: { file: string; entries: number; lastCheckpointSeq: number | null } | null;
 }
 
 export interface VerifyOptions {
@@ -129,6 +134,8 @@ export class AuditVerifier {
   private lastEntry: ParsedEntry | null = null;
   private lastCheckpoint: AuditVerifyReport['lastCheckpoint'] = null;
   private readonly recoveries: AuditVerifyReport['recoveries'] = [];
+  /** Every sound checkpoint: its hash and line (the digest is checked against them). */
+  readonly checkpointsSeen = new Map<number, { hash: string; line: number }>();
 
   /** `key`: the HMAC secret or the Ed25519 public key (see VerifyOptions). */
   constructor(
@@ -198,6 +205,7 @@ export class AuditVerifier {
       }
       this.lastCheckpointSeq = e.seq;
       this.lastCheckpointLine = lineNo;
+      this.checkpointsSeen.set(e.seq, { hash: e.hash, line: lineNo });
       this.lastCheckpoint = { seq: e.seq, line: lineNo, time: e.time, final: e.final === true };
       this.checkpoints++;
     } else if (e.type === 'record') {
@@ -295,7 +303,49 @@ export async function verifyAuditLog(file: string, options: VerifyOptions): Prom
   if ((await fs.promises.stat(file)).isDirectory()) return verifyAuditDir(file, options);
   const v = new AuditVerifier(keyOf(options), file);
   await feed(v, file);
-  return v.finish();
+  const report = v.finish();
+  checkDigest(report, v, `${file}.digest`, () => path.basename(file));
+  return report;
+}
+
+/**
+ * Checks the log against its digest: every digest line must be linked to the one before, and
+ * the checkpoint it names must be in the log, with the same hash, in the segment it names. A
+ * checkpoint the log does not hold means entries or whole segments were removed after it was
+ * digested. Checkpoints newer than the digest's last line are not an error (a crash can leave
+ * them undigested).
+ */
+function checkDigest(report: AuditVerifyReport, v: AuditVerifier, digestFile: string, segmentAt: (line: number) => string | undefined): void {
+  if (!fs.existsSync(digestFile)) {
+    report.digest = null;
+    return;
+  }
+  const d = readDigest(digestFile);
+  const last = d.entries[d.entries.length - 1];
+  report.digest = { file: digestFile, entries: d.entries.length, lastCheckpointSeq: last?.checkpointSeq ?? null };
+  const fail = (reason: AuditVerifyReason, message: string, seq: number | null): void => {
+    if (report.problem !== null) return; // the log's own first problem comes first
+    report.problem = { reason, line: report.lines, offset: report.bytes, seq, message, suspectLines: null };
+    report.status = 'invalid';
+    report.ok = false;
+    report.unverifiedTail = null;
+    report.closed = false;
+  };
+  if (d.problem !== null) return fail('bad-digest', `${path.basename(digestFile)}: ${d.problem}`, null);
+  for (const e of d.entries) {
+    const cp = v.checkpointsSeen.get(e.checkpointSeq);
+    if (cp === undefined) {
+      if (report.problem !== null) return; // the log is already invalid at or before this point
+      return fail(
+        'missing-entries',
+        `the digest (line ${e.seq + 1}) signs checkpoint seq ${e.checkpointSeq} in ${e.segment}, which the log does not hold: entries or whole segments were removed`,
+        e.checkpointSeq,
+      );
+    }
+    if (cp.hash !== e.checkpointHash) return fail('bad-digest', `checkpoint seq ${e.checkpointSeq} has hash ${cp.hash}, the digest recorded ${e.checkpointHash}`, e.checkpointSeq);
+    const seg = segmentAt(cp.line);
+    if (seg !== undefined && seg !== e.segment) return fail('bad-digest', `checkpoint seq ${e.checkpointSeq} is in ${seg}, the digest recorded ${e.segment}`, e.checkpointSeq);
+  }
 }
 
 /**
@@ -343,6 +393,8 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions): Promi
     report.ok = false;
   }
   report.segments = segments;
+  const segmentAt = (l: number): string | undefined => [...segments].reverse().find((s) => s.firstLine <= l)?.name;
+  checkDigest(report, v, path.join(dir, 'digest.jsonl'), segmentAt);
   if (report.problem !== null && report.problem.line > 0) {
     const seg = [...segments].reverse().find((s) => s.firstLine <= (report.problem as AuditVerifyProblem).line);
     if (seg) {

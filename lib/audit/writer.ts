@@ -74,6 +74,7 @@ import {
 } from './record';
 import { PersonalDataRedactor } from './privacy';
 import { listSegments, segmentName } from './segments';
+import { DigestWriter, digestPathFor, type DigestCheckpoint } from './digest';
 import { signingKeyOf, type CheckpointKey } from './signing';
 import { resumePlan, type ReadRequest, type TailState } from './tail';
 
@@ -571,6 +572,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   /** Seqs at which a new segment starts (each one a checkpoint not yet written). */
   private rotations: number[] = [];
   private segmentsStarted = 0;
+  /** The digest file's writer (null in 'memory'), and checkpoints waiting to be acknowledged. */
+  private digest: DigestWriter | null = null;
+  private pendingDigests: DigestCheckpoint[] = [];
   /** Run on process exit before the log writes what it holds (a hand-off buffer drains into it). */
   private readonly exitHooks: (() => void)[] = [];
   /** Bytes in the file (for the exit flush: was the batch in flight written?). */
@@ -699,6 +703,15 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.lockPath = lockPath;
     this.memory = cfg.durability === 'memory' ? [] : null;
     this.fileBytes = tail.keepBytes;
+    const digestPath = digestPathFor(cfg);
+    if (fd !== null && digestPath !== null) {
+      try {
+        this.digest = DigestWriter.openSync(digestPath, cfg.durability === 'fsync', cfg.fileMode, (err) => this.fail(err));
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
+    }
     if (fd !== null) registerExitFlush(this);
     this.redactor = new PersonalDataRedactor(cfg.signingKey.secret as Buffer);
     this.redact = (x) => this.redactor.string(x);
@@ -820,6 +833,10 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private pushCheckpoint(final: boolean): void {
     const body = checkpointBody(this.cursor, this.isoTime(this.cfg.now()), this.cfg.signingKey, this.cfg.keyId, final);
     const hash = this.pushEntry(body);
+    if (this.digest !== null) {
+      const segment = this.segmentPath !== null ? segmentName(this.segmentFirstSeq) : path.basename(this.cfg.file as string);
+      this.pendingDigests.push({ seq: body.seq, hash, fromSeq: body.fromSeq, toSeq: body.toSeq, lastHash: body.lastHash, time: body.time, final, keyId: body.keyId, alg: body.alg, sig: body.sig, segment });
+    }
     this.cursor.lastCheckpointSeq = body.seq;
     this.sinceCheckpoint = 0;
     this.checkpoints++;
@@ -1040,6 +1057,11 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
 
   private settle(): void {
     const acked = this.ackedSeq();
+    if (this.digest !== null && this.pendingDigests.length > 0) {
+      let k = 0;
+      while (k < this.pendingDigests.length && (this.pendingDigests[k] as DigestCheckpoint).seq <= acked) this.digest.add(this.pendingDigests[k++] as DigestCheckpoint);
+      if (k > 0) this.pendingDigests.splice(0, k);
+    }
     let i = 0;
     while (i < this.ackWaiters.length && (this.ackWaiters[i] as Waiter).seq <= acked) (this.ackWaiters[i++] as Waiter).resolve();
     if (i > 0) this.ackWaiters.splice(0, i);
@@ -1118,6 +1140,11 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       this.queue = [];
       this.head = 0;
       if (this.cfg.durability === 'fsync') fs.fdatasyncSync(out);
+      if (this.digest !== null) {
+        for (const c of this.pendingDigests) this.digest.add(c, false);
+        this.pendingDigests = [];
+        this.digest.flushSync();
+      }
     } catch {
       /* exiting */
     }
@@ -1202,8 +1229,20 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     };
     const fd = this.fd;
     this.fd = null;
-    if (fd === null) done(null);
-    else fs.close(fd, (err) => done(err));
+    const closeFile = (): void => {
+      if (fd === null) done(null);
+      else fs.close(fd, (err) => done(err));
+    };
+    const digest = this.digest;
+    if (digest === null) return closeFile();
+    void digest.whenIdle().then(() => {
+      try {
+        digest.close();
+      } catch {
+        /* closing a descriptor we own cannot fail in a way that loses data already synced */
+      }
+      closeFile();
+    });
   }
 
   // -------------------------------------------------------------------------------------------
