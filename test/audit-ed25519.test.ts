@@ -27,6 +27,26 @@ async function writeLog(key: Parameters<typeof AuditLog.open>[0]['signingKey'], 
   return [...log.memoryLines()];
 }
 
+describe('the signing key from the environment', () => {
+  it('the guardian takes $TG_AUDIT_SIGNING_KEY when its configuration names none', async () => {
+    const before = process.env.TG_AUDIT_SIGNING_KEY;
+    process.env.TG_AUDIT_SIGNING_KEY = 'e'.repeat(40);
+    try {
+      const file = path.join(TMP, 'env-key.log');
+      const g = new TiRexGuardian({ profile: 'staging', audit: { file } });
+      const brent = readCsvColumn(path.join(ROOT, 'data', 'brent-daily.csv'), 'Price').values;
+      g.safeForecast({ context: Float32Array.from(brent.subarray(brent.length - 256)), predictionLength: 4, userId: 'env' });
+      await g.close();
+      expect((await verifyAuditLog(file, { signingKey: 'e'.repeat(40) })).status).toBe('verified');
+      delete process.env.TG_AUDIT_SIGNING_KEY;
+      expect(() => new TiRexGuardian({ profile: 'staging', audit: { file: path.join(TMP, 'no-key.log') } })).toThrow(/TG_AUDIT_SIGNING_KEY/);
+    } finally {
+      if (before === undefined) delete process.env.TG_AUDIT_SIGNING_KEY;
+      else process.env.TG_AUDIT_SIGNING_KEY = before;
+    }
+  });
+});
+
 describe('Ed25519 checkpoints', () => {
   it('verify with the public key (KeyObject or PEM); the private key works too; resumes with it', async () => {
     const lines = await writeLog(privateKey);

@@ -140,8 +140,10 @@ async function guardianHandoff() {
 
 // 2. Sustained to disk: records/s from the first append to the last acknowledgement (flush),
 //    and per 250 ms window (ns per record written).
-async function sustained(durability, seconds, recs = records, label = 'rich records') {
-  const log = await AuditLog.open({ file: path.join(dir, `sustained-${durability}-${recs.length}-${label.length}.log`), durability, signingKey, hashCallerIds });
+async function sustained(durability, seconds, recs = records, label = 'rich records', segments = false) {
+  const target = path.join(dir, `sustained-${durability}-${recs.length}-${label.length}-${segments}`);
+  const where = segments ? { dir: target, segmentBytes: 16 * 2 ** 20 } : { file: `${target}.log` };
+  const log = await AuditLog.open({ ...where, durability, signingKey, hashCallerIds });
   await log.flush();
   const done = durability === 'fsync' ? (s) => s.synced : (s) => s.written;
   const start = performance.now();
@@ -169,7 +171,7 @@ async function sustained(durability, seconds, recs = records, label = 'rich reco
   const stats = await log.close();
   if (stats.dropped !== 0) throw new Error(`sustained ${durability} dropped ${stats.dropped} records`);
   const recordsPerS = n / elapsed;
-  fs.rmSync(path.join(dir, `sustained-${durability}-${recs.length}-${label.length}.log`), { force: true });
+  fs.rmSync(segments ? target : `${target}.log`, { force: true, recursive: true });
   return {
     task: summary(`sustained to disk, '${durability}', ${label} (ns per record, 250 ms windows)`, windows, { recordsPerS }),
     recordsPerS,
@@ -188,6 +190,7 @@ const batched = await sustained('none', 4);
 const fsyncRun = await sustained('fsync', 4);
 const guardianNone = await sustained('none', 4, guardianRecords, "the guardian's records");
 const guardianFsync = await sustained('fsync', 4, guardianRecords, "the guardian's records");
+const guardianSegments = await sustained('fsync', 4, guardianRecords, "the guardian's records, 16 MiB segments", true);
 
 const ackLog = await AuditLog.open({ file: path.join(dir, 'ack.log'), durability: 'fsync', signingKey, hashCallerIds });
 let k = 0;
@@ -198,12 +201,13 @@ fs.rmSync(dir, { recursive: true, force: true });
 emit({
   scenario: 'audit',
   machine: machine(),
-  tasks: [guardianPush, h.perCall, h.blocks, h.timer, bare, guardianFsync.task, guardianNone.task, fsyncRun.task, batched.task, ack],
+  tasks: [guardianPush, h.perCall, h.blocks, h.timer, bare, guardianFsync.task, guardianSegments.task, guardianNone.task, fsyncRun.task, batched.task, ack],
   ratios: {
     appendBlockMeanVsBareStringifySha256: bare.meanNs / h.blocks.meanNs,
     sustainedNoneVsFsync: batched.recordsPerS / fsyncRun.recordsPerS,
     guardianRecordsPerSecondFsyncIn1000s: guardianFsync.recordsPerS / 1000,
     guardianRecordsPerSecondNoneIn1000s: guardianNone.recordsPerS / 1000,
+    guardianRecordsPerSecondSegmentsFsyncIn1000s: guardianSegments.recordsPerS / 1000,
   },
   sustained: {
     guardianFsyncRecordsPerS: guardianFsync.recordsPerS,

@@ -61,7 +61,7 @@ export interface GuardianConfig {
     segmentBytes?: number;
     segmentMs?: number;
     /** Signs the checkpoints: an HMAC secret (>= 32 bytes) or an Ed25519 private KeyObject;
-     * required when audit is on. */
+     * required when audit is on (default: $TG_AUDIT_SIGNING_KEY). */
     signingKey?: string | KeyObject;
     /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
     callerIdKey?: string;
@@ -175,6 +175,11 @@ interface PendingRecord {
 
 const now = () => performance.now();
 
+/** The checkpoint key: the configuration's, else $TG_AUDIT_SIGNING_KEY (a secret kept out of code). */
+function auditSigningKey(config: GuardianConfig): string | KeyObject | undefined {
+  return config.audit?.signingKey ?? (process.env.TG_AUDIT_SIGNING_KEY || undefined);
+}
+
 const NO_THREAT: ForecastResult['threat'] = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
 
 export class TiRexGuardian {
@@ -232,7 +237,7 @@ export class TiRexGuardian {
       // Fail closed before anything is loaded: every remedy at once.
       checkProductionGates({
         auditEnabled: resolved.audit,
-        signingKey: config.audit?.signingKey,
+        signingKey: auditSigningKey(config),
         auditFile: config.audit?.file,
         auditDir: config.audit?.dir,
         pinnedSha256: config.modelSha256,
@@ -272,10 +277,10 @@ export class TiRexGuardian {
     this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
     this.#audit = null;
     if (resolved.audit) {
-      const key = config.audit?.signingKey;
+      const key = auditSigningKey(config);
       if (!key) {
         this.session.close();
-        throw codedError(ErrorCode.GateFailed, 'audit logging is on but audit.signingKey is missing (32 bytes or more)');
+        throw codedError(ErrorCode.GateFailed, 'audit logging is on but no signing key: pass audit.signingKey or set $TG_AUDIT_SIGNING_KEY (32 bytes or more)');
       }
       let handoff: AuditHandoff<PendingRecord>;
       try {
