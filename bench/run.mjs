@@ -49,7 +49,9 @@ function table(r) {
   for (const t of r.tasks) {
     lines.push(`| ${t.name} | ${fmt(t.p50Ns)} | ${fmt(t.p99Ns)} | ${fmt(t.meanNs)} |${gb ? ` ${t.gbPerS.toFixed(2)} |` : ''}`);
   }
-  lines.push('', ...Object.entries(r.ratios).map(([k, v]) => `- ${k}: **${v.toFixed(2)}x**`), '');
+  lines.push('', ...Object.entries(r.ratios).map(([k, v]) => `- ${k}: **${v.toFixed(2)}x**`));
+  // Figures that are not ratios (records per second, say): printed as they are.
+  lines.push(...Object.entries(r.figures ?? {}).map(([k, v]) => `- ${k}: **${typeof v === 'number' ? Math.round(v).toLocaleString('en-US') : v}**`), '');
   return lines;
 }
 
