@@ -79,6 +79,11 @@ describe('PersonalDataRedactor', () => {
       expect(r.string(s)).toBe(s);
     }
     expect(r.string('4111 1111 1111 1111')).toMatch(/^\[card:[0-9a-f]{12}\]$/);
+    // Digits next to a card are no cover: the whole run goes.
+    for (const s of ['0 4111 1111 1111 1111', '1 4111 1111 1111 1111', '2024-05-01 4111111111111111', 'ref 7-4111-1111-1111-1111-3']) {
+      expect(r.string(s), s).not.toMatch(/4111/);
+    }
+    expect(r.string('1 '.repeat(5000))).toMatch(/\[card:/); // very long runs are replaced whole, in bounded time
     expect(mayHoldPersonalData('plain text, 12 digits 123456789012')).toBe(false);
   });
 

@@ -244,6 +244,28 @@ describe('tampering with segments', () => {
   });
 });
 
+describe('removed logs and lost heads are refused, not restarted', () => {
+  it('a digest whose log was removed: TG_AUDIT_CORRUPT at open (file and dir)', async () => {
+    const dir = newDir();
+    await writeLog(dir, 60);
+    for (const s of listSegments(dir)) fs.rmSync(s.path);
+    await expect(AuditLog.open({ dir, signingKey: KEY })).rejects.toMatchObject({ code: 'TG_AUDIT_CORRUPT' });
+    const file = path.join(newDir() + '.log');
+    const log = await AuditLog.open({ file, durability: 'fsync', signingKey: KEY, checkpointEvery: 10 });
+    for (let i = 0; i < 30; i++) log.append(rec(i));
+    await log.close();
+    fs.rmSync(file);
+    expect(() => AuditLog.openSync({ file, signingKey: KEY })).toThrow(expect.objectContaining({ code: 'TG_AUDIT_CORRUPT', message: expect.stringContaining('removed') }));
+  });
+
+  it('the only segment left starts after seq 0 and holds nothing: refused', async () => {
+    const dir = newDir();
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'segment-0000000000000120.jsonl'), '');
+    expect(() => AuditLog.openSync({ dir, signingKey: KEY })).toThrow(expect.objectContaining({ code: 'TG_AUDIT_CORRUPT' }));
+  });
+});
+
 describe('query over segments', () => {
   it('reads every segment in order', async () => {
     const dir = newDir();

@@ -215,6 +215,27 @@ describe('buffers the caller detaches', () => {
     expect(last.inputStats.callId).toBe(r.auditId);
   });
 
+  it('a null or missing userId is refused on the first call and after valid ones (typed, audited)', () => {
+    const g = guardian({ profile: 'staging' });
+    for (const userId of [null, undefined, 'desk-1', null]) {
+      const call = () => g.safeForecast({ context: prices, predictionLength: 8, userId: userId as string });
+      if (userId === 'desk-1') expect(call().status).toBe('ok');
+      else expect(thrown(call).code).toBe('TG_INVALID_ARGUMENT');
+    }
+  });
+
+  it('a caller changing its result (threat, arrays) cannot change the audit record', async () => {
+    const g = guardian({ profile: 'staging' });
+    const r = g.safeForecast({ context: prices, predictionLength: 8, userId: 'mutator' });
+    const score = r.threat.score;
+    r.threat.score = 0.999;
+    r.shields.push({ shield: 'audit', action: 'forged' });
+    await g.flushAudit();
+    const rec = g.auditLog!.memoryLines().map((l) => JSON.parse(l)).find((e) => e.inputStats?.callId === r.auditId);
+    expect(rec.inputStats.threat).toBe(Math.round(score * 1e4) / 1e4);
+    expect(JSON.stringify(rec.decisions)).not.toContain('forged');
+  });
+
   it('a record carries the wall time the call ended (derived from the monotonic clock at the hand-off)', async () => {
     const g = guardian({ profile: 'staging' });
     const before = Date.now();

@@ -114,6 +114,8 @@ export class DigestWriter {
   readonly #sync: boolean;
   readonly #onError: (err: Error) => void;
   written = 0;
+  /** Lines in the file when it was opened, plus those added since. */
+  entries = 0;
 
   /** Opens (or resumes: the last line's seq and hash; a cut last line is removed) the digest. */
   static openSync(file: string, sync: boolean, mode: number, onError: (err: Error) => void): DigestWriter {
@@ -136,6 +138,7 @@ export class DigestWriter {
     this.path = file;
     this.#fd = fd;
     this.#seq = seq;
+    this.entries = seq;
     this.#prev = prev;
     this.#sync = sync;
     this.#onError = onError;
@@ -148,6 +151,7 @@ export class DigestWriter {
     const hash = entryHash(this.#prev, canon);
     this.#queue.push(sealLine(canon, hash));
     this.#seq++;
+    this.entries++;
     this.#prev = hash;
     if (write) this.#pump();
   }
@@ -167,6 +171,7 @@ export class DigestWriter {
       this.#busy = false;
       if (err) {
         this.#fd = null;
+        this.#queue = []; // nothing more can be written: waiters must not wait for it
         for (const w of this.#idle.splice(0)) w();
         this.#onError(err);
         return;
@@ -184,7 +189,7 @@ export class DigestWriter {
 
   /** Resolves when every line added so far is written (or the writer failed). */
   whenIdle(): Promise<void> {
-    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    if (this.#fd === null || (!this.#busy && this.#queue.length === 0)) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 

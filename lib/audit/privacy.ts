@@ -8,9 +8,11 @@
  * What counts (chosen to catch real data without eating our own ids):
  * - e-mail-like: `local@domain.tld`, the local part and domain of the usual characters, the
  *   domain with a dot and a top-level label of two or more letters;
- * - card-like: 13 to 19 digits, single spaces or dashes allowed between them, not starting with
- *   0, passing the Luhn check (every real payment card does; the guardian's zero-padded call
- *   ids and record ids do not start with a non-zero digit run of that length).
+ * - card-like: a run of digits (single spaces or dashes allowed between them) in which whole
+ *   groups together make 13 to 19 digits, start with a non-zero digit and pass the Luhn check
+ *   (every real payment card does), wherever they sit in the run; the whole run is replaced. The
+ *   guardian's zero-padded call ids and record ids have too few digits after their first
+ *   non-zero one.
  *
  * A string without '@' and without a run of 13 digits not starting with 0 is left alone after
  * one pass over its characters: the common case (ids, names, codes) costs no regular expression.
@@ -18,34 +20,64 @@
 import { createHmac } from 'node:crypto';
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-const DIGIT_RUN = /\d(?:[ -]?\d){12,18}/g;
+const DIGIT_RUN = /\d(?:[ -]?\d){12,}/g;
 
 const AT = 64;
-/** Bit 1: an '@' (maybe an e-mail); bit 2: a digit run of 13+ digits not starting with 0 (maybe a card). */
+/** Digits a card number can have. */
+const CARD_MIN = 13;
+const CARD_MAX = 19;
+
+/**
+ * Bit 1: an '@' (maybe an e-mail). Bit 2: a run of digits (single spaces or dashes allowed
+ * between them) in which CARD_MIN digits follow a non-zero digit (maybe a card, wherever it sits
+ * in the run). The guardian's zero-padded 16-digit ids have fewer than 13 digits after their
+ * first non-zero one, so they cost no regular expression.
+ */
 function candidates(s: string): number {
   let found = 0;
   let run = 0;
-  let leadingZero = false;
+  let sinceNonZero = -1; // digits from the run's first non-zero digit on; -1 before it
   let lastWasSep = false;
   for (let i = 0; i <= s.length; i++) {
     const c = i < s.length ? s.charCodeAt(i) : -1;
     if (c >= 48 && c <= 57) {
-      if (run === 0) leadingZero = c === 48;
       run++;
+      if (sinceNonZero >= 0) sinceNonZero++;
+      else if (c !== 48) sinceNonZero = 1;
       lastWasSep = false;
       continue;
     }
-    // Single spaces or dashes between digits keep a run going (4111 1111 ..., 4111-1111-...).
     if ((c === 32 || c === 45) && run > 0 && !lastWasSep) {
       lastWasSep = true;
       continue;
     }
-    if (run >= 13 && !leadingZero) found |= 2;
+    if (sinceNonZero >= CARD_MIN) found |= 2;
     run = 0;
+    sinceNonZero = -1;
     lastWasSep = false;
     if (c === AT) found |= 1;
   }
   return found;
+}
+
+/**
+ * True when consecutive whole groups of the run (digits between its spaces or dashes) make 13 to
+ * 19 digits, start with a non-zero digit and pass Luhn: "0 4111 1111 1111 1111" and
+ * "2024-05-01 4111111111111111" hold a card; "4111 1111 1111 1112" does not. Windows inside a
+ * group are not tried: any 16 digits hold some Luhn-valid 13-digit stretch.
+ */
+function holdsCard(run: string): boolean {
+  const groups = run.split(/[ -]/);
+  if (groups.length > 64) return true; // bounded work: a run that long is replaced whole
+  for (let first = 0; first < groups.length; first++) {
+    if ((groups[first] as string).charCodeAt(0) === 48) continue;
+    let digits = '';
+    for (let last = first; last < groups.length && digits.length < CARD_MAX; last++) {
+      digits += groups[last] as string;
+      if (digits.length >= CARD_MIN && digits.length <= CARD_MAX && luhnValid(digits)) return true;
+    }
+  }
+  return false;
 }
 
 /** True when the string could hold personal data (one pass, no allocation). */
@@ -86,10 +118,8 @@ export class PersonalDataRedactor {
     if (found === 0) return s;
     let out = found & 1 ? s.replace(EMAIL, (m) => this.#token('email', m.toLowerCase())) : s;
     if (found & 2) {
-      out = out.replace(DIGIT_RUN, (m) => {
-        const digits = m.replace(/[ -]/g, '');
-        return digits.length >= 13 && digits.length <= 19 && digits[0] !== '0' && luhnValid(digits) ? this.#token('card', digits) : m;
-      });
+      // A run that holds a card anywhere is replaced whole (digits next to a card are no cover).
+      out = out.replace(DIGIT_RUN, (m) => (holdsCard(m) ? this.#token('card', m.replace(/[ -]/g, '')) : m));
     }
     if (out !== s) this.redacted++;
     return out;

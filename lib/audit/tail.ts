@@ -36,7 +36,7 @@ const NL = 0x0a;
 function corrupt(file: string, message: string): Error {
   return auditError(
     AuditErrorCode.Corrupt,
-    `audit: cannot resume ${file}: ${message}. Run verifyAuditLog on it; move it aside to start a new log.`,
+    `audit: cannot resume ${file}: ${message}. Run verifyAuditLog on it; move it (and its digest) aside to start a new log.`,
   );
 }
 

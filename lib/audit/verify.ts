@@ -304,7 +304,8 @@ export async function verifyAuditLog(file: string, options: VerifyOptions): Prom
   const v = new AuditVerifier(keyOf(options), file);
   await feed(v, file);
   const report = v.finish();
-  checkDigest(report, v, `${file}.digest`, () => path.basename(file));
+  // One file: the digest names it, but a log may be verified under another name (a copy).
+  checkDigest(report, v, `${file}.digest`, () => undefined);
   return report;
 }
 

@@ -466,6 +466,11 @@ function openSegmentSync(cfg: ResolvedOptions): OpenedSegment {
     fs.rmSync(last.path);
     segments = segments.slice(0, -1);
   }
+  const only = segments.length === 1 ? segments[0]! : null;
+  if (only !== null && only.firstSeq > 0 && fs.readFileSync(only.path).indexOf(0x0a) === -1) {
+    // The chain cannot restart at seq 0 inside a later segment: the segments before are gone.
+    throw auditError(AuditErrorCode.Corrupt, `audit: ${only.path} is the only segment, starts at seq ${only.firstSeq} and holds no complete entry: the segments before it are missing`);
+  }
   const current = segments[segments.length - 1] ?? { name: segmentName(0), path: path.join(dir, segmentName(0)), firstSeq: 0 };
   let size = 0;
   let existed = true;
@@ -575,6 +580,10 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   /** The digest file's writer (null in 'memory'), and checkpoints waiting to be acknowledged. */
   private digest: DigestWriter | null = null;
   private pendingDigests: DigestCheckpoint[] = [];
+  /** Set by the exit flush: digest lines are queued, not written asynchronously, from then on. */
+  private exiting = false;
+  /** A digest write failed while a log write was in flight: the log fails once that one is done. */
+  private pendingFailure: Error | null = null;
   /** Run on process exit before the log writes what it holds (a hand-off buffer drains into it). */
   private readonly exitHooks: (() => void)[] = [];
   /** Bytes in the file (for the exit flush: was the batch in flight written?). */
@@ -706,8 +715,18 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const digestPath = digestPathFor(cfg);
     if (fd !== null && digestPath !== null) {
       try {
-        this.digest = DigestWriter.openSync(digestPath, cfg.durability === 'fsync', cfg.fileMode, (err) => this.fail(err));
+        this.digest = DigestWriter.openSync(digestPath, cfg.durability === 'fsync', cfg.fileMode, (err) => {
+          if (this.busy) this.pendingFailure = err;
+          else this.fail(err);
+        });
+        if (!tail.resumed && this.digest.entries > 0) {
+          throw auditError(
+            AuditErrorCode.Corrupt,
+            `audit: ${digestPath} lists ${this.digest.entries} checkpoints but the log is empty or missing: the log was removed. Move the log and its digest aside together to start a new one`,
+          );
+        }
       } catch (err) {
+        this.digest?.close();
         fs.closeSync(fd);
         throw err;
       }
@@ -1024,6 +1043,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     fs.fdatasyncSync(old);
     this.syncedEntries += this.writtenSeq - this.syncedSeq;
     this.syncedSeq = this.writtenSeq;
+    this.fd = null; // never keep a closed descriptor: its number may be reused by anything else
     fs.closeSync(old);
     const next = path.join(this.cfg.dir as string, segmentName(firstSeq));
     this.fd = fs.openSync(next, 'ax', this.cfg.fileMode);
@@ -1044,6 +1064,11 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
 
   private afterOp(): void {
     this.busy = false;
+    if (this.pendingFailure !== null) {
+      const err = this.pendingFailure;
+      this.pendingFailure = null;
+      return this.fail(err);
+    }
     this.settle();
     if (this.state === 'failed' || this.state === 'closed') return;
     if (this.queue.length > this.head) this.requestPump(this.urgent());
@@ -1059,7 +1084,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const acked = this.ackedSeq();
     if (this.digest !== null && this.pendingDigests.length > 0) {
       let k = 0;
-      while (k < this.pendingDigests.length && (this.pendingDigests[k] as DigestCheckpoint).seq <= acked) this.digest.add(this.pendingDigests[k++] as DigestCheckpoint);
+      while (k < this.pendingDigests.length && (this.pendingDigests[k] as DigestCheckpoint).seq <= acked) {
+        this.digest.add(this.pendingDigests[k++] as DigestCheckpoint, !this.exiting);
+      }
       if (k > 0) this.pendingDigests.splice(0, k);
     }
     let i = 0;
@@ -1100,6 +1127,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
    */
   flushOnExit(): void {
     const fd = this.fd;
+    if (this.exiting) return;
     if (fd === null || this.state === 'failed' || this.state === 'closed') return;
     for (const hook of this.exitHooks) {
       try {
@@ -1109,18 +1137,18 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       }
     }
     try {
+      this.exiting = true;
       const f = this.inflight;
       if (f !== null) {
+        // The thread pool goes on running during 'exit' and finishes (or starts) the batch in
+        // flight: wait for it to be in the file. Never write it a second time (the file appends:
+        // a late original would duplicate it); if it is not there in time, write nothing after
+        // it either, so the log ends consistently and resumes (what it held was not acknowledged).
         const end = f.start + f.buf.length;
-        const deadline = Date.now() + 2000;
+        const deadline = Date.now() + 5000;
         let size = fs.fstatSync(fd).size;
-        while (size > f.start && size < end && Date.now() < deadline) size = fs.fstatSync(fd).size;
-        if (size === f.start) {
-          // Not started yet: the thread pool will not get to it once we exit. Wait briefly in
-          // case it is starting, then write it ourselves.
-          while (size === f.start && Date.now() < deadline - 1900) size = fs.fstatSync(fd).size;
-          if (size === f.start) writeAllSync(fd, f.buf);
-        }
+        while (size < end && Date.now() < deadline) size = fs.fstatSync(fd).size;
+        if (size < end) return;
         this.inflight = null;
       }
       let out = fd;
@@ -1218,8 +1246,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.closeWaiter = null;
     this.stopTimers();
     EXIT_FLUSH.delete(this);
-    const failed = this.state === 'failed';
     const done = (err: Error | null): void => {
+      // Read now: the digest's last write (waited for) may have failed the log meanwhile.
+      const failed = this.state === 'failed';
       if (this.cfg.file !== null) release(this.cfg.file, this.lockPath);
       if (this.cfg.dir !== null) release(path.join(this.cfg.dir, 'audit'), this.lockPath);
       if (!failed) this.state = 'closed';

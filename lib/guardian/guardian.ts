@@ -168,7 +168,8 @@ interface PendingRecord {
   horizon: number;
   batch: number;
   assessments: ThreatAssessment[];
-  threat: ForecastResult['threat'];
+  /** The score, copied: the result's threat object is the caller's to change. */
+  threatScore: number;
   decisions: AuditDecision[];
   fallback: string | null;
 }
@@ -439,7 +440,7 @@ export class TiRexGuardian {
       this.#fail(st, ErrorCode.InvalidArgument, 'the request must be an object { context, predictionLength, userId }', true);
     }
     // Trading callers repeat: an id equal to the last valid one is valid (strings are immutable).
-    if (request.userId !== this.#lastCallerId) {
+    if (typeof request.userId !== 'string' || request.userId !== this.#lastCallerId) {
       const caller = checkCallerId(request.userId);
       if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
       this.#lastCallerId = request.userId;
@@ -722,7 +723,8 @@ export class TiRexGuardian {
       horizon: st.horizon,
       batch: st.batch,
       assessments: st.assessments,
-      threat: st.threat,
+      // A call refused halfway through the input shield has assessments but no verdict yet.
+      threatScore: st.threat === NO_THREAT && st.assessments.length > 0 ? this.#threat(st.assessments).score : st.threat.score,
       decisions: st.decisions,
       fallback: st.fallback?.method ?? null,
     });
@@ -735,8 +737,6 @@ export class TiRexGuardian {
    * model run, measured); the record's time is when the call ended, to the millisecond.
    */
   #recordInput(st: PendingRecord, wallOffsetMs: number): AuditRecordInput {
-    // A call refused halfway through the input shield has assessments but no verdict yet.
-    const threat = st.threat === NO_THREAT && st.assessments.length > 0 ? this.#threat(st.assessments) : st.threat;
     // Keys in canonical (sorted) order: the log's serializer then has nothing to sort.
     const series = st.assessments.map((a) => ({
       inf: a.stats.posInf + a.stats.negInf,
@@ -752,7 +752,7 @@ export class TiRexGuardian {
       status: st.status,
       latencyUs: st.latencyUs,
       modelHash: this.#modelInfo.sha256,
-      inputStats: { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: Math.round(threat.score * 1e4) / 1e4 },
+      inputStats: { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: Math.round(st.threatScore * 1e4) / 1e4 },
       decisions: st.decisions,
       fallback: st.fallback,
       time: Math.round(st.t0 + st.latencyUs / 1000 + wallOffsetMs),
