@@ -1,7 +1,6 @@
 // Dir mode: a log as a directory of segments, rotated by size and by time, one chain across them;
 // resumed after a close, a crash right after a rotation and kill -9; whole-segment removal,
 // renaming, reordering and edits inside a segment are detected and located; query reads them all.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { AuditLog, listSegments, verifyAuditLog, type AuditRecordInput } from '../lib/audit/index';
 import { queryAuditLog } from '../lib/audit/query';
+import { killAfterAcks } from './kill-child';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEY = 'segments-test-signing-key-0123456789abcdef';
@@ -100,35 +100,13 @@ describe('rotation', () => {
   });
 
   it('kill -9 twice during heavy writing with rotations: every acknowledged record is on disk and the chain verifies', async () => {
-    const child = path.join(ROOT, 'test', 'fixtures', 'audit-kill-child.js');
     const compiled = path.join(ROOT, 'dist', 'cjs', 'audit', 'index.js');
     expect(fs.existsSync(compiled), 'dist/cjs missing: run node scripts/build-ts.js').toBe(true);
     const dir = newDir();
     const acked = new Map<number, string>();
     for (const killAfter of [300, 500]) {
-      const proc = spawn(process.execPath, [child, compiled, dir, KEY, 'dir'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const before = acked.size;
-      let buffered = '';
-      let stderr = '';
-      let killed = false;
-      const closed = new Promise<NodeJS.Signals | null>((resolve) => proc.on('close', (_code, signal) => resolve(signal)));
-      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      proc.stdout.on('data', (d: Buffer) => {
-        buffered += d.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() as string;
-        for (const l of lines) {
-          const m = /^ack (\d+) ([0-9a-f]{64})$/.exec(l);
-          if (m) acked.set(Number(m[1]), m[2] as string);
-        }
-        if (!killed && acked.size - before >= killAfter) {
-          killed = true;
-          proc.kill('SIGKILL');
-        }
-      });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-      expect(await closed).toBe('SIGKILL');
-      clearTimeout(timer);
+      const { signal, stderr } = await killAfterAcks([compiled, dir, KEY, 'dir'], killAfter, acked);
+      expect(signal).toBe('SIGKILL');
       expect(stderr).not.toMatch(/Error/);
       const onDisk = new Map<number, string>();
       for (const s of listSegments(dir)) {

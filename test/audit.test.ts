@@ -27,6 +27,7 @@ import {
   type AuditVerifyReport,
 } from '../lib/audit/index';
 import { recordBody, recordCanonical, type RecordFields } from '../lib/audit/record';
+import { killAfterAcks } from './kill-child';
 
 const ROOT = path.resolve(__dirname, '..');
 const KEY = 'audit-test-signing-key-0123456789abcdef';
@@ -853,7 +854,6 @@ describe('resume and lock', () => {
 
 describe('durability under kill -9', () => {
   it("'fsync': four kill -9 at different points of heavy writing, each resumed: every acknowledged record survives, the chain verifies", async () => {
-    const child = path.join(ROOT, 'test', 'fixtures', 'audit-kill-child.js');
     const dist = path.join(ROOT, 'dist', 'cjs');
     // Other builds may be rewriting dist/ right now (build-ts.js starts by deleting it): wait for
     // it, then run the child on a snapshot of the compiled audit code.
@@ -870,34 +870,10 @@ describe('durability under kill -9', () => {
     let maxAcked = -1;
     let r: AuditVerifyReport | null = null;
     for (const killAfter of [150, 400, 90, 700]) {
-      const proc = spawn(process.execPath, [child, path.join(snapshot, 'audit', 'index.js'), file, KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const before = acked.size;
-      let stderr = '';
-      let buffered = '';
-      let killed = false;
-      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        proc.on('close', (code, signal) => resolve({ code, signal })),
-      );
-      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      proc.stdout.on('data', (d: Buffer) => {
-        buffered += d.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() as string;
-        for (const l of lines) {
-          const m = /^ack (\d+) ([0-9a-f]{64})$/.exec(l);
-          if (m) acked.set(Number(m[1]), m[2] as string);
-        }
-        if (!killed && acked.size - before >= killAfter) {
-          killed = true;
-          proc.kill('SIGKILL');
-        }
-      });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-      const { signal } = await closed;
-      clearTimeout(timer);
+      const { signal, stderr, newAcks } = await killAfterAcks([path.join(snapshot, 'audit', 'index.js'), file, KEY], killAfter, acked);
       expect(stderr).not.toMatch(/Error/);
       expect(signal).toBe('SIGKILL');
-      expect(acked.size - before).toBeGreaterThanOrEqual(killAfter);
+      expect(newAcks).toBeGreaterThanOrEqual(killAfter);
 
       r = await verify(file);
       // A write cut by the kill may leave one incomplete last line (never an acknowledged entry).

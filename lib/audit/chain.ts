@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 
 import { canonicalJson } from './record';
-import { verifyKeyOf, type CheckpointAlg, type CheckpointKey } from './signing';
+import { asCheckpointKey, type CheckpointAlg, type CheckpointKey } from './signing';
 
 export const AUDIT_FORMAT_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
@@ -164,9 +164,7 @@ export function checkpointSignatureValid(key: Uint8Array | string | CheckpointKe
   return asKey(key).verify(checkpointPayload(cp), cp.sig);
 }
 
-function asKey(key: Uint8Array | string | CheckpointKey): CheckpointKey {
-  return typeof key === 'object' && 'alg' in key && 'verify' in key ? key : verifyKeyOf(key);
-}
+const asKey = (key: Uint8Array | string | CheckpointKey): CheckpointKey => asCheckpointKey(key);
 
 /** The body (without `hash`) of the checkpoint that would come next at `cursor`. */
 export function checkpointBody(

@@ -32,24 +32,16 @@ export interface DigestCheckpoint {
   segment: string;
 }
 
-export interface DigestEntry {
+/** A digest line: the checkpoint's fields (its seq and hash renamed), chained to the line before. */
+export type DigestEntry = Omit<DigestCheckpoint, 'seq' | 'hash'> & {
   v: 1;
   type: 'digest';
   seq: number;
   prevDigestHash: string;
-  segment: string;
   checkpointSeq: number;
   checkpointHash: string;
-  fromSeq: number;
-  toSeq: number;
-  lastHash: string;
-  time: string;
-  final: boolean;
-  keyId: string | null;
-  alg: string;
-  sig: string;
   hash: string;
-}
+};
 
 /** The digest of a log file (`<file>.digest`) or of a segment directory (`<dir>/digest.jsonl`). */
 export function digestPathFor(target: { file: string | null; dir: string | null }): string | null {
@@ -59,23 +51,8 @@ export function digestPathFor(target: { file: string | null; dir: string | null 
 }
 
 export function digestBody(seq: number, prevDigestHash: string, c: DigestCheckpoint): Omit<DigestEntry, 'hash'> {
-  return {
-    v: 1,
-    type: 'digest',
-    seq,
-    prevDigestHash,
-    segment: c.segment,
-    checkpointSeq: c.seq,
-    checkpointHash: c.hash,
-    fromSeq: c.fromSeq,
-    toSeq: c.toSeq,
-    lastHash: c.lastHash,
-    time: c.time,
-    final: c.final,
-    keyId: c.keyId,
-    alg: c.alg,
-    sig: c.sig,
-  };
+  const { seq: checkpointSeq, hash: checkpointHash, ...fields } = c;
+  return { v: 1, type: 'digest', seq, prevDigestHash, checkpointSeq, checkpointHash, ...fields };
 }
 
 /** Reads a digest file back: its entries, and the first problem with its own chain (or null). */

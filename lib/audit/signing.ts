@@ -92,3 +92,8 @@ export function verifyKeyOf(input: unknown, what = 'key'): CheckpointKey {
   }
   return hmacKey(keyBytes(input, what, 1));
 }
+
+/** A key already made (signingKeyOf, verifyKeyOf) as it is; anything else read as a verifier's key. */
+export function asCheckpointKey(key: unknown, what = 'key'): CheckpointKey {
+  return typeof key === 'object' && key !== null && 'alg' in key && 'verify' in key ? (key as CheckpointKey) : verifyKeyOf(key, what);
+}

@@ -29,7 +29,7 @@ import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type Parsed
 import { readDigest } from './digest';
 import { auditTypeError } from './errors';
 import { listSegments } from './segments';
-import { verifyKeyOf, type CheckpointKey } from './signing';
+import { asCheckpointKey, verifyKeyOf, type CheckpointKey } from './signing';
 
 export type AuditVerifyReason =
   | 'empty'
@@ -142,7 +142,7 @@ export class AuditVerifier {
     key: string | Uint8Array | KeyObject | CheckpointKey,
     private readonly file: string | null = null,
   ) {
-    this.key = typeof key === 'object' && 'alg' in key && 'verify' in key ? key : verifyKeyOf(key, 'key');
+    this.key = asCheckpointKey(key);
   }
 
   private fail(reason: AuditVerifyReason, line: number, offset: number, seq: number | null, message: string, suspect: AuditVerifyProblem['suspectLines'] = null): void {

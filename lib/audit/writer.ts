@@ -442,6 +442,51 @@ async function driveAsync(file: string, size: number, key: CheckpointKey, maxSca
 // ---------------------------------------------------------------------------------------------
 // Segments (dir mode)
 
+/** Takes the writer's lock on `anchor`; a failure is the log's typed open error. */
+function lockOrFail(anchor: string, instanceId: string, cfg: ResolvedOptions, name: string): string | null {
+  try {
+    return acquire(anchor, instanceId, cfg.lock, cfg.fileMode);
+  } catch (err) {
+    throw openFailure(err, name);
+  }
+}
+
+/**
+ * Reads back the tail of `file` (missing: a new log), cuts an incomplete last line, opens it
+ * for appending; a new file's directory entry is synced when `syncNewDir`.
+ */
+function resumeFileSync(file: string, cfg: ResolvedOptions, syncNewDir: boolean): { tail: TailState; fd: number } {
+  let size = 0;
+  let existed = true;
+  try {
+    size = fs.statSync(file).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    existed = false;
+  }
+  const tail = driveSync(file, size, cfg.signingKey, cfg.maxResumeScanBytes);
+  if (tail.keepBytes < size) fs.truncateSync(file, tail.keepBytes);
+  const fd = fs.openSync(file, 'a', cfg.fileMode);
+  if (!existed && syncNewDir) fsyncDirSync(file);
+  return { tail, fd };
+}
+
+/** True when the file holds at least one newline (read in chunks: a segment may be large). */
+function hasCompleteLine(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (let pos = 0; ; ) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) return false;
+      if (buf.subarray(0, n).indexOf(0x0a) !== -1) return true;
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 interface OpenedSegment {
   tail: TailState;
   fd: number;
@@ -457,33 +502,18 @@ interface OpenedSegment {
  */
 function openSegmentSync(cfg: ResolvedOptions): OpenedSegment {
   const dir = cfg.dir as string;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
   let segments = listSegments(dir);
-  while (segments.length > 1) {
-    const last = segments[segments.length - 1]!;
-    const text = fs.readFileSync(last.path);
-    if (text.indexOf(0x0a) !== -1) break;
-    fs.rmSync(last.path);
+  while (segments.length > 1 && !hasCompleteLine(segments[segments.length - 1]!.path)) {
+    fs.rmSync(segments[segments.length - 1]!.path);
     segments = segments.slice(0, -1);
   }
   const only = segments.length === 1 ? segments[0]! : null;
-  if (only !== null && only.firstSeq > 0 && fs.readFileSync(only.path).indexOf(0x0a) === -1) {
+  if (only !== null && only.firstSeq > 0 && !hasCompleteLine(only.path)) {
     // The chain cannot restart at seq 0 inside a later segment: the segments before are gone.
     throw auditError(AuditErrorCode.Corrupt, `audit: ${only.path} is the only segment, starts at seq ${only.firstSeq} and holds no complete entry: the segments before it are missing`);
   }
   const current = segments[segments.length - 1] ?? { name: segmentName(0), path: path.join(dir, segmentName(0)), firstSeq: 0 };
-  let size = 0;
-  let existed = true;
-  try {
-    size = fs.statSync(current.path).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    existed = false;
-  }
-  const tail = driveSync(current.path, size, cfg.signingKey, cfg.maxResumeScanBytes);
-  if (tail.keepBytes < size) fs.truncateSync(current.path, tail.keepBytes);
-  const fd = fs.openSync(current.path, 'a', cfg.fileMode);
-  if (!existed) fsyncDirSync(current.path);
+  const { tail, fd } = resumeFileSync(current.path, cfg, true);
   return { tail, fd, path: current.path, firstSeq: current.firstSeq };
 }
 
@@ -618,12 +648,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const instanceId = newInstanceId();
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
-    let lockPath: string | null;
-    try {
-      lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
-    } catch (err) {
-      throw openFailure(err, file);
-    }
+    const lockPath = lockOrFail(file, instanceId, cfg, file);
     try {
       let size = 0;
       let existed = true;
@@ -650,13 +675,12 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     const instanceId = newInstanceId();
     if (cfg.dir !== null) {
       const anchor = path.join(cfg.dir, 'audit');
-      let lockPath: string | null;
       try {
         fs.mkdirSync(cfg.dir, { recursive: true, mode: 0o750 });
-        lockPath = acquire(anchor, instanceId, cfg.lock, cfg.fileMode);
       } catch (err) {
         throw openFailure(err, cfg.dir);
       }
+      const lockPath = lockOrFail(anchor, instanceId, cfg, cfg.dir);
       try {
         const seg = openSegmentSync(cfg);
         return new AuditLog(cfg, instanceId, seg.tail, seg.fd, lockPath, { path: seg.path, firstSeq: seg.firstSeq });
@@ -667,25 +691,9 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     }
     if (cfg.file === null) return new AuditLog(cfg, instanceId, FRESH, null, null);
     const file = cfg.file;
-    let lockPath: string | null;
+    const lockPath = lockOrFail(file, instanceId, cfg, file);
     try {
-      lockPath = acquire(file, instanceId, cfg.lock, cfg.fileMode);
-    } catch (err) {
-      throw openFailure(err, file);
-    }
-    try {
-      let size = 0;
-      let existed = true;
-      try {
-        size = fs.statSync(file).size;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        existed = false;
-      }
-      const tail = driveSync(file, size, cfg.signingKey, cfg.maxResumeScanBytes);
-      if (tail.keepBytes < size) fs.truncateSync(file, tail.keepBytes);
-      const fd = fs.openSync(file, 'a', cfg.fileMode);
-      if (!existed && cfg.durability === 'fsync') fsyncDirSync(file);
+      const { tail, fd } = resumeFileSync(file, cfg, cfg.durability === 'fsync');
       return new AuditLog(cfg, instanceId, tail, fd, lockPath);
     } catch (err) {
       release(file, lockPath);

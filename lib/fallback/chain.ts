@@ -23,7 +23,7 @@ import {
   movingAverageChecked,
   resolveCommon,
   robustTrendChecked,
-  type FallbackInfo,
+  type FallbackForecast,
   type FallbackMethod,
   type FallbackOptions,
   type FallbackResult,
@@ -51,17 +51,10 @@ export interface FallbackStep {
 }
 
 export type FallbackChainResult =
-  | {
-      ok: true;
-      method: FallbackMethod;
-      /** [horizon, levels] row-major (the caller's `out` when given). */
-      quantiles: Float32Array;
-      horizon: number;
-      levels: number;
-      info: FallbackInfo;
+  | (FallbackForecast & {
       /** Every step tried, the failed ones with their reason, the last one the method served. */
       steps: FallbackStep[];
-    }
+    })
   | {
       ok: false;
       /** Every step's reason, joined. */

@@ -369,13 +369,12 @@ export class TiRexGuardian {
   /** A guarded forecast on this thread: the lowest latency. */
   safeForecast(request: ForecastRequest): ForecastResult {
     const st = this.#begin(request);
-    if (st.status === 'blocked' || st.fallback || !st.prepared) return this.#finish(st);
-    const permit = this.#permit(st);
+    const permit = this.#modelPermit(st);
     if (!permit) return this.#finish(st);
     const t = now();
     let q: Float32Array;
     try {
-      q = rolloutSync(this.session, st.prepared.tensor, st.batch, st.horizon, this.#buffers.take(st.batch * st.horizon * this.#levels.length));
+      q = rolloutSync(this.session, st.prepared!.tensor, st.batch, st.horizon, this.#forecastBuffer(st));
     } catch (err) {
       return this.#modelDone(st, permit, t, null, err);
     }
@@ -393,17 +392,28 @@ export class TiRexGuardian {
     } catch (err) {
       this.#fail(st, ErrorCode.OutOfRange, (err as Error).message, true);
     }
-    if (st.status === 'blocked' || st.fallback || !st.prepared) return this.#finish(st);
-    const permit = this.#permit(st);
+    const permit = this.#modelPermit(st);
     if (!permit) return this.#finish(st);
     const t = now();
     let q: Float32Array;
     try {
-      q = await rollout(this.session, st.prepared.tensor, st.batch, st.horizon, { timeoutMs, out: this.#buffers.take(st.batch * st.horizon * this.#levels.length) });
+      q = await rollout(this.session, st.prepared!.tensor, st.batch, st.horizon, { timeoutMs, out: this.#forecastBuffer(st) });
     } catch (err) {
       return this.#modelDone(st, permit, t, null, err);
     }
     return this.#modelDone(st, permit, t, q, null);
+  }
+
+  /** The breaker's permit when the call goes on to the model; null when #finish answers it
+   * (blocked, served by a fallback, nothing prepared, or the circuit refused). */
+  #modelPermit(st: CallState): Permit | null {
+    if (st.status === 'blocked' || st.fallback || !st.prepared) return null;
+    return this.#permit(st);
+  }
+
+  /** Where the model writes the forecast: [batch, horizon, levels] from the result buffers. */
+  #forecastBuffer(st: CallState): Float32Array {
+    return this.#buffers.take(st.batch * st.horizon * this.#levels.length);
   }
 
   /** Records the model's time, then the output shield (a forecast) or the failure path (an error). */
@@ -469,7 +479,8 @@ export class TiRexGuardian {
     st.batch = p.batch;
     for (const w of p.warnings) st.warnings.push(w);
     this.#stats.check('contextLength', p.trimmed);
-    this.#stats.check('tensorOperations', p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]));
+    const ragged = p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]);
+    this.#stats.check('tensorOperations', ragged);
     this.#stats.check('devicePrecision', p.precisionLoss > 0);
     if (p.trimmed) {
       st.shields.push({ shield: 'pipeline', action: 'trim', detail: `kept the last ${p.window} points` });
@@ -479,7 +490,7 @@ export class TiRexGuardian {
       st.shields.push({ shield: 'pipeline', action: 'impute', detail: `${p.imputed} values` });
       st.decisions.push({ shield: 'pipeline', action: 'impute', values: p.imputed });
     }
-    if (p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0])) st.decisions.push({ shield: 'pipeline', action: 'pad-ragged', window: p.window });
+    if (ragged) st.decisions.push({ shield: 'pipeline', action: 'pad-ragged', window: p.window });
     if (p.precisionLoss > 0) st.decisions.push({ shield: 'pipeline', action: 'float32', maxRelativeError: p.precisionLoss });
     if (p.precisionLoss > 1e-3) {
       st.warnings.push(`float32 conversion lost ${p.precisionLoss.toExponential(2)} of a series' own scale (accepted up to ${this.#pipeline.thresholds.maxPrecisionLoss})`);

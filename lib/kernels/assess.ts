@@ -3,10 +3,9 @@
  * the scan's counts and statistics, then spike, level shift, last finite value and sigma of the
  * most recent points.
  */
-import { ErrorCode, rangeError } from '../errors';
 import { addon } from '../native/addon';
-import { SCAN_STRIDE, ScanField } from './scan';
-import { assertAttached, assertFloat64, assertFloatArray, assertLength, assertNumber, rowLength, type FloatArray } from './validate';
+import { checkScanArgs, SCAN_STRIDE, ScanField } from './scan';
+import type { FloatArray } from './validate';
 
 /** Doubles per row in an assessment buffer. */
 export const ASSESS_STRIDE = 20;
@@ -30,14 +29,7 @@ export const AssessField = {
 
 /** Assesses each row of a row-major [rows, data.length / rows] array into `out` (ASSESS_STRIDE doubles per row). */
 export function assessSeriesInto(data: FloatArray, out: Float64Array, rows = 1, lo = -Infinity, hi = Infinity): void {
-  assertFloatArray(data, 'data');
-  assertAttached(data, 'data');
-  rowLength(data, rows, 'data');
-  assertNumber(lo, 'lo');
-  assertNumber(hi, 'hi');
-  if (!(lo <= hi)) throw rangeError(ErrorCode.InvalidBounds, `lo must be <= hi (got lo=${lo}, hi=${hi})`);
-  assertFloat64(out, 'out');
-  assertLength(out, rows * ASSESS_STRIDE, 'out');
+  checkScanArgs(data, out, rows, lo, hi, ASSESS_STRIDE);
   addon().assessSeries(data, rows, lo, hi, out);
 }
 

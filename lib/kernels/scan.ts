@@ -43,6 +43,12 @@ export function scanBuffer(rows = 1): Float64Array {
  * The hot-path form: no allocation.
  */
 export function scanInto(data: FloatArray, out: Float64Array, rows = 1, lo = -Infinity, hi = Infinity): void {
+  checkScanArgs(data, out, rows, lo, hi, SCAN_STRIDE);
+  addon().scan(data, rows, lo, hi, out);
+}
+
+/** The checks of a scan-shaped call (scan, assessSeries): `stride` doubles per row in `out`. */
+export function checkScanArgs(data: FloatArray, out: Float64Array, rows: number, lo: number, hi: number, stride: number): void {
   assertFloatArray(data, 'data');
   assertAttached(data, 'data');
   rowLength(data, rows, 'data');
@@ -50,8 +56,7 @@ export function scanInto(data: FloatArray, out: Float64Array, rows = 1, lo = -In
   assertNumber(hi, 'hi');
   if (!(lo <= hi)) throw rangeError(ErrorCode.InvalidBounds, `lo must be <= hi (got lo=${lo}, hi=${hi})`);
   assertFloat64(out, 'out');
-  assertLength(out, rows * SCAN_STRIDE, 'out');
-  addon().scan(data, rows, lo, hi, out);
+  assertLength(out, rows * stride, 'out');
 }
 
 /** Reads row `row` of a scan result buffer as an object. */

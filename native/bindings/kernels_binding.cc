@@ -54,57 +54,51 @@ size_t IoCount(Napi::Env env, double d, const char* field, size_t min, size_t ma
 
 }  // namespace
 
-// scan(data, rows, lo, hi, out): out gets kScanStride doubles per row.
-Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k) {
+namespace {
+
+// A scan-shaped call (data, rows, lo, hi, out), its arguments checked once: `row(x, n, bounds, o)`
+// runs for every row, float or double, with `o` at that row's `stride` doubles of `out`.
+template <typename RowFn>
+Napi::Value ForEachScanRow(const Napi::CallbackInfo& info, const char* fn, size_t stride, RowFn row) {
   Napi::Env env = info.Env();
-  RequireArgs(info, 5, "scan");
+  RequireArgs(info, 5, fn);
   View data = GetFloatView(env, info[0], "data");
   Shape shape = GetShape(info, data, 1, "data");
   kernels::Bounds b{GetNumber(env, info[2], "lo"), GetNumber(env, info[3], "hi")};
   if (!(b.lo <= b.hi)) ThrowRange(env, kInvalidBounds, "lo must be <= hi (got lo=" + std::to_string(b.lo) + ", hi=" + std::to_string(b.hi) + ")");
   View out = GetFloatView(env, info[4], "out", false, true);
-  RequireLength(env, out, shape.rows * kernels::kScanStride, "out");
+  RequireLength(env, out, shape.rows * stride, "out");
   double* o = out.as<double>();
-  for (size_t r = 0; r < shape.rows; ++r, o += kernels::kScanStride) {
+  for (size_t r = 0; r < shape.rows; ++r, o += stride) {
     if (data.dtype == DType::kFloat32) {
-      kernels::ScanRow(data.as<float>() + r * shape.cols, shape.cols, b, o, k.simd);
+      row(data.as<float>() + r * shape.cols, shape.cols, b, o);
     } else {
-      kernels::ScanRow(data.as<double>() + r * shape.cols, shape.cols, b, o, k.simd);
+      row(data.as<double>() + r * shape.cols, shape.cols, b, o);
     }
   }
   return env.Undefined();
+}
+
+}  // namespace
+
+// scan(data, rows, lo, hi, out): out gets kScanStride doubles per row.
+Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  return ForEachScanRow(info, "scan", kernels::kScanStride,
+                        [&](const auto* x, size_t n, kernels::Bounds b, double* o) { kernels::ScanRow(x, n, b, o, k.simd); });
 }
 
 // assessSeries(data, rows, lo, hi, out): the input shield's one call per batch. out gets
 // kAssessStride doubles per row: the scan's fields, then spike, level shift, last finite value and
 // sigma of the recent points (lib/kernels/assess.ts names them).
 Napi::Value AssessSeries(const Napi::CallbackInfo& info, const KernelSettings& k) {
-  Napi::Env env = info.Env();
-  RequireArgs(info, 5, "assessSeries");
-  View data = GetFloatView(env, info[0], "data");
-  Shape shape = GetShape(info, data, 1, "data");
-  kernels::Bounds b{GetNumber(env, info[2], "lo"), GetNumber(env, info[3], "hi")};
-  if (!(b.lo <= b.hi)) ThrowRange(env, kInvalidBounds, "lo must be <= hi (got lo=" + std::to_string(b.lo) + ", hi=" + std::to_string(b.hi) + ")");
-  View out = GetFloatView(env, info[4], "out", false, true);
-  RequireLength(env, out, shape.rows * kAssessStride, "out");
-  double* o = out.as<double>();
-  for (size_t r = 0; r < shape.rows; ++r, o += kAssessStride) {
-    kernels::RecentSignals s;
-    if (data.dtype == DType::kFloat32) {
-      const float* row = data.as<float>() + r * shape.cols;
-      kernels::ScanRow(row, shape.cols, b, o, k.simd);
-      s = kernels::ComputeRecentSignals(row, shape.cols);
-    } else {
-      const double* row = data.as<double>() + r * shape.cols;
-      kernels::ScanRow(row, shape.cols, b, o, k.simd);
-      s = kernels::ComputeRecentSignals(row, shape.cols);
-    }
+  return ForEachScanRow(info, "assessSeries", kAssessStride, [&](const auto* x, size_t n, kernels::Bounds b, double* o) {
+    kernels::ScanRow(x, n, b, o, k.simd);
+    const kernels::RecentSignals s = kernels::ComputeRecentSignals(x, n);
     o[kernels::kScanStride + 0] = s.spike;
     o[kernels::kScanStride + 1] = s.levelShift;
     o[kernels::kScanStride + 2] = s.last;
     o[kernels::kScanStride + 3] = s.sigma;
-  }
-  return env.Undefined();
+  });
 }
 
 // computeScaling(data, rows, locScale): locScale gets [loc, scale] per row.
