@@ -111,6 +111,16 @@ describe('assessSeries', () => {
   });
 });
 
+/** The code of the error `fn` throws ('untyped' without one), undefined when it does not throw. */
+function code(fn: () => void): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code ?? 'untyped';
+  }
+  return undefined;
+}
+
 /** One forecast step: sorted, crossed, flat, wild (NaN, Inf, extremes). */
 const stepArb = (levels: number): fc.Arbitrary<number[]> =>
   fc.oneof(
@@ -207,14 +217,6 @@ describe('checkForecast', () => {
     const io = new ForecastCheckIO(2);
     const q = new Float32Array(18);
     const shape = { batch: 2, horizon: 1, levels: 9, medianIndex: 4 };
-    const code = (fn: () => void): string | undefined => {
-      try {
-        fn();
-      } catch (err) {
-        return (err as { code?: string }).code ?? 'untyped';
-      }
-      return undefined;
-    };
     expect(code(() => checkForecastInto(q, shape, io, 2, false, null))).toBeUndefined();
     expect(code(() => checkForecastInto(q, { ...shape, batch: 3 }, io, 2, false, null))).toBe('TG_OUT_OF_RANGE');
     expect(code(() => checkForecastInto(q, { ...shape, horizon: 2 }, io, 2, false, null))).toBe('TG_SHAPE_MISMATCH');
@@ -230,14 +232,6 @@ describe('checkForecast', () => {
     const { addon } = await import('../lib/native/addon');
     const a = addon();
     const io = new ForecastCheckIO(1).io;
-    const code = (fn: () => void): string | undefined => {
-      try {
-        fn();
-      } catch (err) {
-        return (err as { code?: string }).code ?? 'untyped';
-      }
-      return undefined;
-    };
     io.set([1, 1, 9, 4, 2, 0]);
     expect(code(() => a.checkForecast(new Float32Array(9), null, io))).toBeUndefined();
     expect(code(() => a.checkForecast(new Float32Array(8), null, io))).toBe('TG_SHAPE_MISMATCH');
