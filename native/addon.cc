@@ -28,31 +28,39 @@ Napi::Object RuntimeInfoToJs(Napi::Env env, const ort::RuntimeInfo& info) {
 
 class Addon : public Napi::Addon<Addon> {
  public:
+  using Method = Napi::Value (Addon::*)(const Napi::CallbackInfo&);
+
   Addon(Napi::Env env, Napi::Object exports) {
     settings_.simdSupported = kernels::CpuHasAvx2Fma();
     settings_.simd = settings_.simdSupported;
     DefineAddon(exports, {
-        InstanceMethod("scan", &Addon::Scan),
-        InstanceMethod("assessSeries", &Addon::AssessSeries),
-        InstanceMethod("computeScaling", &Addon::ComputeScaling),
-        InstanceMethod("applyScaling", &Addon::ApplyScaling),
-        InstanceMethod("invertScaling", &Addon::InvertScaling),
-        InstanceMethod("convertF64ToF32", &Addon::ConvertF64ToF32),
-        InstanceMethod("impute", &Addon::Impute),
-        InstanceMethod("repairQuantiles", &Addon::RepairQuantiles),
-        InstanceMethod("checkMean", &Addon::CheckMean),
-        InstanceMethod("checkForecast", &Addon::CheckForecast),
-        InstanceMethod("chainHash", &Addon::ChainHash),
-        InstanceMethod("cpuFeatures", &Addon::CpuFeatures),
-        InstanceMethod("setSimd", &Addon::SetSimd),
-        InstanceMethod("loadRuntime", &Addon::LoadRuntime),
-        InstanceMethod("runtimeInfo", &Addon::RuntimeInfo),
+        InstanceMethod("scan", &Addon::Guarded<&Addon::Scan>),
+        InstanceMethod("assessSeries", &Addon::Guarded<&Addon::AssessSeries>),
+        InstanceMethod("computeScaling", &Addon::Guarded<&Addon::ComputeScaling>),
+        InstanceMethod("applyScaling", &Addon::Guarded<&Addon::ApplyScaling>),
+        InstanceMethod("invertScaling", &Addon::Guarded<&Addon::InvertScaling>),
+        InstanceMethod("convertF64ToF32", &Addon::Guarded<&Addon::ConvertF64ToF32>),
+        InstanceMethod("impute", &Addon::Guarded<&Addon::Impute>),
+        InstanceMethod("repairQuantiles", &Addon::Guarded<&Addon::RepairQuantiles>),
+        InstanceMethod("checkMean", &Addon::Guarded<&Addon::CheckMean>),
+        InstanceMethod("checkForecast", &Addon::Guarded<&Addon::CheckForecast>),
+        InstanceMethod("chainHash", &Addon::Guarded<&Addon::ChainHash>),
+        InstanceMethod("cpuFeatures", &Addon::Guarded<&Addon::CpuFeatures>),
+        InstanceMethod("setSimd", &Addon::Guarded<&Addon::SetSimd>),
+        InstanceMethod("loadRuntime", &Addon::Guarded<&Addon::LoadRuntime>),
+        InstanceMethod("runtimeInfo", &Addon::Guarded<&Addon::RuntimeInfo>),
     });
     exports.Set("ortApiVersion", Napi::Number::New(env, ORT_API_VERSION));
     exports.Set("NativeSession", bindings::DefineSessionClass(env));
   }
 
  private:
+  // Every export runs inside the boundary: whatever it throws carries a TG_ code.
+  template <Method M>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), "tirex-guardian addon", [&] { return (this->*M)(info); });
+  }
+
   Napi::Value Scan(const Napi::CallbackInfo& i) { return bindings::Scan(i, settings_); }
   Napi::Value AssessSeries(const Napi::CallbackInfo& i) { return bindings::AssessSeries(i, settings_); }
   Napi::Value ComputeScaling(const Napi::CallbackInfo& i) { return bindings::ComputeScaling(i, settings_); }

@@ -125,7 +125,8 @@ describe('module formats and the loader', () => {
     const r = spawnSync(
       process.execPath,
       ['-e', "try { require('./dist/cjs/index.js').scan(new Float32Array(4)) } catch (e) { console.log(e.code); console.log(e.message) }"],
-      { cwd: dir, encoding: 'utf8' },
+      // Without the override (npm run test:sanitize sets it): this copy must find no addon.
+      { cwd: dir, encoding: 'utf8', env: { ...process.env, TG_ADDON_PATH: '' } },
     );
     expect(r.stdout).toMatch(/^TG_ADDON_LOAD_FAILED/);
     expect(r.stdout).toContain('npm rebuild tirex-guardian');

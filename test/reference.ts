@@ -353,13 +353,18 @@ export interface ForecastCheckRef {
   report: number[];
 }
 
+/** The largest finite float32. */
+const F32_MAX_REF = 3.4028234663852886e38;
+
 /**
  * The output shield's pass (lib/kernels/forecast-check.ts): repairQuantilesRef; if any value is
  * not finite, stop. Else per series with a finite last value: unit = max(sigma, 1e-6 |last|,
  * 1e-12), span [min(min, last), max(max, last)] (min/max ignored when not finite), per step h
  * bound = k unit sqrt(h + 1); the band check, the excess of the median beyond span +- bound,
  * absurd beyond 100 (hi - lo + bound), and with clamp the whole step shifted by the excess
- * (float32 rounding). The mean is each step's median afterwards.
+ * (float32 rounding, saturated to +-F32_MAX: a shift never makes an infinity), and the values of
+ * the shifted step that are still not finite counted. The mean is each step's median afterwards,
+ * written only when no value is non-finite.
  */
 export function checkForecastRef(
   q: ArrayLike<number>,
@@ -394,11 +399,20 @@ export function checkForecastRef(
       if (Math.abs(excess) > 100 * (hi - lo + bound)) report[6]!++;
       report[3]!++;
       if (clamp) {
-        for (let j = 0; j < levels; j++) out[o + j] = Math.fround(out[o + j]! - excess);
+        // Saturated to the finite float32 range; what is still not finite is counted after.
+        let bad = 0;
+        for (let j = 0; j < levels; j++) {
+          const v = out[o + j]! - excess;
+          out[o + j] = v > F32_MAX_REF ? F32_MAX_REF : v < -F32_MAX_REF ? -F32_MAX_REF : Math.fround(v);
+          if (!Number.isFinite(out[o + j]!)) bad++;
+        }
+        report[1]! += bad;
+        if (bad > 0) report[2]!++;
         report[4]!++;
       }
     }
   }
+  if (report[1]! > 0) return { q: out, mean: null, report };
   const mean: number[] = [];
   for (let s = 0; s < batch * horizon; s++) mean.push(out[s * levels + medianIndex]!);
   return { q: out, mean, report };

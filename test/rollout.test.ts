@@ -182,7 +182,7 @@ describe('rollout (async)', () => {
       const err = await rejection(rollout(slow, context(1, 200, 3), 1, 70, { timeoutMs: 50 }));
       const elapsed = performance.now() - t0;
       expect(err.code, err.message).toBe('TG_RUN_TIMEOUT');
-      expect(err.ortCode).toBe('ORT_FAIL');
+      expect(err.ortCode).toBeUndefined(); // settled by the deadline, not by ONNX Runtime
       expect(elapsed).toBeLessThan(600);
     } finally {
       slow.close();

@@ -134,6 +134,13 @@ const stepArb = (levels: number): fc.Arbitrary<number[]> =>
         maxLength: levels,
       }),
     },
+    // Finite but spanning the float range: a clamp's shift must not overflow it.
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.constantFrom(-F32_MAX, -3.4e38, -1e38, -1, 0, 1, 1e38, 3.4e38, F32_MAX), { minLength: levels, maxLength: levels })
+        .map((xs) => xs.sort((a, b) => a - b)),
+    },
   );
 
 const anchorArb = fc.tuple(
@@ -180,6 +187,8 @@ describe('checkForecast', () => {
         const ctx = `batch ${s.batch} horizon ${s.horizon} levels ${s.levels} k ${s.k} clamp ${s.clamp} anchors ${JSON.stringify(anchors)} q ${describeValues(values, 60)}`;
         expect(Array.from(io.report), ctx).toEqual(want.report);
         expectSameElements(q, want.q, `quantiles of ${ctx}`);
+        // Independent of the reference: zero non-finite values reported means none in the output.
+        if (io.report[1] === 0 && !q.every(Number.isFinite)) expect.fail(`a non-finite value reported as none: ${ctx}`);
         if (mean) expectSameElements(mean, want.mean ?? new Array(s.batch * s.horizon).fill(-7), `mean of ${ctx}`);
         expectSameBytes(outsideBytes(q), aroundQ, 'bytes around quantiles');
         if (mean) expectSameBytes(outsideBytes(mean), aroundMean!, 'bytes around mean');
@@ -211,6 +220,23 @@ describe('checkForecast', () => {
     checkForecastInto(q, { batch: 1, horizon: 2, levels: 3, medianIndex: 1 }, io, 2, true, mean);
     expect(Array.from(io.report)).toEqual([0, 1, 1, 0, 0, 0, 0, 0]);
     expect(Array.from(mean)).toEqual([-1, -1]);
+  });
+
+  it('a clamp near the float32 limits saturates instead of overflowing to an infinity', () => {
+    // Step 0: the median 3.4e38 is far above the span: shifting the whole step down by that
+    // excess takes its lowest level to -6.8e38, beyond float32 (it was -Infinity, reported as
+    // zero non-finite values). Step 1, the mirror image: its top level would become +Infinity.
+    const io = new ForecastCheckIO(1);
+    io.anchors.set([0, 1, -1, 1]);
+    const q = new Float32Array([-3.4e38, 3.4e38, 3.4e38, -3.4e38, -3.4e38, 3.4e38]);
+    const mean = new Float32Array([-7, -7]);
+    checkForecastInto(q, { batch: 1, horizon: 2, levels: 3, medianIndex: 1 }, io, 2, true, mean);
+    // No crossed or non-finite values; both steps implausible, clamped, too wide and absurd.
+    expect(Array.from(io.report)).toEqual([0, 0, 0, 2, 2, 2, 2, 0]);
+    // The excess equals the median (the bound is below its float spacing): the median lands on 0.
+    expect(Array.from(q)).toEqual([-F32_MAX, 0, 0, 0, 0, F32_MAX]);
+    expect(Array.from(mean)).toEqual([0, 0]);
+    expect(q.every(Number.isFinite)).toBe(true);
   });
 
   it('refuses bad arguments with typed errors', () => {

@@ -50,6 +50,7 @@ interface NativeSession {
   readonly providerFallbackReason: string | null;
   readonly cacheHit: boolean;
   readonly closed: boolean;
+  readonly lateResults: number;
   runSync(input: Float32Array, batch: number, output: Float32Array): void;
   run(input: Float32Array, batch: number, output: Float32Array, timeoutMs?: number): Promise<void>;
   close(): void;
@@ -165,6 +166,11 @@ export class ModelSession {
   }
   get closed(): boolean {
     return this.#native.closed;
+  }
+  /** Async results discarded because they reached this thread after their deadline (counted
+   * per loaded model, process-wide: handles of the same model share one session). */
+  get lateResults(): number {
+    return this.#native.lateResults;
   }
 
   outputLength(batch: number): number {

@@ -1,7 +1,7 @@
 /**
  * The one loader of the native addon: a prebuild under prebuilds/<platform>-<arch>/ or a local
- * build in build/Release, found by node-gyp-build. Loaded on first use, so importing the package
- * never fails; a failure says exactly what to do.
+ * build in build/Release, found by node-gyp-build, unless $TG_ADDON_PATH names another build.
+ * Loaded on first use, so importing the package never fails; a failure says exactly what to do.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -74,7 +74,30 @@ export function addon(): NativeAddon {
   return cached ?? (cached = load());
 }
 
+/**
+ * The addon file that `addon()` loads: `$TG_ADDON_PATH` when set (another build of the same
+ * sources, e.g. the sanitizer build of `npm run test:sanitize`; child processes inherit it), else
+ * what node-gyp-build finds (a prebuild, then build/Release).
+ */
+export function addonFile(): string {
+  const override = process.env.TG_ADDON_PATH;
+  if (override) return path.resolve(override);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return nodeGypBuild.path(packageRoot());
+}
+
 function load(): NativeAddon {
+  const override = process.env.TG_ADDON_PATH;
+  if (override) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(path.resolve(override)) as NativeAddon;
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw codedError(ErrorCode.AddonLoadFailed, `tirex-guardian: cannot load the addon TG_ADDON_PATH names (${override}): ${detail}`, err);
+    }
+  }
   const root = packageRoot();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ namespace tg::bindings {
 namespace {
 
 constexpr const char* kSessionClosed = "TG_SESSION_CLOSED";
+
+// Marks the JS objects that are constructed NativeSessions (napi_type_tag_object): only those are
+// accepted as `this` by the methods and getters.
+constexpr napi_type_tag kSessionTag = {0x6b1f0c2e9d4a7358ULL, 0xa3e59d1c07b84f26ULL};
 
 const char* DTypeString(ONNXTensorElementDataType t) {
   switch (t) {
@@ -34,8 +39,8 @@ const char* DTypeString(ONNXTensorElementDataType t) {
 
 Napi::Error MakeOrtError(Napi::Env env, const char* code, const std::string& message, OrtErrorCode ortCode) {
   Napi::Error err = Napi::Error::New(env, message);
-  err.Set("code", Napi::String::New(env, code));
-  err.Set("ortCode", Napi::String::New(env, ort::OrtErrorCodeName(ortCode)));
+  DefineOwn(env, err.Value(), "code", Napi::String::New(env, code));
+  DefineOwn(env, err.Value(), "ortCode", Napi::String::New(env, ort::OrtErrorCodeName(ortCode)));
   return err;
 }
 
@@ -66,21 +71,23 @@ ort::SessionOptions ParseOptions(Napi::Env env, Napi::Value value) {
   ort::SessionOptions opt;
   if (!value.IsObject()) return opt;
   Napi::Object o = value.As<Napi::Object>();
+  // The caller's object: each option read once, and a throwing getter or Proxy trap is theirs.
+  auto get = [&](const char* key) { return GetCallerProperty(env, o, key, std::string("options.") + key); };
   auto intOpt = [&](const char* key, int min, int max, int fallback) {
-    Napi::Value v = o.Get(key);
+    Napi::Value v = get(key);
     if (v.IsUndefined()) return fallback;
     return static_cast<int>(GetCount(env, v, key, static_cast<size_t>(min), static_cast<size_t>(max)));
   };
   auto strOpt = [&](const char* key, const char* fallback) {
-    Napi::Value v = o.Get(key);
+    Napi::Value v = get(key);
     if (v.IsUndefined()) return std::string(fallback);
     if (!v.IsString()) ThrowType(env, kInvalidArgument, std::string(key) + " must be a string");
     return v.As<Napi::String>().Utf8Value();
   };
   opt.intraOpThreads = intOpt("intraOpThreads", 0, 1024, 1);
   opt.interOpThreads = intOpt("interOpThreads", 0, 1024, 1);
-  opt.deterministic = o.Get("deterministic").ToBoolean().Value();
-  opt.allowSpinning = o.Get("allowSpinning").ToBoolean().Value();
+  opt.deterministic = get("deterministic").ToBoolean().Value();
+  opt.allowSpinning = get("allowSpinning").ToBoolean().Value();
   opt.deviceId = intOpt("deviceId", 0, 1024, 0);
   std::string level = strOpt("graphOptimizationLevel", "all");
   if (level == "disabled") opt.optimization = ORT_DISABLE_ALL;
@@ -121,15 +128,48 @@ RunArgs ParseRunArgs(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// The promise of one async run. Two parties may settle it, both on the JS thread: the worker
+// when the run completes, and the deadline signal when the watchdog sees the deadline pass.
+// Whichever comes first wins; the other is discarded (a late result is counted, never served).
+struct RunPromise {
+  explicit RunPromise(Napi::Env env, double timeoutMs) : deferred(Napi::Promise::Deferred::New(env)), timeoutMs(timeoutMs) {}
+  Napi::Promise::Deferred deferred;
+  double timeoutMs;
+  bool settled = false;
+
+  // Settled by the deadline itself, before ONNX Runtime reports anything: no ortCode.
+  void RejectTimeout(Napi::Env env) {
+    settled = true;
+    Napi::Error err = Napi::Error::New(env, "the deadline of " + std::to_string(timeoutMs) +
+                                                " ms passed: the run is being terminated and any later result is discarded");
+    DefineOwn(env, err.Value(), "code", Napi::String::New(env, "TG_RUN_TIMEOUT"));
+    deferred.Reject(err.Value());
+  }
+};
+
+// Runs on the JS thread when the watchdog signalled a deadline (data: a heap copy of the
+// shared promise, freed here; env is null when the environment is being torn down).
+void SettleAtDeadline(Napi::Env env, Napi::Function, std::nullptr_t*, std::shared_ptr<RunPromise>* data) {
+  std::unique_ptr<std::shared_ptr<RunPromise>> owned(data);
+  if (env == nullptr || (*data)->settled) return;
+  try {
+    (*data)->RejectTimeout(env);
+  } catch (const Napi::Error&) {  // the environment is going away: nobody is waiting
+  }
+}
+
+using DeadlineSignal = Napi::TypedThreadSafeFunction<std::nullptr_t, std::shared_ptr<RunPromise>, SettleAtDeadline>;
+
 // An async run works on its own copies of the input and the output: a JS caller can detach,
 // transfer or resize an ArrayBuffer at any moment, and no Node-API call can pin a backing store.
-// The copies cost two memcpy next to an inference; runSync stays zero-copy.
+// The copies cost two memcpy next to an inference; runSync stays zero-copy. With a timeout, the
+// promise settles at the deadline (TG_RUN_TIMEOUT) even while ONNX Runtime is still stopping.
 class RunWorker : public Napi::AsyncWorker {
  public:
   RunWorker(Napi::Env env, std::shared_ptr<ort::Session> session, const RunArgs& args, Napi::Value output,
             double timeoutMs)
       : Napi::AsyncWorker(env, "tirex-guardian:run"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+        promise_(std::make_shared<RunPromise>(env, timeoutMs)),
         session_(std::move(session)),
         batch_(args.batch),
         time_(args.time),
@@ -140,7 +180,11 @@ class RunWorker : public Napi::AsyncWorker {
     ort::Check(api, api->CreateRunOptions(&runOptions_), kInternal, "CreateRunOptions");
     // The deadline covers the whole call, queueing included: a run that starts after it is
     // terminated at once by ONNX Runtime.
-    if (timeoutMs > 0) ticket_ = ort::ArmDeadline(timeoutMs, runOptions_, &timedOut_);
+    if (timeoutMs > 0) {
+      signal_ = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1);
+      hasSignal_ = true;
+      ticket_ = ort::ArmDeadline(timeoutMs, runOptions_, &timedOut_, &RunWorker::DeadlinePassed, this);
+    }
   }
 
   ~RunWorker() override {
@@ -148,7 +192,7 @@ class RunWorker : public Napi::AsyncWorker {
     if (runOptions_) ort::Api()->ReleaseRunOptions(runOptions_);
   }
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  Napi::Promise Promise() { return promise_->deferred.Promise(); }
 
  protected:
   void Execute() override {
@@ -168,6 +212,7 @@ class RunWorker : public Napi::AsyncWorker {
   // longer be settled: Node-API then fails, and that failure must not escape as an exception.
   void OnOK() override {
     Disarm();
+    if (Late()) return;
     try {
       Napi::Env env = Env();
       View out;
@@ -177,33 +222,62 @@ class RunWorker : public Napi::AsyncWorker {
       } catch (const Napi::Error&) {
         usable = false;
       }
+      promise_->settled = true;
       if (!usable || out.length != output_.size()) {
-        deferred_.Reject(MakeOrtError(env, usable ? kShapeMismatch : kDetachedBuffer,
-                                      "the output buffer was detached or resized while the run was in flight", ORT_OK)
-                             .Value());
+        promise_->deferred.Reject(MakeOrtError(env, usable ? kShapeMismatch : kDetachedBuffer,
+                                               "the output buffer was detached or resized while the run was in flight", ORT_OK)
+                                      .Value());
         return;
       }
       std::memcpy(out.data, output_.data(), output_.size() * sizeof(float));
-      deferred_.Resolve(env.Undefined());
+      promise_->deferred.Resolve(env.Undefined());
     } catch (const Napi::Error&) {
     }
   }
 
   void OnError(const Napi::Error& e) override {
     Disarm();
+    if (Late()) return;
     try {
-      deferred_.Reject(MakeOrtError(Env(), code_, e.Message(), ortCode_).Value());
+      promise_->settled = true;
+      promise_->deferred.Reject(MakeOrtError(Env(), code_, e.Message(), ortCode_).Value());
     } catch (const Napi::Error&) {
     }
   }
 
  private:
+  // Watchdog thread, under its lock (so never after Disarm): hand the deadline to the JS thread.
+  static void DeadlinePassed(void* self) {
+    RunWorker* w = static_cast<RunWorker*>(self);
+    auto* copy = new std::shared_ptr<RunPromise>(w->promise_);
+    if (w->signal_.NonBlockingCall(copy) != napi_ok) delete copy;
+  }
+
+  // The run completed after its deadline: the promise is (or is now) a timeout, the result is
+  // dropped and counted. Also true when the watchdog fired but its signal is still queued.
+  bool Late() {
+    if (!promise_->settled && !timedOut_.load()) return false;
+    session_->CountLateResult();
+    if (!promise_->settled) {
+      try {
+        promise_->RejectTimeout(Env());
+      } catch (const Napi::Error&) {
+      }
+    }
+    return true;
+  }
+
   void Disarm() {
     if (ticket_) ort::DisarmDeadline(ticket_);
     ticket_ = 0;
+    // After Disarm the watchdog never touches this worker, so the signal can go.
+    if (hasSignal_) {
+      hasSignal_ = false;
+      signal_.Release();
+    }
   }
 
-  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<RunPromise> promise_;
   std::shared_ptr<ort::Session> session_;
   int64_t batch_, time_;
   std::vector<float> input_, output_;
@@ -211,41 +285,124 @@ class RunWorker : public Napi::AsyncWorker {
   OrtRunOptions* runOptions_ = nullptr;
   std::atomic<bool> timedOut_{false};
   uint64_t ticket_ = 0;
+  DeadlineSignal signal_;
+  bool hasSignal_ = false;
   const char* code_ = kInternal;
   OrtErrorCode ortCode_ = ORT_FAIL;
 };
 
 class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
  public:
+  // The methods and getters are defined on the prototype as plain functions, not through
+  // DefineClass: V8 gives class members a receiver signature and throws its own "Illegal
+  // invocation" TypeError, without a code, before any of our code runs. Call<> checks the
+  // receiver itself (Receiver) and runs the member inside the boundary.
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeSession",
-                       {
-                           InstanceMethod("runSync", &SessionWrap::RunSync),
-                           InstanceMethod("run", &SessionWrap::Run),
-                           InstanceMethod("close", &SessionWrap::Close),
-                           InstanceAccessor("inputs", &SessionWrap::Inputs, nullptr),
-                           InstanceAccessor("outputs", &SessionWrap::Outputs, nullptr),
-                           InstanceAccessor("provider", &SessionWrap::Provider, nullptr),
-                           InstanceAccessor("providerFallbackReason", &SessionWrap::FallbackReason, nullptr),
-                           InstanceAccessor("cacheHit", &SessionWrap::CacheHit, nullptr),
-                           InstanceAccessor("closed", &SessionWrap::Closed, nullptr),
-                       });
+    Napi::Function cls = DefineClass(env, "NativeSession", {});
+    const napi_property_descriptor members[] = {
+        Method("runSync", &Call<&SessionWrap::RunSync>),
+        Method("run", &Call<&SessionWrap::Run>),
+        Method("close", &Call<&SessionWrap::Close>),
+        Getter("inputs", &Call<&SessionWrap::Inputs>),
+        Getter("outputs", &Call<&SessionWrap::Outputs>),
+        Getter("provider", &Call<&SessionWrap::Provider>),
+        Getter("providerFallbackReason", &Call<&SessionWrap::FallbackReason>),
+        Getter("cacheHit", &Call<&SessionWrap::CacheHit>),
+        Getter("closed", &Call<&SessionWrap::Closed>),
+        Getter("lateResults", &Call<&SessionWrap::LateResults>),
+    };
+    napi_value proto;
+    NAPI_THROW_IF_FAILED(env, napi_get_named_property(env, cls, "prototype", &proto), Napi::Function());
+    NAPI_THROW_IF_FAILED(env, napi_define_properties(env, proto, std::size(members), members), Napi::Function());
+    return cls;
   }
 
   // new NativeSession(bytes: Uint8Array, sha256: string, options?: object)
   explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    Guard(info.Env(), "NativeSession", [&] {
+      Init(info);
+      // Tagged once fully constructed: Receiver accepts nothing else.
+      if (napi_type_tag_object(info.Env(), info.This(), &kSessionTag) != napi_ok) {
+        Throw(info.Env(), ErrorKind::kError, kInternal, "cannot tag the NativeSession object");
+      }
+      return info.Env().Undefined();
+    });
+  }
+
+  // The receiver of every method and getter: refused, with a code, unless it is a constructed
+  // NativeSession (not a plain object, the prototype, a Proxy, a primitive), where napi_unwrap
+  // would fail without a code or, for an object another addon wrapped, hand us its pointer.
+  // Type tags are private: no Proxy trap runs.
+  static SessionWrap* Receiver(Napi::Env env, napi_value receiver) {
+    bool tagged = false;
+    if (napi_check_object_type_tag(env, receiver, &kSessionTag, &tagged) != napi_ok || !tagged) {
+      ThrowType(env, kInvalidArgument, "a NativeSession method or getter was called on something that is not a NativeSession");
+    }
+    SessionWrap* self = Napi::ObjectWrap<SessionWrap>::Unwrap(Napi::Object(env, receiver));
+    if (self == nullptr) ThrowType(env, kInvalidArgument, "this NativeSession was never constructed");
+    return self;
+  }
+
+  // NativeSession(...) without new (node-addon-api's default throws a TypeError without a code).
+  static Napi::Value OnCalledAsFunction(const Napi::CallbackInfo& info) {
+    ThrowType(info.Env(), kInvalidArgument, "NativeSession is a class: call it with new");
+  }
+
+ private:
+  using Member = Napi::Value (SessionWrap::*)(const Napi::CallbackInfo&);
+
+  // Every method and getter: the receiver checked, the member run inside the boundary (whatever
+  // it throws carries a TG_ code), the error thrown into JS.
+  template <Member M>
+  static napi_value Call(napi_env env, napi_callback_info cbinfo) {
+    try {
+      return Guard(Napi::Env(env), "NativeSession", [&]() -> Napi::Value {
+        Napi::CallbackInfo info(env, cbinfo);
+        return (Receiver(info.Env(), info.This())->*M)(info);
+      });
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+      return nullptr;
+    }
+  }
+  static napi_property_descriptor Method(const char* name, napi_callback fn) {
+    return {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr};
+  }
+  static napi_property_descriptor Getter(const char* name, napi_callback fn) {
+    return {name, nullptr, nullptr, fn, nullptr, nullptr, napi_default, nullptr};
+  }
+
+  void Init(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsString()) {
       ThrowType(env, kInvalidArgument, "NativeSession expects (bytes: Uint8Array, sha256: string, options?)");
     }
-    Napi::TypedArray bytes = info[0].As<Napi::TypedArray>();
-    if (bytes.TypedArrayType() != napi_uint8_array) ThrowType(env, kInvalidArgument, "bytes must be a Uint8Array");
-    if (bytes.ArrayBuffer().IsDetached()) ThrowType(env, kDetachedBuffer, "bytes is backed by a detached ArrayBuffer");
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* raw = nullptr;
+    napi_value buffer;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env, info[0], &type, &length, &raw, &buffer, &offset) != napi_ok ||
+        type != napi_uint8_array) {
+      ThrowType(env, kInvalidArgument, "bytes must be a Uint8Array");
+    }
+    // Refused, not copied: the caller checked the bytes' sha256 (ModelSession does) before this
+    // call, and another thread may change a SharedArrayBuffer after that check and while ONNX
+    // Runtime parses it. A copy made here would come too late to close that window.
+    bool plain = false;
+    napi_is_arraybuffer(env, buffer, &plain);
+    if (!plain) {
+      ThrowType(env, kInvalidArgument,
+                "bytes must not be backed by a SharedArrayBuffer: copy the verified model into an ArrayBuffer");
+    }
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, buffer, &detached);
+    if (detached) ThrowType(env, kDetachedBuffer, "bytes is backed by a detached ArrayBuffer");
     ort::SessionOptions options = ParseOptions(env, info.Length() > 2 ? info[2] : env.Undefined());
-    const uint8_t* data = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
+    // `raw` already points at the first element (Node-API adds the byte offset).
+    const uint8_t* data = static_cast<const uint8_t*>(raw);
     try {
-      session_ = ort::GetOrCreateSession(info[1].As<Napi::String>().Utf8Value(), data, bytes.ByteLength(), options,
-                                         &cacheHit_);
+      session_ = ort::GetOrCreateSession(info[1].As<Napi::String>().Utf8Value(), data, length, options, &cacheHit_);
     } catch (const ort::OrtError& e) {
       ThrowOrt(env, e);
     } catch (const std::runtime_error& e) {
@@ -260,7 +417,6 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     }
   }
 
- private:
   const std::shared_ptr<ort::Session>& Live(Napi::Env env) {
     if (!session_) Throw(env, ErrorKind::kError, kSessionClosed, "the session is closed");
     return session_;
@@ -318,6 +474,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   }
   Napi::Value CacheHit(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cacheHit_); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !session_); }
+  // Async results discarded because their deadline had passed (process-wide for the shared session).
+  Napi::Value LateResults(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(Live(info.Env())->lateResults()));
+  }
 
   std::shared_ptr<ort::Session> session_;
   bool cacheHit_ = false;

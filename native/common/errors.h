@@ -3,6 +3,8 @@
 #pragma once
 #include <napi.h>
 
+#include <new>
+#include <stdexcept>
 #include <string>
 
 namespace tg {
@@ -31,6 +33,48 @@ enum class ErrorKind { kError, kTypeError, kRangeError };
 }
 [[noreturn]] inline void ThrowRange(Napi::Env env, const char* code, const std::string& message) {
   Throw(env, ErrorKind::kRangeError, code, message);
+}
+
+// Sets `name` on `obj` as an own data property (enumerable, writable, configurable) without
+// running a setter a caller may have planted on Error.prototype or Object.prototype: such a
+// setter could swallow an error's `code` or throw from inside our error path.
+void DefineOwn(Napi::Env env, Napi::Object obj, const char* name, napi_value value);
+
+// True when `value` is a native Error with an own string property `code` starting with "TG_".
+// Calls no getter of the caller's and leaves no exception pending.
+bool HasTgCode(Napi::Env env, napi_value value);
+
+// Throws a new error with `code` whose `cause` is `original` (what a Node-API call, or the
+// caller's own getter or Proxy trap, threw).
+[[noreturn]] void ThrowWithCause(Napi::Env env, ErrorKind kind, const char* code, const std::string& message,
+                                 napi_value original);
+
+// The JS value a caught Napi::Error holds, read without running any of the caller's code.
+napi_value RawValue(Napi::Env env, const Napi::Error& e);
+
+// obj[key] where obj is the caller's (a Proxy, a throwing getter): what their code throws becomes
+// TG_INVALID_ARGUMENT naming `what`, with their error as `cause`.
+Napi::Value GetCallerProperty(Napi::Env env, Napi::Object obj, const char* key, const std::string& what);
+
+// The boundary of every export: runs `fn` (its body) so that whatever leaves it carries a stable
+// string `code`. Our coded errors pass unchanged; a Node-API failure without a code, or a C++
+// exception (std::bad_alloc, std::system_error...), becomes TG_INTERNAL. Without it,
+// node-addon-api would turn those into errors with no code at all.
+template <typename Fn>
+Napi::Value Guard(Napi::Env env, const char* where, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error& e) {
+    napi_value value = RawValue(env, e);
+    if (HasTgCode(env, value)) throw;
+    ThrowWithCause(env, ErrorKind::kError, kInternal, std::string(where) + ": " + e.what(), value);
+  } catch (const std::bad_alloc&) {
+    Throw(env, ErrorKind::kRangeError, kInternal, std::string(where) + ": out of memory");
+  } catch (const std::exception& e) {
+    Throw(env, ErrorKind::kError, kInternal, std::string(where) + ": " + e.what());
+  } catch (...) {
+    Throw(env, ErrorKind::kError, kInternal, std::string(where) + ": an unknown native exception");
+  }
 }
 
 }  // namespace tg

@@ -36,8 +36,14 @@ View GetFloatView(Napi::Env env, napi_value value, const char* arg, bool allowF3
   } else {
     ThrowNotFloat(env, arg, allowF32, allowF64);
   }
+  // A view of a SharedArrayBuffer is accepted, zero-copy like any other: a SharedArrayBuffer is
+  // never detached and never shrinks, so the pointer stays valid for the call. Another thread
+  // writing it meanwhile gives this call torn values, never memory outside the buffer. (Async
+  // runs copy their input; model bytes, whose hash must hold, are refused: session_binding.cc.)
+  bool plain = false;
+  napi_is_arraybuffer(env, buffer, &plain);
   bool detached = false;
-  napi_is_detached_arraybuffer(env, buffer, &detached);
+  if (plain) napi_is_detached_arraybuffer(env, buffer, &detached);
   if (detached) ThrowType(env, kDetachedBuffer, std::string(arg) + " is backed by a detached ArrayBuffer");
   v.data = data;
   v.length = length;

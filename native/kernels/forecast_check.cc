@@ -1,5 +1,6 @@
 #include "forecast_check.h"
 
+#include <cfloat>
 #include <cmath>
 
 #include "quantiles.h"
@@ -10,6 +11,13 @@ namespace {
 // Math.max's semantics (NaN wins), so the kernel rounds and decides exactly like its reference.
 double JsMax(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : (a > b ? a : b); }
 double JsMin(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : (a < b ? a : b); }
+
+// A double as float32, saturated to the finite range: shifting a step of finite float32 values
+// by an excess near FLT_MAX can leave the float range, and a plain cast would turn a repair into
+// +-Infinity. (NaN stays NaN and is counted as non-finite.)
+float SaturateToFloat(double v) {
+  return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : static_cast<float>(v);
+}
 
 }  // namespace
 
@@ -45,12 +53,19 @@ ForecastCheck CheckForecast(float* q, size_t batch, size_t horizon, size_t level
       ++c.implausibleSteps;
       if (clamp) {
         // Shift the whole step: the levels stay ordered and the median lands on the bound.
-        for (size_t j = 0; j < levels; ++j) step[j] = static_cast<float>(static_cast<double>(step[j]) - excess);
+        // Counted after the repair: the report describes the values the caller gets.
+        size_t bad = 0;
+        for (size_t j = 0; j < levels; ++j) {
+          step[j] = SaturateToFloat(static_cast<double>(step[j]) - excess);
+          if (!std::isfinite(step[j])) ++bad;
+        }
+        c.nonFiniteValues += bad;
+        c.nonFiniteSteps += bad > 0 ? 1 : 0;
         ++c.clampedSteps;
       }
     }
   }
-  if (mean != nullptr) {
+  if (mean != nullptr && c.nonFiniteValues == 0) {
     for (size_t s = 0; s < batch * horizon; ++s) mean[s] = q[s * levels + medianIndex];
   }
   return c;

@@ -14,7 +14,8 @@ inline constexpr size_t kAnchorStride = 4;
 
 struct ForecastCheck {
   size_t crossedSteps = 0;      // finite steps whose levels crossed (now sorted)
-  size_t nonFiniteValues = 0;   // NaN or Inf values (nothing else is judged or written then)
+  size_t nonFiniteValues = 0;   // NaN or Inf values after every repair (then no mean is written;
+                                // in the input, nothing else is judged either)
   size_t nonFiniteSteps = 0;    // steps holding one
   size_t implausibleSteps = 0;  // medians outside the plausible span
   size_t clampedSteps = 0;      // of those, steps shifted so the median lands on the bound
@@ -23,8 +24,9 @@ struct ForecastCheck {
   size_t unanchoredRows = 0;    // series with no finite last value: nothing to judge against
 };
 
-// `q` is checked and repaired in place. `mean` ([B, H], may be null) gets each step's median
-// after the repairs, only when every value is finite.
+// `q` is checked and repaired in place (a clamp saturates at +-FLT_MAX, it never makes an
+// infinity). `mean` ([B, H], may be null) gets each step's median after the repairs, only when
+// every value is finite.
 ForecastCheck CheckForecast(float* q, size_t batch, size_t horizon, size_t levels, size_t medianIndex,
                             const double* anchors, double k, bool clamp, float* mean);
 

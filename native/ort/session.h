@@ -50,6 +50,9 @@ class Session {
   // The provider actually in use, and why it differs from the requested one ("" when it does not).
   const char* providerInUse() const { return providerInUse_ == Provider::kCuda ? "cuda" : "cpu"; }
   const std::string& providerFallbackReason() const { return fallbackReason_; }
+  // Async results that reached the JS thread after their deadline had settled the call: discarded.
+  void CountLateResult() const { lateResults_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t lateResults() const { return lateResults_.load(std::memory_order_relaxed); }
 
   // Runs input 0 = data [batch, time] into output 0 = out (outLength floats, shape
   // [batch, outputs()[0].shape[1..]]), both caller-owned: no copy either way. `runOptions` may
@@ -64,6 +67,7 @@ class Session {
   std::vector<TensorMeta> inputs_, outputs_;
   Provider providerInUse_ = Provider::kCpu;
   std::string fallbackReason_;
+  mutable std::atomic<uint64_t> lateResults_{0};
 };
 
 // Process-wide cache: key (model sha256 + options) -> live session. Entries expire when the last
