@@ -46,6 +46,7 @@ export const ErrorCode = {
   AuditWriteFailed: 'TG_AUDIT_WRITE_FAILED',
   AuditCorrupt: 'TG_AUDIT_CORRUPT',
   AuditLocked: 'TG_AUDIT_LOCKED',
+  GuardianClosed: 'TG_GUARDIAN_CLOSED',
   Internal: 'TG_INTERNAL',
 } as const;
 

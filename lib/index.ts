@@ -42,7 +42,7 @@ export {
 } from './model/manifest';
 export { ModelSession, type SessionOptions, type RunOptions, type GraphTensor } from './model/session';
 export { rollout, rolloutSync, planRollout, type RolloutPlan } from './model/rollout';
-export { TiRexGuardian, type GuardianConfig, type ForecastRequest, type ForecastResult, type ForecastStatus, type ShieldActivation } from './guardian/guardian';
+export { TiRexGuardian, type GuardianConfig, type ForecastRequest, type ForecastResult, type ForecastStatus, type SeriesOutcome, type ShieldActivation } from './guardian/guardian';
 export { INPUT_THRESHOLDS, OUTPUT_THRESHOLDS, PIPELINE_THRESHOLDS, PROFILES, REQUEST_LIMITS } from './guardian/thresholds';
 export { productionGateFailures, checkProductionGates, type GateFailure } from './guardian/gates';
 export type { StatsSnapshot } from './guardian/stats';

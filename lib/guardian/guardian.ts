@@ -8,122 +8,30 @@
  * `fallbackStrategy: 'graceful'` serves a fallback forecast and says so in `status`; `'strict'`
  * throws a typed error with a stable code instead. Nothing is silent.
  */
-import * as path from 'node:path';
-
-import { randomBytes, type KeyObject } from 'node:crypto';
-
-import { AuditLog, type AuditDecision, type AuditDurability, type AuditRecordInput } from '../audit';
-import { AuditHandoff, type HandoffFullPolicy } from '../audit/handoff';
 import { checkCallerId } from '../audit/record';
-import { BreakerRegistry, type BreakerOptions, type CircuitBreaker, type Clock, type Permit } from '../breaker';
-import { codedError, ErrorCode, rangeError, typeError, type CodedError, type ErrorCodeValue } from '../errors';
-import { fallbackChain, type FallbackStep } from '../fallback';
-import { ANCHOR_STRIDE, ForecastCheckIO } from '../kernels/forecast-check';
-import { loadManifest } from '../model/manifest';
+import type { AuditLog } from '../audit';
+import { BreakerRegistry, type CircuitBreaker, type Permit } from '../breaker';
+import { codedError, ErrorCode, type CodedError, type ErrorCodeValue } from '../errors';
+import { ForecastCheckIO } from '../kernels/forecast-check';
 import { rollout, rolloutSync } from '../model/rollout';
-import { checkTimeout, ModelSession, type SessionOptions } from '../model/session';
-import { packageRoot } from '../native/addon';
-import { checkProductionGates } from './gates';
-import { InputShield, type ThreatAssessment } from './input-shield';
+import { checkTimeout, ModelSession } from '../model/session';
+import { GuardianAuditTrail } from './audit-trail';
+import { newCallState, type CallState, type ShieldActivation } from './call-state';
+import { auditLogOptions, resolveGuardianConfig } from './config';
+import { serveFallbacks } from './fallback-rows';
+import { checkProductionConfig } from './gates';
+import { InputShield } from './input-shield';
 import { OutputShield, type OutputVerdict } from './output-shield';
-import { isRefusal, PipelineShield, scalingState, type ContextInput, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { isRefusal, PipelineShield, scalingState, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { readRequest, readTimeout, type RequestSnapshot } from './request';
 import { OWN_BUFFERS, ResultSlab, type ResultBuffers } from './result-slab';
+import { pendingSeries, sendToFallback, threatOf, worseStatus, worstThreat, type ForecastStatus, type SeriesOutcome } from './series';
 import { ProtectionStats, type StatsSnapshot } from './stats';
-import {
-  INPUT_THRESHOLDS,
-  OUTPUT_THRESHOLDS,
-  PIPELINE_THRESHOLDS,
-  PROFILES,
-  type FallbackStrategy,
-  type PipelineProtection,
-  type ThreatLevel,
-} from './thresholds';
+import type { FallbackStrategy, PipelineProtection, ThreatLevel } from './thresholds';
+import type { ForecastRequest, ForecastResult, GuardianConfig } from './types';
 
-export type ForecastStatus = 'ok' | 'corrected' | 'fallback' | 'blocked';
-
-export interface GuardianConfig {
-  /** A preset (production, staging, development); the fields below override it. */
-  profile?: keyof typeof PROFILES;
-  threatDetectionLevel?: ThreatLevel;
-  dataPipelineProtection?: PipelineProtection;
-  fallbackStrategy?: FallbackStrategy;
-  enableAuditLogging?: boolean;
-  /** The model's manifest; default: the model shipped in models/. */
-  model?: string;
-  /** The sha256 the model must have (required in production). */
-  modelSha256?: string;
-  session?: SessionOptions;
-  audit?: {
-    file?: string;
-    durability?: AuditDurability;
-    /** A directory of rotated segments instead of one file (see AuditLogOptions.dir). */
-    dir?: string;
-    segmentBytes?: number;
-    segmentMs?: number;
-    /** Signs the checkpoints: an HMAC secret (>= 32 bytes) or an Ed25519 private KeyObject;
-     * required when audit is on (default: $TG_AUDIT_SIGNING_KEY). */
-    signingKey?: string | KeyObject;
-    /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
-    callerIdKey?: string;
-    /** Finished calls waiting for the log before the policy applies (default 4096; they wait
-     * one tick, so only a loop that never yields fills it). */
-    handoffLimit?: number;
-    /** 'block' (default): that call appends the waiting records itself; 'drop': the record is
-     * refused, counted and written as a gap entry. */
-    onHandoffFull?: HandoffFullPolicy;
-  };
-  /** Market bounds per instrument: values outside are out of bounds for the input shield. */
-  marketBounds?: Record<string, { lo: number; hi: number }>;
-  breaker?: Omit<BreakerOptions, 'name' | 'clock'>;
-  clock?: Clock;
-  /** Consecutive corrupt model outputs before inference is suspended (manual resume). */
-  suspendAfterCorruptOutputs?: number;
-  /**
-   * 'pooled' (default): result arrays are views on shared 16 KiB slabs, which saves about a
-   * microsecond per array; their `.buffer` holds other results and is never detached by a
-   * transfer (use `.slice()` for a copy of one's own). 'own': every result array has a buffer of
-   * its own.
-   */
-  resultBuffers?: 'pooled' | 'own';
-}
-
-export interface ForecastRequest {
-  context: ContextInput;
-  predictionLength: number;
-  userId: string;
-  /** Rows of a [batch, time] context given as one typed array. */
-  batch?: number;
-  /** Selects market bounds from the configuration. */
-  instrument?: string;
-}
-
-export interface ShieldActivation {
-  shield: 'pipeline' | 'input' | 'circuit' | 'output' | 'audit' | 'emergency';
-  action: string;
-  detail?: string;
-}
-
-export interface ForecastResult {
-  status: ForecastStatus;
-  /** Why the status is not `ok` (null when it is). */
-  reason: string | null;
-  /** [batch, horizon, levels] (null only when blocked with nothing to serve). */
-  quantiles: Float32Array | null;
-  /** [batch, horizon]: the median (TiRex's mean is its median). */
-  mean: Float32Array | null;
-  levels: readonly number[];
-  batch: number;
-  horizon: number;
-  /** The largest threat score over the series and the signals that fired. */
-  threat: { score: number; decision: 'pass' | 'caution' | 'block'; signals: string[] };
-  shields: ShieldActivation[];
-  fallback: { method: string; steps: FallbackStep[] } | null;
-  /** The call's id in the audit trail (the record's `inputStats.callId`); null when audit is off. */
-  auditId: string | null;
-  model: { name: string; sha256: string; provider: string };
-  timings: { totalUs: number; modelUs: number; shieldsUs: number };
-  warnings: string[];
-}
+export type { ForecastRequest, ForecastResult, GuardianConfig } from './types';
+export type { ForecastStatus, SeriesOutcome, ShieldActivation };
 
 interface Resolved {
   level: ThreatLevel;
@@ -132,56 +40,7 @@ interface Resolved {
   audit: boolean;
 }
 
-/** The work of one call, built step by step and turned into a result (or an error) at the end. */
-interface CallState {
-  t0: number;
-  modelUs: number;
-  request: ForecastRequest;
-  horizon: number;
-  batch: number;
-  prepared: PreparedContext | null;
-  assessments: ThreatAssessment[];
-  /** The worst assessment's verdict, set once the input shield has run. */
-  threat: ForecastResult['threat'];
-  shields: ShieldActivation[];
-  decisions: AuditDecision[];
-  warnings: string[];
-  quantiles: Float32Array | null;
-  /** The medians, when the output shield wrote them (a fallback's are taken in #finish). */
-  mean: Float32Array | null;
-  status: ForecastStatus;
-  reason: string | null;
-  fallback: { method: string; steps: FallbackStep[] } | null;
-  /** The caller's id once validated (null until then: the record says 'invalid-caller-id'). */
-  callerId: string | null;
-  /** The bounds the input shield used (the fallback leaves out values beyond them). */
-  bounds: Readonly<{ lo: number; hi: number }>;
-}
-
-/** What a finished call leaves for its audit record (no context, no forecast: bounded memory). */
-interface PendingRecord {
-  callId: string;
-  t0: number;
-  latencyUs: number;
-  callerId: string | null;
-  status: ForecastStatus;
-  horizon: number;
-  batch: number;
-  assessments: ThreatAssessment[];
-  /** The score, copied: the result's threat object is the caller's to change. */
-  threatScore: number;
-  decisions: AuditDecision[];
-  fallback: string | null;
-}
-
 const now = () => performance.now();
-
-/** The checkpoint key: the configuration's, else $TG_AUDIT_SIGNING_KEY (a secret kept out of code). */
-function auditSigningKey(config: GuardianConfig): string | KeyObject | undefined {
-  return config.audit?.signingKey ?? (process.env.TG_AUDIT_SIGNING_KEY || undefined);
-}
-
-const NO_THREAT: ForecastResult['threat'] = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
 
 export class TiRexGuardian {
   readonly config: Readonly<Resolved>;
@@ -191,7 +50,8 @@ export class TiRexGuardian {
   readonly #input: InputShield;
   readonly #pipeline: PipelineShield;
   readonly #output: OutputShield;
-  readonly #audit: AuditLog | null;
+  /** The audit shield's hand-off and log (null when audit is off). */
+  readonly #trail: GuardianAuditTrail | null = null;
   readonly #stats = new ProtectionStats();
   readonly #bounds: Record<string, { lo: number; hi: number }>;
   readonly #suspendAfter: number;
@@ -200,55 +60,30 @@ export class TiRexGuardian {
   /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
   readonly #levels: readonly number[];
   readonly #buffers: ResultBuffers;
-  /** The output shield's buffers (grown to the largest batch seen). */
-  #checkIO = new ForecastCheckIO(1);
+  /** The output shield's buffers (one series at a time). */
+  readonly #checkIO = new ForecastCheckIO(1);
+  /** Async calls accepted and not yet settled: close() waits for them. */
+  readonly #inFlight = new Set<Promise<ForecastResult>>();
+  /** Set by close(): every later call is refused. */
+  #closing: Promise<void> | null = null;
   readonly #defaultBounds: Readonly<{ lo: number; hi: number }>;
   #corruptInARow = 0;
-  /** Finished calls waiting for the audit log (their records are built when they are appended). */
-  readonly #handoff: AuditHandoff<PendingRecord> | null = null;
-  #refusedInDrain = 0;
-  #callSeq = 0;
   #lastCallerId: string | null = null;
-  readonly #callPrefix = randomBytes(6).toString('hex');
   #suspended: string | null = null;
   #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
 
   constructor(config: GuardianConfig = {}) {
-    const preset = PROFILES[config.profile ?? 'development'];
-    const resolved: Resolved = {
-      level: config.threatDetectionLevel ?? preset.threatDetectionLevel,
-      pipeline: config.dataPipelineProtection ?? preset.dataPipelineProtection,
-      strategy: config.fallbackStrategy ?? preset.fallbackStrategy,
-      audit: config.enableAuditLogging ?? preset.enableAuditLogging,
-    };
-    if (!INPUT_THRESHOLDS[resolved.level]) throw typeError(ErrorCode.InvalidArgument, `threatDetectionLevel must be low, medium or high`);
-    if (!PIPELINE_THRESHOLDS[resolved.pipeline]) {
-      throw typeError(ErrorCode.InvalidArgument, `dataPipelineProtection must be permissive, moderate or strict`);
-    }
-    if (resolved.strategy !== 'strict' && resolved.strategy !== 'graceful') {
-      throw typeError(ErrorCode.InvalidArgument, `fallbackStrategy must be strict or graceful`);
-    }
-    if (config.resultBuffers !== undefined && config.resultBuffers !== 'pooled' && config.resultBuffers !== 'own') {
-      throw typeError(ErrorCode.InvalidArgument, `resultBuffers must be pooled or own`);
-    }
-    this.#buffers = config.resultBuffers === 'own' ? OWN_BUFFERS : new ResultSlab();
-    this.config = Object.freeze(resolved);
-    const manifestPath = config.model ?? path.join(packageRoot(), 'models', 'tirex-guardian-default.json');
-    if (config.profile === 'production') {
-      // Fail closed before anything is loaded: every remedy at once.
-      checkProductionGates({
-        auditEnabled: resolved.audit,
-        signingKey: auditSigningKey(config),
-        auditFile: config.audit?.file,
-        auditDir: config.audit?.dir,
-        pinnedSha256: config.modelSha256,
-        manifest: loadManifest(manifestPath),
-      });
-    }
-    this.session = ModelSession.load(manifestPath, config.session ?? {});
-    if (config.modelSha256 !== undefined && config.modelSha256 !== this.session.sha256) {
+    // One snapshot, checked whole before anything is loaded (lib/guardian/config.ts): nothing
+    // below reads `config` again.
+    const c = resolveGuardianConfig(config);
+    this.#buffers = c.resultBuffers === 'own' ? OWN_BUFFERS : new ResultSlab();
+    this.config = c.policy;
+    // Fail closed before anything is loaded: every remedy at once.
+    if (c.profile === 'production') checkProductionConfig(c);
+    this.session = ModelSession.load(c.model, c.session);
+    if (c.modelSha256 !== undefined && c.modelSha256 !== this.session.sha256) {
       this.session.close();
-      throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${config.modelSha256}`);
+      throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${c.modelSha256}`);
     }
     const m = this.session.manifest;
     this.#modelInfo = Object.freeze({ name: m.name, sha256: this.session.sha256, provider: this.session.provider });
@@ -260,68 +95,42 @@ export class TiRexGuardian {
         `${m.name} declares scaling '${m.scaling}'; the guardian serves models that scale inside the graph ('internal') only`,
       );
     }
-    for (const [instrument, b] of Object.entries(config.marketBounds ?? {})) {
-      if (typeof b !== 'object' || b === null || !(b.lo <= b.hi)) {
-        this.session.close();
-        throw rangeError(ErrorCode.InvalidBounds, `marketBounds.${instrument} must be { lo, hi } with lo <= hi`);
-      }
-    }
-    this.#input = new InputShield(INPUT_THRESHOLDS[resolved.level]);
+    this.#input = new InputShield(c.thresholds.input);
     const maxAbs = this.#input.thresholds.maxAbsValue;
     this.#defaultBounds = Object.freeze({ lo: -maxAbs, hi: maxAbs });
-    this.#pipeline = new PipelineShield(PIPELINE_THRESHOLDS[resolved.pipeline], m);
-    this.#output = new OutputShield(OUTPUT_THRESHOLDS[resolved.level], m.quantileLevels.length, m.medianIndex);
-    this.#bounds = config.marketBounds ?? {};
-    this.#suspendAfter = config.suspendAfterCorruptOutputs ?? 5;
-    this.breakers = new BreakerRegistry({ ...(config.breaker ?? {}), ...(config.clock ? { clock: config.clock } : {}) });
+    this.#pipeline = new PipelineShield(c.thresholds.pipeline, m);
+    this.#output = new OutputShield(c.thresholds.output, m.quantileLevels.length, m.medianIndex);
+    this.#bounds = c.marketBounds; // no prototype: an instrument named 'constructor' finds nothing
+    this.#suspendAfter = c.suspendAfterCorruptOutputs;
+    this.breakers = new BreakerRegistry(c.breaker);
     this.breaker = this.breakers.get(`model:${m.name}@${this.session.sha256.slice(0, 12)}`);
     this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
-    this.#audit = null;
-    if (resolved.audit) {
-      const key = auditSigningKey(config);
-      if (!key) {
-        this.session.close();
-        throw codedError(ErrorCode.GateFailed, 'audit logging is on but no signing key: pass audit.signingKey or set $TG_AUDIT_SIGNING_KEY (32 bytes or more)');
-      }
-      let handoff: AuditHandoff<PendingRecord>;
+    if (c.audit.enabled) {
+      const key = c.audit.signingKey;
       try {
-        handoff = new AuditHandoff<PendingRecord>({
-          limit: config.audit?.handoffLimit,
-          onFull: config.audit?.onHandoffFull,
-          drain: (batch) => this.#appendRecords(batch),
-          onDrop: (n) => this.#handoffDropped(n),
-        });
-      } catch (err) {
-        this.session.close();
-        throw typeError(ErrorCode.InvalidArgument, `audit: ${(err as Error).message}`);
-      }
-      try {
-        this.#audit = AuditLog.openSync({
-          file: config.audit?.file,
-          dir: config.audit?.dir,
-          segmentBytes: config.audit?.segmentBytes,
-          segmentMs: config.audit?.segmentMs,
-          durability: config.audit?.durability ?? (config.audit?.file || config.audit?.dir ? 'fsync' : 'memory'),
-          signingKey: key,
-          hashCallerIds: config.audit?.callerIdKey ? { key: config.audit.callerIdKey } : null,
-        });
+        // Refused already by resolveGuardianConfig (production: by its gates); never fail open.
+        if (key === undefined) throw codedError(ErrorCode.GateFailed, 'audit logging is on but no signing key: pass audit.signingKey or set $TG_AUDIT_SIGNING_KEY');
+        const options = { log: auditLogOptions(c.audit, key), handoffLimit: c.audit.handoffLimit, onHandoffFull: c.audit.onHandoffFull };
+        this.#trail = new GuardianAuditTrail(options, this.#stats, this.session.sha256);
       } catch (err) {
         this.session.close();
         throw err;
       }
-      this.#handoff = handoff;
-      // process.exit(): the records still waiting here reach the log before it writes its queue.
-      this.#audit.beforeExitFlush(() => handoff.drain());
     }
   }
 
   /** Protection statistics so far. */
   stats(): StatsSnapshot {
-    return this.#stats.snapshot();
+    return this.#stats.snapshot({ lateModelResults: this.session.closed ? null : this.session.lateResults });
   }
 
   get auditLog(): AuditLog | null {
-    return this.#audit;
+    return this.#trail?.log ?? null;
+  }
+
+  /** True once close() was called: every later call is refused with TG_GUARDIAN_CLOSED. */
+  get closed(): boolean {
+    return this.#closing !== null;
   }
 
   // ------------------------------------------------------------------ emergency procedures
@@ -358,10 +167,21 @@ export class TiRexGuardian {
     return this.#maintenance;
   }
 
-  async close(): Promise<void> {
-    this.session.close();
-    this.drainAudit();
-    if (this.#audit) await this.#audit.close();
+  /**
+   * Refuses new calls at once (TG_GUARDIAN_CLOSED), waits for the async calls already accepted
+   * (each settles by its deadline, or when its model run ends), writes their records and every
+   * other waiting one, closes the log, then releases the model. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      try {
+        await this.#trail?.close();
+      } finally {
+        this.session.close();
+      }
+    })();
+    return this.#closing;
   }
 
   // ------------------------------------------------------------------ forecasts
@@ -374,96 +194,133 @@ export class TiRexGuardian {
     const t = now();
     let q: Float32Array;
     try {
-      q = rolloutSync(this.session, st.prepared!.tensor, st.batch, st.horizon, this.#forecastBuffer(st));
+      q = rolloutSync(this.session, this.#modelTensor(st), st.modelRows.length, st.horizon, this.#forecastBuffer(st));
     } catch (err) {
       return this.#modelDone(st, permit, t, null, err);
     }
     return this.#modelDone(st, permit, t, q, null);
   }
 
-  /** A guarded forecast with the model on the thread pool; `timeoutMs` cancels a slow model. */
-  async safeForecastAsync(request: ForecastRequest, options: { timeoutMs?: number } = {}): Promise<ForecastResult> {
+  /**
+   * A guarded forecast with the model on the thread pool. `timeoutMs` is the caller's budget for
+   * the whole call, counted from this call: the promise settles by then (plus the slack in
+   * BENCHMARKS.md) with the fallback, or TG_RUN_TIMEOUT in strict; a model result that arrives
+   * later is discarded and counted (stats().deadlines), never served as on time.
+   */
+  safeForecastAsync(request: ForecastRequest, options: { timeoutMs?: number } = {}): Promise<ForecastResult> {
+    const call = this.#forecastAsync(request, options);
+    this.#inFlight.add(call);
+    const done = () => this.#inFlight.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  async #forecastAsync(request: ForecastRequest, options: { timeoutMs?: number }): Promise<ForecastResult> {
     // The caller may change or detach its buffers while the model runs: the shields and the
     // fallbacks work on a copy of the rows (the model gets its own copy in the addon).
     const st = this.#begin(request, true);
     let timeoutMs = 0;
     try {
-      timeoutMs = checkTimeout(options.timeoutMs);
+      timeoutMs = checkTimeout(readTimeout(options) as number | undefined);
     } catch (err) {
-      this.#fail(st, ErrorCode.OutOfRange, (err as Error).message, true);
+      this.#fail(st, ((err as { code?: string }).code ?? ErrorCode.OutOfRange) as ErrorCodeValue, (err as Error).message, true, (err as Error).cause);
+    }
+    const deadline = timeoutMs > 0 ? st.t0 + timeoutMs : Infinity;
+    if (st.modelRows.length > 0 && now() >= deadline) {
+      // The budget went on the shields: the model is not called (and not blamed).
+      this.#stats.deadlines.expired++;
+      this.#toFallback(st, 'the deadline passed before the model could run', ErrorCode.RunTimeout);
+      return this.#finish(st);
     }
     const permit = this.#modelPermit(st);
     if (!permit) return this.#finish(st);
     const t = now();
     let q: Float32Array;
     try {
-      q = await rollout(this.session, st.prepared!.tensor, st.batch, st.horizon, { timeoutMs, out: this.#forecastBuffer(st) });
+      const remaining = deadline === Infinity ? 0 : Math.max(deadline - now(), 1e-3);
+      q = await rollout(this.session, this.#modelTensor(st), st.modelRows.length, st.horizon, { timeoutMs: remaining, out: this.#forecastBuffer(st) });
     } catch (err) {
+      if ((err as { code?: string }).code === ErrorCode.RunTimeout) this.#stats.deadlines.expired++;
       return this.#modelDone(st, permit, t, null, err);
+    }
+    if (now() > deadline) {
+      // Resolved in the addon just before the deadline, but reached this thread after it.
+      this.#stats.deadlines.expired++;
+      this.#stats.deadlines.lateDiscarded++;
+      const late = codedError(ErrorCode.RunTimeout, `the model's result arrived ${(now() - deadline).toFixed(3)} ms after the deadline: discarded`);
+      return this.#modelDone(st, permit, t, null, late);
     }
     return this.#modelDone(st, permit, t, q, null);
   }
 
-  /** The breaker's permit when the call goes on to the model; null when #finish answers it
-   * (blocked, served by a fallback, nothing prepared, or the circuit refused). */
+  /** The breaker's permit when some series go on to the model; null when #finish answers the
+   * call (nothing for the model, or the circuit refused). */
   #modelPermit(st: CallState): Permit | null {
-    if (st.status === 'blocked' || st.fallback || !st.prepared) return null;
+    if (st.modelRows.length === 0) return null;
     return this.#permit(st);
   }
 
-  /** Where the model writes the forecast: [batch, horizon, levels] from the result buffers. */
+  /** The model's input: the prepared tensor, or its rows that go to the model when some don't. */
+  #modelTensor(st: CallState): Float32Array {
+    const p = st.prepared!;
+    if (st.modelRows.length === p.batch) return p.tensor;
+    const T = p.window;
+    const out = new Float32Array(st.modelRows.length * T);
+    st.modelRows.forEach((b, i) => out.set(p.tensor.subarray(b * T, (b + 1) * T), i * T));
+    return out;
+  }
+
+  /** Where the model writes the forecast: [model rows, horizon, levels] from the result buffers. */
   #forecastBuffer(st: CallState): Float32Array {
-    return this.#buffers.take(st.batch * st.horizon * this.#levels.length);
+    return this.#buffers.take(st.modelRows.length * st.horizon * this.#levels.length);
   }
 
   /** Records the model's time, then the output shield (a forecast) or the failure path (an error). */
   #modelDone(st: CallState, permit: Permit, started: number, q: Float32Array | null, err: unknown): ForecastResult {
     st.modelUs = (now() - started) * 1000;
-    return q ? this.#afterModel(st, permit, q) : this.#modelFailed(st, permit, err);
+    if (q) this.#afterModel(st, permit, q);
+    else this.#modelFailed(st, permit, err);
+    return this.#finish(st);
   }
 
   // ------------------------------------------------------------------ steps
 
   #begin(request: ForecastRequest, copyRows = false): CallState {
-    const st: CallState = {
-      t0: now(),
-      modelUs: 0,
-      request,
-      horizon: 0,
-      batch: 0,
-      prepared: null,
-      assessments: [],
-      threat: NO_THREAT,
-      shields: [],
-      decisions: [],
-      warnings: [],
-      quantiles: null,
-      mean: null,
-      status: 'ok',
-      reason: null,
-      fallback: null,
-      callerId: null,
-      bounds: this.#defaultBounds,
-    };
+    const st = newCallState(now(), this.#defaultBounds);
     this.#stats.calls++;
-    if (typeof request !== 'object' || request === null) {
-      this.#fail(st, ErrorCode.InvalidArgument, 'the request must be an object { context, predictionLength, userId }', true);
+    if (this.#closing) {
+      // The log is closed too: there is nowhere to record the call, so it is refused outright.
+      this.#stats.bump(this.#stats.errors, ErrorCode.GuardianClosed);
+      throw codedError(ErrorCode.GuardianClosed, 'the guardian is closed: no call is served after close()');
+    }
+    let req: RequestSnapshot;
+    try {
+      req = readRequest(request);
+    } catch (err) {
+      this.#fail(st, ErrorCode.InvalidArgument, (err as Error).message, true, (err as Error).cause);
     }
     // Trading callers repeat: an id equal to the last valid one is valid (strings are immutable).
-    if (typeof request.userId !== 'string' || request.userId !== this.#lastCallerId) {
-      const caller = checkCallerId(request.userId);
+    if (typeof req.userId !== 'string' || req.userId !== this.#lastCallerId) {
+      const caller = checkCallerId(req.userId);
       if (caller !== null) this.#fail(st, ErrorCode.InvalidArgument, `userId: ${caller}`, true);
-      this.#lastCallerId = request.userId;
+      this.#lastCallerId = req.userId as string;
     }
-    st.callerId = request.userId;
-    // Pipeline shield: horizon, shapes, lengths, dtype.
-    const horizonRefusal = this.#pipeline.checkHorizon(request.predictionLength);
+    st.callerId = req.userId as string;
+    this.#preparePipeline(st, req, copyRows);
+    this.#assessInputs(st, req.instrument);
+    if (st.modelRows.length > 0) this.#emergency(st);
+    return st;
+  }
+
+  /** Pipeline shield: horizon, shapes, lengths, dtype. */
+  #preparePipeline(st: CallState, req: RequestSnapshot, copyRows: boolean): void {
+    const horizonRefusal = this.#pipeline.checkHorizon(req.predictionLength);
     this.#stats.check('contextLength', horizonRefusal !== null);
     if (horizonRefusal) this.#refuse(st, horizonRefusal);
-    st.horizon = request.predictionLength;
+    st.horizon = req.predictionLength as number;
     let prepared: PreparedContext | PipelineRefusal;
     try {
-      prepared = this.#pipeline.prepare(request.context, request.batch);
+      prepared = this.#pipeline.prepare(req.context, req.batch);
     } catch (err) {
       // A coded error from a kernel (a detached buffer, say) is the caller's: typed and audited.
       const code = ((err as { code?: string }).code ?? ErrorCode.Internal) as ErrorCodeValue;
@@ -495,15 +352,25 @@ export class TiRexGuardian {
     if (p.precisionLoss > 1e-3) {
       st.warnings.push(`float32 conversion lost ${p.precisionLoss.toExponential(2)} of a series' own scale (accepted up to ${this.#pipeline.thresholds.maxPrecisionLoss})`);
     }
-    // Input shield: one scan per series, the threat score decides.
-    const bounds = request.instrument !== undefined ? this.#bounds[request.instrument] : undefined;
-    if (bounds) st.bounds = bounds;
+  }
+
+  /** Input shield: one scan per series; a series the threat score blocks goes to its fallback,
+   * the others go on to the model. */
+  #assessInputs(st: CallState, instrument: string | undefined): void {
+    const p = st.prepared!;
+    let bounds: Readonly<{ lo: number; hi: number }> | undefined;
+    if (instrument !== undefined) {
+      // Own entries only: an instrument named '__proto__' or 'constructor' has no bounds.
+      if (!Object.prototype.hasOwnProperty.call(this.#bounds, instrument)) {
+        this.#fail(st, ErrorCode.InvalidArgument, `instrument ${JSON.stringify(instrument)} has no market bounds in the configuration`, true);
+      }
+      st.bounds = bounds = this.#bounds[instrument]!;
+    }
     const minFinite = this.#pipeline.thresholds.minFiniteRatio;
-    let blocked: ThreatAssessment | null = null;
     for (let b = 0; b < p.batch; b++) {
-      const row = p.rows[b]!;
-      const a = this.#input.assess(row, bounds);
+      const a = this.#input.assess(p.rows[b]!, bounds);
       st.assessments.push(a);
+      st.series.push(pendingSeries());
       for (const sig of a.triggered) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
       this.#stats.check('nanHandling', a.stats.nan > 0 || a.stats.posInf + a.stats.negInf > 0);
       // The pipeline's own floor on finite data (0.60 / 0.80 / 0.95 by protection level).
@@ -512,37 +379,47 @@ export class TiRexGuardian {
         a.score = 1;
         a.triggered.push({ name: 'pipelineFiniteRatio', value: a.stats.finite / Math.max(a.stats.length, 1), threshold: minFinite, weight: 1 });
       }
-      if (a.decision === 'block' && !blocked) blocked = a;
       const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
       if (isRefusal(scaling)) this.#refuse(st, scaling);
     }
-    const threat = (st.threat = this.#threat(st.assessments));
+    const threat = (st.threat = worstThreat(st.assessments));
     if (threat.decision !== 'pass') {
       st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
       if (threat.decision === 'caution') st.decisions.push({ shield: 'input', action: 'caution', score: threat.score, signals: threat.signals });
     }
-    if (blocked) {
-      const reason = `input blocked (threat ${blocked.score.toFixed(3)}): ${blocked.triggered.map((s) => s.name).join(', ')}`;
-      st.decisions.push({ shield: 'input', action: 'block', score: blocked.score, signals: blocked.triggered.map((s) => s.name) });
-      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.InputBlocked, reason);
-      this.#serveFallback(st, reason);
-      return st;
+    for (let b = 0; b < p.batch; b++) {
+      const a = st.assessments[b]!;
+      if (a.decision !== 'block') {
+        st.modelRows.push(b);
+        continue;
+      }
+      const signals = a.triggered.map((s) => s.name);
+      const reason = `input blocked (threat ${a.score.toFixed(3)}): ${signals.join(', ')}`;
+      st.decisions.push(p.batch > 1 ? { shield: 'input', action: 'block', row: b, score: a.score, signals } : { shield: 'input', action: 'block', score: a.score, signals });
+      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.InputBlocked, p.batch > 1 ? `series ${b}: ${reason}` : reason);
+      sendToFallback(st.series[b]!, reason);
     }
-    // Emergency procedures before the model.
+  }
+
+  /** Emergency procedures before the model: maintenance and suspension. */
+  #emergency(st: CallState): void {
     if (this.#maintenance) {
       const reason = `maintenance: ${this.#maintenance.reason}`;
       st.shields.push({ shield: 'emergency', action: 'maintenance', detail: this.#maintenance.reason });
       if (this.#maintenance.mode === 'refuse' || this.config.strategy === 'strict') this.#fail(st, ErrorCode.Maintenance, reason);
-      this.#serveFallback(st, reason);
-      return st;
-    }
-    if (this.#suspended) {
+      this.#toFallback(st, reason);
+    } else if (this.#suspended) {
       const reason = `inference suspended: ${this.#suspended}`;
       st.shields.push({ shield: 'emergency', action: 'suspended', detail: this.#suspended });
-      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.Suspended, reason);
-      this.#serveFallback(st, reason);
+      this.#toFallback(st, reason, ErrorCode.Suspended);
     }
-    return st;
+  }
+
+  /** Every series still bound for the model goes to its fallback instead (strict: `code`). */
+  #toFallback(st: CallState, reason: string, strictCode?: ErrorCodeValue): void {
+    if (strictCode && this.config.strategy === 'strict') this.#fail(st, strictCode, reason);
+    for (const b of st.modelRows) sendToFallback(st.series[b]!, reason);
+    st.modelRows = [];
   }
 
   #permit(st: CallState): Permit | null {
@@ -552,12 +429,11 @@ export class TiRexGuardian {
     const wait = this.breaker.retryAfterMs;
     const reason = `circuit ${this.breaker.state}: the model is not called (${Number.isFinite(wait) ? `trial in ${Math.ceil(wait)} ms` : 'until released'})`;
     st.shields.push({ shield: 'circuit', action: 'reject', detail: this.breaker.state });
-    if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.CircuitOpen, reason);
-    this.#serveFallback(st, reason);
+    this.#toFallback(st, reason, ErrorCode.CircuitOpen);
     return null;
   }
 
-  #modelFailed(st: CallState, permit: Permit, err: unknown): ForecastResult {
+  #modelFailed(st: CallState, permit: Permit, err: unknown): void {
     const code = (err as { code?: string }).code ?? 'TG_INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     permit.failure(`model: ${code}`);
@@ -567,126 +443,107 @@ export class TiRexGuardian {
     if (this.config.strategy === 'strict') {
       this.#fail(st, timeout ? ErrorCode.RunTimeout : ErrorCode.ModelFailed, `the model failed (${code}): ${message}`);
     }
-    this.#serveFallback(st, timeout ? 'the model timed out' : `the model failed (${code})`);
-    return this.#finish(st);
+    this.#toFallback(st, timeout ? 'the model timed out' : `the model failed (${code})`);
   }
 
-  #afterModel(st: CallState, permit: Permit, q: Float32Array): ForecastResult {
-    const anchors = this.#anchorsOf(st);
-    const mean = this.#buffers.take(st.batch * st.horizon);
-    const verdict: OutputVerdict = this.#output.inspect(q, st.batch, st.horizon, anchors, st.threat.decision === 'caution', mean);
-    this.#stats.check('quantileProcessing', verdict.nonFinite + verdict.crossedSteps + verdict.implausibleSteps > 0);
-    if (verdict.nonFinite > 0) {
+  /**
+   * Output shield, series by series: a series whose forecast is not finite, or implausible
+   * beyond repair, goes to its fallback; the others are served (sorted or clamped: corrected).
+   * The breaker and the suspension count the call as failed when any series failed.
+   */
+  #afterModel(st: CallState, permit: Permit, q: Float32Array): void {
+    const B = st.batch;
+    const H = st.horizon;
+    const Q = this.#levels.length;
+    const all = st.modelRows.length === B;
+    // The result's buffers: the model's own when every series went to it (no copy).
+    const quantiles = all ? q : this.#buffers.take(B * H * Q);
+    if (!all) st.modelRows.forEach((b, i) => quantiles.set(q.subarray(i * H * Q, (i + 1) * H * Q), b * H * Q));
+    const mean = this.#buffers.take(B * H);
+    st.quantiles = quantiles;
+    st.mean = mean;
+    let corrupt = 0;
+    let replaced = 0;
+    for (const b of st.modelRows) {
+      const v = this.#inspectRow(st, b, quantiles, mean);
+      if (v.nonFinite > 0) {
+        corrupt++;
+        const reason = `the model returned ${v.nonFinite} non-finite values`;
+        st.decisions.push(B > 1 ? { shield: 'output', action: 'reject', row: b, nonFinite: v.nonFinite } : { shield: 'output', action: 'reject', nonFinite: v.nonFinite });
+        st.shields.push({ shield: 'output', action: 'reject', detail: B > 1 ? `series ${b}: ${reason}` : reason });
+        if (this.config.strategy === 'strict') this.#strictOutputFailure(st, permit, ErrorCode.OutputCorrupt, reason);
+        sendToFallback(st.series[b]!, reason);
+      } else if (v.needsFallback) {
+        replaced++;
+        const reason = v.corrections.join('; ');
+        st.decisions.push(B > 1 ? { shield: 'output', action: 'replace', row: b, implausibleSteps: v.implausibleSteps } : { shield: 'output', action: 'replace', implausibleSteps: v.implausibleSteps });
+        st.shields.push({ shield: 'output', action: 'replace', detail: B > 1 ? `series ${b}: ${reason}` : reason });
+        if (this.config.strategy === 'strict') this.#strictOutputFailure(st, permit, ErrorCode.OutputImplausible, reason);
+        sendToFallback(st.series[b]!, reason);
+      } else {
+        this.#served(st, b, v);
+      }
+    }
+    this.#settlePermit(st, permit, corrupt, replaced);
+  }
+
+  /** The output shield over series b of the forecast (the whole buffers when it is the only one). */
+  #inspectRow(st: CallState, b: number, quantiles: Float32Array, mean: Float32Array): OutputVerdict {
+    const H = st.horizon;
+    const Q = this.#levels.length;
+    const s = st.assessments[b]!.stats;
+    const anchors = this.#checkIO.anchors;
+    anchors[0] = s.last;
+    anchors[1] = s.sigma;
+    anchors[2] = s.min;
+    anchors[3] = s.max;
+    const caution = st.assessments[b]!.decision === 'caution';
+    const single = st.batch === 1;
+    const qRow = single ? quantiles : quantiles.subarray(b * H * Q, (b + 1) * H * Q);
+    const meanRow = single ? mean : mean.subarray(b * H, (b + 1) * H);
+    const v = this.#output.inspect(qRow, 1, H, this.#checkIO, caution, meanRow);
+    this.#stats.check('quantileProcessing', v.nonFinite + v.crossedSteps + v.implausibleSteps > 0);
+    return v;
+  }
+
+  /** Series b is served by the model: ok, or corrected (a flag alone changes no number). */
+  #served(st: CallState, b: number, v: OutputVerdict): void {
+    const s = st.series[b]!;
+    s.status = 'ok';
+    if (v.crossedSteps > 0) this.#stats.bump(this.#stats.corrections, 'sortedQuantileSteps', v.crossedSteps);
+    if (v.clampedSteps > 0) this.#stats.bump(this.#stats.corrections, 'clampedSteps', v.clampedSteps);
+    if (v.corrections.length === 0) return;
+    const batch = st.batch > 1;
+    st.decisions.push({ shield: 'output', action: 'correct', crossedSteps: v.crossedSteps, implausibleSteps: v.implausibleSteps, clampedSteps: v.clampedSteps, ...(batch ? { row: b } : {}) });
+    for (const c of v.corrections) st.shields.push({ shield: 'output', action: 'correct', detail: batch ? `series ${b}: ${c}` : c });
+    if (v.crossedSteps > 0 || v.clampedSteps > 0) {
+      s.status = 'corrected';
+      s.reason = v.corrections.join('; ');
+    }
+  }
+
+  /** Breaker and suspension after the output shield: the call failed when any series did. */
+  #settlePermit(st: CallState, permit: Permit, corrupt: number, replaced: number): void {
+    if (corrupt > 0) {
       permit.failure('non-finite output');
       this.#corruptInARow++;
-      const reason = `the model returned ${verdict.nonFinite} non-finite values`;
-      st.decisions.push({ shield: 'output', action: 'reject', nonFinite: verdict.nonFinite });
-      st.shields.push({ shield: 'output', action: 'reject', detail: reason });
       if (this.#corruptInARow >= this.#suspendAfter && !this.#suspended) {
         this.#suspended = `${this.#corruptInARow} corrupt outputs in a row`;
         this.breaker.forceOpen(`suspended: ${this.#suspended}`);
         st.shields.push({ shield: 'emergency', action: 'suspend', detail: this.#suspended });
       }
-      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.OutputCorrupt, reason);
-      this.#serveFallback(st, reason);
-      return this.#finish(st);
-    }
-    this.#corruptInARow = 0;
-    if (verdict.needsFallback) {
-      permit.failure('implausible output');
-      const reason = verdict.corrections.join('; ');
-      st.decisions.push({ shield: 'output', action: 'replace', implausibleSteps: verdict.implausibleSteps });
-      st.shields.push({ shield: 'output', action: 'replace', detail: reason });
-      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.OutputImplausible, reason);
-      this.#serveFallback(st, reason);
-      return this.#finish(st);
-    }
-    permit.success();
-    st.quantiles = q;
-    st.mean = mean;
-    if (verdict.crossedSteps > 0) this.#stats.bump(this.#stats.corrections, 'sortedQuantileSteps', verdict.crossedSteps);
-    if (verdict.clampedSteps > 0) this.#stats.bump(this.#stats.corrections, 'clampedSteps', verdict.clampedSteps);
-    if (verdict.corrections.length > 0) {
-      st.decisions.push({ shield: 'output', action: 'correct', crossedSteps: verdict.crossedSteps, implausibleSteps: verdict.implausibleSteps, clampedSteps: verdict.clampedSteps });
-      for (const c of verdict.corrections) st.shields.push({ shield: 'output', action: 'correct', detail: c });
-      // A flag changes no number: the result says so in its shields, the status stays ok.
-      if (verdict.crossedSteps > 0 || verdict.clampedSteps > 0) {
-        st.status = 'corrected';
-        st.reason = verdict.corrections.join('; ');
-      }
-    }
-    return this.#finish(st);
-  }
-
-  /** What the output shield judges each series' forecast against: last, sigma, min, max. */
-  #anchorsOf(st: CallState): ForecastCheckIO {
-    if (this.#checkIO.maxBatch < st.batch) this.#checkIO = new ForecastCheckIO(st.batch);
-    const out = this.#checkIO.anchors;
-    for (let b = 0; b < st.batch; b++) {
-      const s = st.assessments[b]!.stats;
-      out[b * ANCHOR_STRIDE] = s.last;
-      out[b * ANCHOR_STRIDE + 1] = s.sigma;
-      out[b * ANCHOR_STRIDE + 2] = s.min;
-      out[b * ANCHOR_STRIDE + 3] = s.max;
-    }
-    return this.#checkIO;
-  }
-
-  /** Fallback for every series; blocked when a series has nothing to forecast from. */
-  #serveFallback(st: CallState, reason: string): void {
-    const p = st.prepared;
-    const m = this.session.manifest;
-    const Q = m.quantileLevels.length;
-    st.reason = reason;
-    if (!p) {
-      st.status = 'blocked';
       return;
     }
-    const q = this.#buffers.take(p.batch * st.horizon * Q);
-    let method = '';
-    let steps: FallbackStep[] = [];
-    for (let b = 0; b < p.batch; b++) {
-      let r: ReturnType<typeof fallbackChain>;
-      try {
-        r = fallbackChain(this.#cleanRow(st, b), st.horizon, { levels: this.#levels, out: q.subarray(b * st.horizon * Q, (b + 1) * st.horizon * Q) });
-      } catch (err) {
-        r = { ok: false, reason: `the context could not be read: ${(err as Error).message}`, steps: [] };
-      }
-      if (!r.ok) {
-        st.status = 'blocked';
-        st.reason = `${reason}; no fallback for series ${b}: ${r.reason}`;
-        st.decisions.push({ shield: 'circuit', action: 'no-fallback', row: b, reason: r.reason });
-        return;
-      }
-      method = b === 0 ? r.method : method === r.method ? method : 'mixed';
-      if (b === 0) steps = r.steps;
-    }
-    this.#stats.bump(this.#stats.fallbacks, method);
-    st.status = 'fallback';
-    st.quantiles = q;
-    st.mean = null;
-    st.fallback = { method, steps };
-    st.shields.push({ shield: 'circuit', action: 'fallback', detail: `${method}: ${reason}` });
-    st.decisions.push({ shield: 'circuit', action: 'fallback', method, reason });
+    this.#corruptInARow = 0;
+    if (replaced > 0) permit.failure('implausible output');
+    else permit.success();
   }
 
-  /** Row b for the fallback: values beyond the bounds (corruption, by the input shield's rule)
-   * are left out, so a blocked input cannot steer the fallback that replaces the model. */
-  #cleanRow(st: CallState, b: number): Float32Array | Float64Array {
-    const row = st.prepared!.rows[b]!;
-    const a = st.assessments[b];
-    if (!a || a.stats.outOfBounds === 0) return row;
-    const { lo, hi } = st.bounds;
-    const clean = row.slice();
-    for (let i = 0; i < clean.length; i++) if (clean[i]! < lo || clean[i]! > hi) clean[i] = NaN;
-    return clean;
-  }
-
-  #threat(assessments: readonly ThreatAssessment[]): ForecastResult['threat'] {
-    let worst: ThreatAssessment | null = null;
-    for (const a of assessments) if (!worst || a.score > worst.score) worst = a;
-    if (!worst) return NO_THREAT;
-    return { score: worst.score, decision: worst.decision, signals: worst.triggered.map((s) => s.name) };
+  /** Strict: the first series the output shield cannot serve ends the call with its error. */
+  #strictOutputFailure(st: CallState, permit: Permit, code: ErrorCodeValue, reason: string): never {
+    if (code === ErrorCode.OutputCorrupt) this.#settlePermit(st, permit, 1, 0);
+    else this.#settlePermit(st, permit, 0, 1);
+    this.#fail(st, code, reason);
   }
 
   #refuse(st: CallState, refusal: PipelineRefusal): never {
@@ -698,8 +555,8 @@ export class TiRexGuardian {
    * Ends a call with a typed error: recorded (audit, statistics) first. `alwaysThrow` is for
    * caller mistakes (a bad argument throws in every strategy; there is nothing to serve).
    */
-  #fail(st: CallState, code: ErrorCodeValue, message: string, alwaysThrow = false): never {
-    const err: CodedError = codedError(code, message);
+  #fail(st: CallState, code: ErrorCodeValue, message: string, alwaysThrow = false, cause?: unknown): never {
+    const err: CodedError = codedError(code, message, cause);
     st.status = 'blocked';
     st.reason = message;
     // Whatever was prepared is not served: the record must not name a fallback.
@@ -707,131 +564,63 @@ export class TiRexGuardian {
     st.quantiles = null;
     st.mean = null;
     st.decisions.push({ shield: 'guardian', action: 'error', code });
+    st.series = []; // nothing was served: the call's status is every series'
     this.#stats.bump(this.#stats.errors, code);
     this.#stats.byStatus.blocked++;
-    const auditId = this.#record(st);
+    const auditId = this.#trail?.record(st) ?? null;
     Object.assign(err, { auditId, status: 'blocked' as const, strategy: alwaysThrow ? 'any' : this.config.strategy });
     throw err;
   }
 
-  /**
-   * Hands the finished call to the audit log without doing the log's work on the caller's time:
-   * the call gets its id and latency here and leaves what its record needs (references, no
-   * copies, nothing large) in the hand-off buffer (lib/audit/handoff.ts); the record is built,
-   * canonicalized, hashed and queued on the next tick. The id is written into the record
-   * (`inputStats.callId`), so a result and its record are found from each other.
-   */
-  #record(st: CallState): string | null {
-    if (!this.#handoff) return null;
-    const callId = `c${String(++this.#callSeq).padStart(16, '0')}-${this.#callPrefix}`;
-    this.#handoff.push({
-      callId,
-      t0: st.t0,
-      // To the nanosecond: the clock's own resolution, and a short number to write.
-      latencyUs: Math.max(0, Math.round((now() - st.t0) * 1e6) / 1000),
-      callerId: st.callerId,
-      status: st.status,
-      horizon: st.horizon,
-      batch: st.batch,
-      assessments: st.assessments,
-      // A call refused halfway through the input shield has assessments but no verdict yet.
-      threatScore: st.threat === NO_THREAT && st.assessments.length > 0 ? this.#threat(st.assessments).score : st.threat.score,
-      decisions: st.decisions,
-      fallback: st.fallback?.method ?? null,
-    });
-    return callId;
-  }
-
-  /**
-   * The audit record of a handed-off call. `wallOffsetMs` turns the monotonic clock into wall
-   * time (read once per drain: Date.now() costs about half a microsecond on the hot path after a
-   * model run, measured); the record's time is when the call ended, to the millisecond.
-   */
-  #recordInput(st: PendingRecord, wallOffsetMs: number): AuditRecordInput {
-    // Keys in canonical (sorted) order: the log's serializer then has nothing to sort.
-    const series = st.assessments.map((a) => ({
-      inf: a.stats.posInf + a.stats.negInf,
-      max: Number.isFinite(a.stats.max) ? a.stats.max : null,
-      min: Number.isFinite(a.stats.min) ? a.stats.min : null,
-      n: a.stats.length,
-      nan: a.stats.nan,
-      oob: a.stats.outOfBounds,
-      score: Math.round(a.score * 1e4) / 1e4,
-    }));
-    return {
-      callerId: st.callerId ?? 'invalid-caller-id', // validated once, in #begin
-      status: st.status,
-      latencyUs: st.latencyUs,
-      modelHash: this.#modelInfo.sha256,
-      inputStats: { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: Math.round(st.threatScore * 1e4) / 1e4 },
-      decisions: st.decisions,
-      fallback: st.fallback,
-      time: Math.round(st.t0 + st.latencyUs / 1000 + wallOffsetMs),
-    };
-  }
-
-  /**
-   * Appends the records handed off so far to the audit log (normally done on the next tick).
-   * Returns how many the log refused in this drain (a full log queue: counted, and gap entries).
-   */
+  /** Appends the records handed off so far to the audit log (normally done on the next tick).
+   * Returns how many the log refused in this drain (a full log queue: counted, and gap entries). */
   drainAudit(): number {
-    this.#refusedInDrain = 0;
-    this.#handoff?.drain();
-    return this.#refusedInDrain;
-  }
-
-  #appendRecords(batch: PendingRecord[]): void {
-    const audit = this.#audit!;
-    let refused = 0;
-    const wallOffsetMs = Date.now() - now();
-    for (const st of batch) {
-      try {
-        if (!audit.append(this.#recordInput(st, wallOffsetMs)).accepted) refused++;
-      } catch (err) {
-        refused++;
-        this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
-      }
-    }
-    if (refused > 0) this.#stats.bump(this.#stats.errors, 'TG_AUDIT_DROPPED', refused);
-    this.#refusedInDrain += refused;
-  }
-
-  /** A full hand-off buffer refused records ('drop' policy): counted, and a gap in the log. */
-  #handoffDropped(count: number): void {
-    this.#stats.bump(this.#stats.errors, 'TG_AUDIT_DROPPED', count);
-    try {
-      this.#audit!.recordDropped(count);
-    } catch (err) {
-      this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');
-    }
+    return this.#trail?.drain() ?? 0;
   }
 
   /** Appends what was handed off and waits until the log has it at its durability level. */
   async flushAudit(): Promise<void> {
-    this.drainAudit();
-    if (this.#audit) await this.#audit.flush();
+    await this.#trail?.flush();
   }
 
+  /** The fallbacks, then the call's status: the worst of its series'. */
   #finish(st: CallState): ForecastResult {
-    const m = this.session.manifest;
-    const Q = m.quantileLevels.length;
-    let mean = st.mean;
-    if (st.quantiles && !mean) {
-      mean = this.#buffers.take(st.batch * st.horizon);
-      for (let i = 0; i < mean.length; i++) mean[i] = st.quantiles[i * Q + m.medianIndex]!;
+    serveFallbacks(st, { levels: this.#levels, medianIndex: this.#output.medianIndex }, this.#buffers, this.#stats);
+    const B = st.batch;
+    const series: SeriesOutcome[] = new Array(B);
+    let worst: ForecastStatus = 'ok';
+    let worstAt = -1;
+    let served = false;
+    for (let b = 0; b < B; b++) {
+      const s = st.series[b]!;
+      const status = s.status === 'pending' ? 'blocked' : s.status;
+      if (status !== 'blocked') served = true;
+      if (status !== worst && worseStatus(worst, status) === status) {
+        worst = status;
+        worstAt = b;
+      }
+      s.status = status;
+      series[b] = { status, reason: s.reason, threat: B === 1 ? st.threat : threatOf(st.assessments[b]), fallback: s.fallback };
+    }
+    st.status = worst;
+    st.reason = worstAt < 0 ? null : B > 1 ? `series ${worstAt}: ${series[worstAt]!.reason}` : series[worstAt]!.reason;
+    if (!served) {
+      st.quantiles = null;
+      st.mean = null;
     }
     this.#stats.byStatus[st.status]++;
-    const auditId = this.#record(st);
+    const auditId = this.#trail?.record(st) ?? null;
     const totalUs = (now() - st.t0) * 1000;
     return {
       status: st.status,
       reason: st.reason,
       quantiles: st.quantiles,
-      mean,
+      mean: st.mean,
       levels: this.#levels,
-      batch: st.batch,
+      batch: B,
       horizon: st.horizon,
       threat: st.threat,
+      series,
       shields: st.shields,
       fallback: st.fallback,
       auditId,

@@ -11,6 +11,7 @@ import { convertF64ToF32Into, CONVERT_REPORT_STRIDE } from '../kernels/convert';
 import { impute } from '../kernels/impute';
 import { assertAttached } from '../kernels/validate';
 import type { ModelManifest } from '../model/manifest';
+import type { TypedContext, TypedSeries } from './request';
 import { REQUEST_LIMITS, type PipelineThresholds } from './thresholds';
 
 export type ContextInput =
@@ -44,14 +45,8 @@ export interface PreparedContext {
   warnings: string[];
 }
 
-function toTyped(row: Float32Array | Float64Array | number[]): Float32Array | Float64Array {
-  if (Array.isArray(row)) return Float64Array.from(row, (v) => (typeof v === 'number' ? v : NaN));
-  assertAttached(row, 'context row');
-  return row;
-}
-
-/** The rows of the caller's context as typed arrays (one row for a single series). */
-export function contextRows(context: ContextInput, batch?: number): (Float32Array | Float64Array)[] | PipelineRefusal {
+/** The rows of the caller's context (read once by lib/guardian/request.ts: typed arrays only). */
+export function contextRows(context: TypedContext, batch?: number): TypedSeries[] | PipelineRefusal {
   if (context instanceof Float32Array || context instanceof Float64Array) {
     assertAttached(context, 'context');
     const b = batch ?? 1;
@@ -61,26 +56,15 @@ export function contextRows(context: ContextInput, batch?: number): (Float32Arra
     if (b === 1) return [context];
     const T = context.length / b;
     // A plain loop: Array.from({ length }) costs microseconds on this path.
-    const rows: (Float32Array | Float64Array)[] = new Array(b);
+    const rows: TypedSeries[] = new Array(b);
     for (let i = 0; i < b; i++) rows[i] = context.subarray(i * T, (i + 1) * T);
     return rows;
   }
-  if (batch !== undefined && Array.isArray(context) && context.every((v) => typeof v === 'number')) {
-    // A flat [batch * time] number[]: the same rows as the typed-array form.
-    return contextRows(Float64Array.from(context as number[], (v) => v), batch);
-  }
-  if (batch !== undefined && batch !== 1 && Array.isArray(context)) {
+  if (batch !== undefined && batch !== 1) {
     return { code: 'TG_BATCH_INVALID', reason: 'batch applies to a flat context; an array of series is already a batch' };
   }
-  if (!Array.isArray(context) || context.length === 0) {
-    return { code: 'TG_INVALID_ARGUMENT', reason: 'context must be a Float32Array, a Float64Array, a number[] or a non-empty array of series' };
-  }
-  const items = context as unknown[];
-  if (items.length > 0 && items.every((v) => typeof v === 'number')) return [toTyped(items as number[])];
-  if (items.length > 0 && items.every((r) => r instanceof Float32Array || r instanceof Float64Array || Array.isArray(r))) {
-    return (items as (Float32Array | Float64Array | number[])[]).map(toTyped);
-  }
-  return { code: 'TG_INVALID_ARGUMENT', reason: 'context rows must be Float32Array, Float64Array or number[]' };
+  for (let b = 0; b < context.length; b++) assertAttached(context[b]!, `context[${b}]`);
+  return context;
 }
 
 export class PipelineShield {
@@ -109,7 +93,7 @@ export class PipelineShield {
     return null;
   }
 
-  prepare(context: ContextInput, batch?: number): PreparedContext | PipelineRefusal {
+  prepare(context: TypedContext, batch?: number): PreparedContext | PipelineRefusal {
     // The common case, without the general path's arrays: one float32 series that fits the
     // model's window goes to the model as it is (what the general path gives it too).
     if (context instanceof Float32Array && (batch === undefined || batch === 1) && this.manifest.nanHandling !== 'impute') {

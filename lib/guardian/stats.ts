@@ -17,6 +17,11 @@ export interface StatsSnapshot {
   corrections: Record<string, number>;
   fallbacks: Record<string, number>;
   breakerTransitions: Record<string, number>;
+  /** Async calls with a timeout: `expired` settled by their deadline (fallback or
+   * TG_RUN_TIMEOUT); `lateDiscarded` model results that reached the guardian after the deadline;
+   * `lateModelResults` results the addon discarded for this model after their deadline (the
+   * session is shared process-wide, so this counts every guardian on the model; null once closed). */
+  deadlines: { expired: number; lateDiscarded: number; lateModelResults: number | null };
   /** Per vulnerability category: checks run and actions taken. */
   categories: Record<Category, { checks: number; actions: number }>;
 }
@@ -29,6 +34,7 @@ export class ProtectionStats {
   corrections: Record<string, number> = {};
   fallbacks: Record<string, number> = {};
   breakerTransitions: Record<string, number> = {};
+  deadlines = { expired: 0, lateDiscarded: 0 };
   categories = Object.fromEntries(CATEGORIES.map((c) => [c, { checks: 0, actions: 0 }])) as Record<Category, { checks: number; actions: number }>;
 
   bump(map: Record<string, number>, key: string, by = 1): void {
@@ -41,7 +47,7 @@ export class ProtectionStats {
     if (acted) c.actions++;
   }
 
-  snapshot(): StatsSnapshot {
+  snapshot(native: { lateModelResults: number | null } = { lateModelResults: null }): StatsSnapshot {
     const n = Math.max(this.calls, 1);
     return {
       calls: this.calls,
@@ -53,6 +59,7 @@ export class ProtectionStats {
       corrections: { ...this.corrections },
       fallbacks: { ...this.fallbacks },
       breakerTransitions: { ...this.breakerTransitions },
+      deadlines: { ...this.deadlines, lateModelResults: native.lateModelResults },
       categories: Object.fromEntries(CATEGORIES.map((c) => [c, { ...this.categories[c] }])) as StatsSnapshot['categories'],
     };
   }

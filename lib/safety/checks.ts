@@ -264,3 +264,39 @@ export function typedCode(err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   return err instanceof Error && typeof code === 'string' && code.startsWith('TG_') ? code : null;
 }
+
+const STATUS_RANK: Record<string, number> = { ok: 0, corrected: 1, fallback: 2, blocked: 3 };
+
+/** What a result says of each series (the guardian's `series`), as far as the checks need it. */
+export interface SeriesView {
+  status: string;
+  reason: string | null;
+}
+
+/**
+ * A batch judged series by series: the call's status must be the worst of its series'; a
+ * blocked series says why and its rows hold NaN only (never a number to mistake for a
+ * forecast); every served series passes the forecast checks, and one served as ok or corrected
+ * must not carry a hazard of its own input.
+ */
+export function seriesProblems(status: string, series: readonly SeriesView[] | undefined, q: Float32Array | null, H: number, Q: number, hazards: InputHazards): string[] {
+  if (!Array.isArray(series) || series.length === 0) return ['no per-series outcomes'];
+  const worst = series.reduce((w, s) => ((STATUS_RANK[s.status] ?? 9) > (STATUS_RANK[w] ?? 9) ? s.status : w), 'ok');
+  const out: string[] = [];
+  if (worst !== status) out.push(`status ${status}, but the worst series is ${worst}`);
+  if (!q) return out;
+  series.forEach((s, b) => {
+    const rows = q.subarray(b * H * Q, (b + 1) * H * Q);
+    if (s.status === 'blocked') {
+      if (!s.reason) out.push(`series ${b} blocked without a reason`);
+      if (rows.some((v) => !Number.isNaN(v))) out.push(`series ${b} blocked but its rows hold numbers`);
+      return;
+    }
+    const hz = hazards.rows[b];
+    for (const p of forecastProblems(rows, 1, H, Q, hz ? [hz] : null)) out.push(`series ${b}: ${p}`);
+    if (s.status === 'ok' || s.status === 'corrected') {
+      for (const h of hazards.silent) if (h.startsWith(`series ${b} `) || h.startsWith(`series ${b}:`)) out.push(`series ${b} ${s.status} despite: ${h}`);
+    }
+  });
+  return out;
+}

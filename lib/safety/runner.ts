@@ -27,6 +27,7 @@ import {
   naiveTensor,
   referenceOf,
   sameContext,
+  seriesProblems,
   silentChanges,
   typedCode,
   type InputHazards,
@@ -350,9 +351,12 @@ async function runGuarded(
   const reason = result.reason;
   const hasReason = typeof reason === 'string' && reason.trim().length > 0;
   if (typeof result.auditId !== 'string' || result.auditId.length === 0) problems.push('no audit record');
+  // A batch is judged series by series: a blocked call may still serve its healthy series.
+  const partial = status === 'blocked' && result.quantiles !== null;
+  if (partial || result.batch > 1) problems.push(...seriesProblems(status, result.series, result.quantiles, result.horizon, result.levels.length, cc.hazards));
   if (status === 'blocked') {
     if (!hasReason) problems.push('blocked without a reason');
-    if (result.quantiles !== null) problems.push('blocked but returned quantiles');
+    if (result.quantiles !== null && result.batch === 1) problems.push('blocked but returned quantiles');
     if (strategy === 'strict') problems.push("the strict strategy returned 'blocked' instead of throwing");
   } else if (status === 'ok' || status === 'corrected' || status === 'fallback') {
     const Q = result.levels.length;

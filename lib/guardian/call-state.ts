@@ -1,0 +1,69 @@
+/**
+ * The work of one guardian call, built step by step by the shields and turned into a result
+ * (or a typed error) at the end. One object per call, nothing shared between calls.
+ */
+import type { AuditDecision } from '../audit';
+import type { FallbackStep } from '../fallback';
+import type { ThreatAssessment } from './input-shield';
+import type { PreparedContext } from './pipeline-shield';
+import { NO_THREAT, type ForecastStatus, type SeriesState, type ThreatView } from './series';
+
+export interface ShieldActivation {
+  shield: 'pipeline' | 'input' | 'circuit' | 'output' | 'audit' | 'emergency';
+  action: string;
+  detail?: string;
+}
+
+export interface CallState {
+  t0: number;
+  modelUs: number;
+  horizon: number;
+  batch: number;
+  prepared: PreparedContext | null;
+  assessments: ThreatAssessment[];
+  /** One per series once the input shield has run. */
+  series: SeriesState[];
+  /** The series the model forecasts (indices into the batch), in order. */
+  modelRows: number[];
+  /** The worst assessment's verdict, set once the input shield has run. */
+  threat: ThreatView;
+  shields: ShieldActivation[];
+  decisions: AuditDecision[];
+  warnings: string[];
+  /** [batch, horizon, levels] once something was forecast (model or fallback). */
+  quantiles: Float32Array | null;
+  /** [batch, horizon] medians, beside `quantiles`. */
+  mean: Float32Array | null;
+  /** The call's status and reason: the worst series' (set by the guardian at the end). */
+  status: ForecastStatus;
+  reason: string | null;
+  fallback: { method: string; steps: FallbackStep[] } | null;
+  /** The caller's id once validated (null until then: the record says 'invalid-caller-id'). */
+  callerId: string | null;
+  /** The bounds the input shield used (the fallback leaves out values beyond them). */
+  bounds: Readonly<{ lo: number; hi: number }>;
+}
+
+export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: number }>): CallState {
+  return {
+    t0,
+    modelUs: 0,
+    horizon: 0,
+    batch: 0,
+    prepared: null,
+    assessments: [],
+    series: [],
+    modelRows: [],
+    threat: NO_THREAT,
+    shields: [],
+    decisions: [],
+    warnings: [],
+    quantiles: null,
+    mean: null,
+    status: 'ok',
+    reason: null,
+    fallback: null,
+    callerId: null,
+    bounds,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Reads a forecast request exactly once, before any shield sees it. A hostile or buggy caller
+ * can hand over getters that answer differently on each read, a Proxy, an array whose `length`
+ * is a billion with nothing in it, or rely on a polluted `Object.prototype`: every field is read
+ * once, as an own property, every array's length is checked before an element is touched, and
+ * whatever throws while reading becomes the caller's TG_INVALID_ARGUMENT with the cause kept.
+ * The shields then work on this snapshot only (typed arrays, plain values).
+ */
+import { codedError, ErrorCode, hasCode, type CodedError } from '../errors';
+import { REQUEST_LIMITS } from './thresholds';
+
+export type TypedSeries = Float32Array | Float64Array;
+
+/** The request's context as typed arrays: one typed array (a series or a flat [batch, time]
+ * batch with `batch`), or an array of series. Arrays of numbers became Float64Arrays. */
+export type TypedContext = TypedSeries | TypedSeries[];
+
+export interface RequestSnapshot {
+  context: TypedContext;
+  /** Not yet validated (the pipeline shield refuses a bad horizon with its own reason). */
+  predictionLength: unknown;
+  userId: unknown;
+  batch: number | undefined;
+  instrument: string | undefined;
+}
+
+const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument'] as const;
+
+/**
+ * The most values one request may carry, whatever its shape: the largest batch at the model's
+ * full window (10,000 x 2,048). Checked from the lengths alone, before any element is read.
+ */
+export const MAX_REQUEST_VALUES = REQUEST_LIMITS.maxBatch * 2048;
+
+function invalid(message: string, cause?: unknown): CodedError {
+  return codedError(ErrorCode.InvalidArgument, message, cause);
+}
+
+function checkedLength(array: readonly unknown[], what: string, max: number): number {
+  const n = array.length;
+  if (!Number.isSafeInteger(n) || n < 0) throw invalid(`${what} has an invalid length`);
+  if (n > max) throw invalid(`${what} has ${n} elements; a request carries at most ${max} values`);
+  return n;
+}
+
+/** A number[] as a Float64Array; null is a gap (JSON has no NaN), anything else is refused. */
+function numbersToTyped(array: readonly unknown[], n: number, what: string): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = array[i];
+    if (typeof v === 'number') out[i] = v;
+    else if (v === null) out[i] = NaN;
+    else throw invalid(`${what}[${i}] is ${v === undefined ? 'missing (a hole or undefined)' : `a ${typeof v}`}: values must be numbers (null or NaN for a gap)`);
+  }
+  return out;
+}
+
+function isTyped(v: unknown): v is TypedSeries {
+  return v instanceof Float32Array || v instanceof Float64Array;
+}
+
+function readContext(context: unknown): TypedContext {
+  if (isTyped(context)) return context;
+  if (!Array.isArray(context)) {
+    throw invalid('context must be a Float32Array, a Float64Array, a number[] or an array of series');
+  }
+  const n = checkedLength(context, 'context', MAX_REQUEST_VALUES);
+  if (n === 0) throw invalid('context is empty');
+  const first: unknown = context[0];
+  if (typeof first === 'number' || first === null) return numbersToTyped(context, n, 'context');
+  // An array of series: each row read once, its length checked against what is left.
+  if (n > REQUEST_LIMITS.maxBatch) throw invalid(`context holds ${n} series; a batch holds at most ${REQUEST_LIMITS.maxBatch}`);
+  const rows: TypedSeries[] = new Array(n);
+  let total = 0;
+  for (let b = 0; b < n; b++) {
+    const row: unknown = b === 0 ? first : context[b];
+    if (isTyped(row)) rows[b] = row;
+    else if (Array.isArray(row)) rows[b] = numbersToTyped(row, checkedLength(row, `context[${b}]`, MAX_REQUEST_VALUES - total), `context[${b}]`);
+    else throw invalid(`context[${b}] must be a Float32Array, a Float64Array or a number[]`);
+    total += rows[b]!.length;
+    if (total > MAX_REQUEST_VALUES) throw invalid(`context carries more than ${MAX_REQUEST_VALUES} values`);
+  }
+  return rows;
+}
+
+/** The request, read once (see the file's comment). Throws TG_INVALID_ARGUMENT. */
+export function readRequest(request: unknown): RequestSnapshot {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw invalid('the request must be an object { context, predictionLength, userId }');
+  }
+  try {
+    const r = request as Record<string, unknown>;
+    const own = (key: string) => Object.prototype.hasOwnProperty.call(r, key);
+    // Own properties only, each read once (a getter runs once; the prototype is never consulted).
+    const context = own('context') ? r.context : undefined;
+    const predictionLength = own('predictionLength') ? r.predictionLength : undefined;
+    const userId = own('userId') ? r.userId : undefined;
+    const batch = own('batch') ? r.batch : undefined;
+    const instrument = own('instrument') ? r.instrument : undefined;
+    // A misspelt field would otherwise be ignored (an 'instrumnet' would skip its market bounds).
+    const keys = Object.keys(r);
+    if (keys.length > FIELDS.length || keys.some((k) => !(FIELDS as readonly string[]).includes(k))) {
+      const unknown = keys.find((k) => !(FIELDS as readonly string[]).includes(k)) ?? keys[0];
+      throw invalid(`unknown request field ${JSON.stringify(unknown)}: the fields are ${FIELDS.join(', ')}`);
+    }
+    if (batch !== undefined && typeof batch !== 'number') throw invalid(`batch must be a number, got ${typeof batch}`);
+    if (instrument !== undefined && typeof instrument !== 'string') throw invalid(`instrument must be a string, got ${typeof instrument}`);
+    return { context: readContext(context), predictionLength, userId, batch, instrument };
+  } catch (err) {
+    if (hasCode(err, ErrorCode.InvalidArgument)) throw err;
+    // A getter, a Proxy trap or an element accessor threw: the caller's error, kept as the cause.
+    throw invalid(`the request could not be read: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+}
+
+/** `options.timeoutMs` of an async call, read once as an own property (validated by the caller). */
+export function readTimeout(options: unknown): unknown {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object { timeoutMs }');
+  try {
+    return Object.prototype.hasOwnProperty.call(options, 'timeoutMs') ? (options as { timeoutMs?: unknown }).timeoutMs : undefined;
+  } catch (err) {
+    throw invalid(`the options could not be read: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * One outcome per series of a call. A batch is judged series by series: one corrupt or empty
+ * row gets its fallback (or is blocked) while the healthy rows get the model's forecast. The
+ * call's status is the worst of its series' (blocked > fallback > corrected > ok).
+ */
+import type { ThreatAssessment } from './input-shield';
+
+export type ForecastStatus = 'ok' | 'corrected' | 'fallback' | 'blocked';
+
+export interface ThreatView {
+  score: number;
+  decision: 'pass' | 'caution' | 'block';
+  signals: string[];
+}
+
+/** What happened to one series of the call. */
+export interface SeriesOutcome {
+  status: ForecastStatus;
+  /** Why the status is not `ok` (null when it is). */
+  reason: string | null;
+  threat: ThreatView;
+  /** The fallback method that served this series (null when the model did, or nothing did). */
+  fallback: string | null;
+}
+
+const RANK: Readonly<Record<ForecastStatus, number>> = { ok: 0, corrected: 1, fallback: 2, blocked: 3 };
+
+/** The worse of two statuses (the batch status is the worst of its series'). */
+export function worseStatus(a: ForecastStatus, b: ForecastStatus): ForecastStatus {
+  return RANK[b] > RANK[a] ? b : a;
+}
+
+export const NO_THREAT: ThreatView = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
+
+/** A series' threat as the result shows it (no statistics: those go to the audit record). */
+export function threatOf(a: ThreatAssessment | undefined): ThreatView {
+  if (!a) return NO_THREAT;
+  if (a.decision === 'pass' && a.triggered.length === 0) return NO_THREAT;
+  return { score: a.score, decision: a.decision, signals: a.triggered.map((s) => s.name) };
+}
+
+/** The worst of the series' threats (by score), or NO_THREAT. */
+export function worstThreat(assessments: readonly ThreatAssessment[]): ThreatView {
+  let worst: ThreatAssessment | null = null;
+  for (const a of assessments) if (!worst || a.score > worst.score) worst = a;
+  if (!worst) return NO_THREAT;
+  return { score: worst.score, decision: worst.decision, signals: worst.triggered.map((s) => s.name) };
+}
+
+/**
+ * The state of one series while the call runs. `pending` until the model serves it (then `ok`
+ * or `corrected`) or something sends it to a fallback (`needsFallback` with the reason); the
+ * fallback step turns that into `fallback`, or `blocked` when nothing can be forecast.
+ */
+export interface SeriesState {
+  status: ForecastStatus | 'pending';
+  reason: string | null;
+  needsFallback: boolean;
+  fallback: string | null;
+}
+
+export function pendingSeries(): SeriesState {
+  return { status: 'pending', reason: null, needsFallback: false, fallback: null };
+}
+
+/** Marks a series for the fallback (the first reason stays: it is what happened first). */
+export function sendToFallback(s: SeriesState, reason: string): void {
+  if (s.needsFallback) return;
+  s.needsFallback = true;
+  s.status = 'pending';
+  s.reason = reason;
+}

@@ -1,0 +1,95 @@
+/** The guardian's public types: its configuration, a request and a result. */
+import type { KeyObject } from 'node:crypto';
+
+import type { AuditDurability } from '../audit';
+import type { HandoffFullPolicy } from '../audit/handoff';
+import type { BreakerOptions, Clock } from '../breaker';
+import type { FallbackStep } from '../fallback';
+import type { SessionOptions } from '../model/session';
+import type { ShieldActivation } from './call-state';
+import type { ContextInput } from './pipeline-shield';
+import type { ForecastStatus, SeriesOutcome, ThreatView } from './series';
+import type { FallbackStrategy, PipelineProtection, PROFILES, ThreatLevel } from './thresholds';
+
+export interface GuardianConfig {
+  /** A preset (production, staging, development); the fields below override it. */
+  profile?: keyof typeof PROFILES;
+  threatDetectionLevel?: ThreatLevel;
+  dataPipelineProtection?: PipelineProtection;
+  fallbackStrategy?: FallbackStrategy;
+  enableAuditLogging?: boolean;
+  /** The model's manifest; default: the model shipped in models/. */
+  model?: string;
+  /** The sha256 the model must have (required in production). */
+  modelSha256?: string;
+  session?: SessionOptions;
+  audit?: {
+    file?: string;
+    durability?: AuditDurability;
+    /** A directory of rotated segments instead of one file (see AuditLogOptions.dir). */
+    dir?: string;
+    segmentBytes?: number;
+    segmentMs?: number;
+    /** Signs the checkpoints: an HMAC secret (>= 32 bytes) or an Ed25519 private KeyObject;
+     * required when audit is on (default: $TG_AUDIT_SIGNING_KEY). */
+    signingKey?: string | KeyObject;
+    /** Pseudonymize caller ids with this HMAC key so no personal data lands in the log. */
+    callerIdKey?: string;
+    /** Finished calls waiting for the log before the policy applies (default 4096; they wait
+     * one tick, so only a loop that never yields fills it). */
+    handoffLimit?: number;
+    /** 'block' (default): that call appends the waiting records itself; 'drop': the record is
+     * refused, counted and written as a gap entry. */
+    onHandoffFull?: HandoffFullPolicy;
+  };
+  /** Market bounds per instrument: values outside are out of bounds for the input shield. */
+  marketBounds?: Record<string, { lo: number; hi: number }>;
+  breaker?: Omit<BreakerOptions, 'name' | 'clock'>;
+  clock?: Clock;
+  /** Consecutive corrupt model outputs before inference is suspended (manual resume). */
+  suspendAfterCorruptOutputs?: number;
+  /**
+   * 'pooled' (default): result arrays are views on shared 16 KiB slabs, which saves about a
+   * microsecond per array; their `.buffer` holds other results and is never detached by a
+   * transfer (use `.slice()` for a copy of one's own). 'own': every result array has a buffer of
+   * its own.
+   */
+  resultBuffers?: 'pooled' | 'own';
+}
+
+export interface ForecastRequest {
+  context: ContextInput;
+  predictionLength: number;
+  userId: string;
+  /** Rows of a [batch, time] context given as one typed array. */
+  batch?: number;
+  /** Selects market bounds from the configuration. */
+  instrument?: string;
+}
+
+export interface ForecastResult {
+  status: ForecastStatus;
+  /** Why the status is not `ok` (null when it is). */
+  reason: string | null;
+  /** [batch, horizon, levels] (null only when blocked with nothing to serve). */
+  quantiles: Float32Array | null;
+  /** [batch, horizon]: the median (TiRex's mean is its median). */
+  mean: Float32Array | null;
+  levels: readonly number[];
+  batch: number;
+  horizon: number;
+  /** The largest threat score over the series and the signals that fired. */
+  threat: ThreatView;
+  /** Each series' own status, reason and threat: a batch is judged series by series, and the
+   * call's `status` is the worst of these (blocked > fallback > corrected > ok). The rows of a
+   * blocked series hold NaN. */
+  series: SeriesOutcome[];
+  shields: ShieldActivation[];
+  fallback: { method: string; steps: FallbackStep[] } | null;
+  /** The call's id in the audit trail (the record's `inputStats.callId`); null when audit is off. */
+  auditId: string | null;
+  model: { name: string; sha256: string; provider: string };
+  timings: { totalUs: number; modelUs: number; shieldsUs: number };
+  warnings: string[];
+}
+
