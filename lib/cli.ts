@@ -1,16 +1,19 @@
 /**
- * The command line: `tirex-guardian info` (runtime, providers, CPU path) and
- * `tirex-guardian scan <csv> [--column NAME] [--lo X] [--hi Y]` (the input shield's statistics
- * of one series). `forecast` arrives with the guardian.
+ * The command line: forecast, evaluate, scan, info, audit verify, audit query (USAGE below).
+ * Every subcommand declares its flags and their types; anything else (an unknown or misspelt
+ * flag, a flag without its value, a malformed number, an unknown profile, a stray argument) is a
+ * usage error: the problem and the subcommand's usage line on stderr, exit 2, nothing run. A
+ * silently ignored flag would run something other than what was asked.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 
 import { readCsvColumn } from './data/csv';
 import { formatAuditReport, verifyAuditLog } from './audit';
 import { queryAuditLog, type AuditQuery } from './audit/query';
-import type { AuditStatus } from './audit/record';
+import { AUDIT_STATUSES, type AuditStatus } from './audit/record';
 import { TiRexGuardian } from './guardian/guardian';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
@@ -21,29 +24,158 @@ import { cpuFeatures } from './kernels/cpu';
 import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
 
-const USAGE = `usage:
-  tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]
-                          [--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]
-  tirex-guardian audit verify <audit.log | segment dir> [--public-key-file PEM | --signing-key-file K] [--json]
-                          (HMAC key: the file, else $TG_AUDIT_SIGNING_KEY; Ed25519: the public key)
-  tirex-guardian audit query <audit.log | segment dir> [--from TIME] [--to TIME] [--user ID [--caller-key-file K]]
-                          [--status ok,corrected,fallback,blocked] [--model SHA256-PREFIX] [--limit N] [--json]
-  tirex-guardian info
-  tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]
-  tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]
-                          [--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json]`;
+type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
+const PAD = ' '.repeat(29);
+const USAGE: Readonly<Record<CommandName, string>> = {
+  forecast:
+    'usage: tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]\n' +
+    `${PAD}[--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]`,
+  'audit verify':
+    'usage: tirex-guardian audit verify <audit.log | segment dir> [--public-key-file PEM | --signing-key-file K] [--json]\n' +
+    `${PAD}(HMAC key: the file, else $TG_AUDIT_SIGNING_KEY; Ed25519: the public key)`,
+  'audit query':
+    'usage: tirex-guardian audit query <audit.log | segment dir> [--from TIME] [--to TIME] [--user ID [--caller-key-file K]]\n' +
+    `${PAD}[--status ok,corrected,fallback,blocked] [--model SHA256-PREFIX] [--limit N] [--json]`,
+  info: 'usage: tirex-guardian info',
+  scan: 'usage: tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]',
+  evaluate:
+    'usage: tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]\n' +
+    `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json]`,
+};
+const ALL_USAGE = Object.values(USAGE).join('\n');
+
+type FlagType = 'string' | 'boolean';
+
+/** A subcommand's contract: its one positional argument (or none) and every flag it knows. */
+interface CommandSpec {
+  positional: string | null;
+  flags: Readonly<Record<string, FlagType>>;
 }
 
-function numberFlag(args: string[], name: string, fallback: number): number {
-  const raw = flag(args, name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (Number.isNaN(v)) throw new Error(`--${name} must be a number, got ${raw}`);
-  return v;
+const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  forecast: {
+    positional: '<file.csv>',
+    flags: { column: 'string', horizon: 'string', profile: 'string', model: 'string', 'model-sha256': 'string', 'audit-file': 'string', 'signing-key-file': 'string', user: 'string', json: 'boolean' },
+  },
+  'audit verify': { positional: '<audit.log | segment dir>', flags: { 'public-key-file': 'string', 'signing-key-file': 'string', json: 'boolean' } },
+  'audit query': {
+    positional: '<audit.log | segment dir>',
+    flags: { from: 'string', to: 'string', user: 'string', 'caller-key-file': 'string', status: 'string', model: 'string', limit: 'string', json: 'boolean' },
+  },
+  info: { positional: null, flags: {} },
+  scan: { positional: '<file.csv>', flags: { column: 'string', lo: 'string', hi: 'string', json: 'boolean' } },
+  evaluate: {
+    positional: '<model.json>',
+    flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string' },
+  },
+};
+
+const PROFILE_NAMES = ['production', 'staging', 'development'] as const;
+
+/** A command line the CLI cannot honour: exit 2 with the usage of `command` (all when null). */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command: CommandName | null,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The parsed command line: the positional argument and the flags given (each at most once). */
+export interface ParsedArgs {
+  target: string;
+  flags: ReadonlyMap<string, string | true>;
+}
+
+// A negative number is a value (`--lo -5`); any other value starting with '-' is taken for a
+// forgotten value followed by a flag (`--horizon --column Price`).
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/** Parses `args` against the command's declared flags; throws UsageError on anything else. */
+export function parseCommand(command: CommandName, args: string[]): ParsedArgs {
+  const spec = COMMANDS[command];
+  const options: Record<string, { type: FlagType }> = {};
+  for (const [name, type] of Object.entries(spec.flags)) options[name] = { type };
+  // strict: false so that every problem is found in the tokens and reported in our own words.
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'positional') positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    const type = Object.hasOwn(spec.flags, t.name) ? spec.flags[t.name] : undefined;
+    if (type === undefined || t.rawName !== `--${t.name}`) {
+      const known = Object.keys(spec.flags).map((f) => `--${f}`).join(', ') || 'none';
+      throw new UsageError(`unknown flag ${t.rawName} for ${command} (known: ${known})`, command);
+    }
+    if (flags.has(t.name)) throw new UsageError(`--${t.name} given more than once`, command);
+    if (type === 'boolean') {
+      if (t.value !== undefined) throw new UsageError(`--${t.name} is a switch and takes no value (got ${JSON.stringify(t.value)})`, command);
+      flags.set(t.name, true);
+      continue;
+    }
+    if (t.value === undefined) throw new UsageError(`--${t.name} needs a value`, command);
+    if (!t.inlineValue && t.value.startsWith('-') && !NEGATIVE_NUMBER.test(t.value)) {
+      throw new UsageError(`--${t.name} needs a value, got the flag ${t.value} (a value starting with '-' is written --${t.name}=VALUE)`, command);
+    }
+    flags.set(t.name, t.value);
+  }
+  if (spec.positional === null) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, command);
+    return { target: '', flags };
+  }
+  if (positionals.length === 0) throw new UsageError(`${command} needs ${spec.positional}`, command);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])} (${command} takes one ${spec.positional})`, command);
+  return { target: positionals[0]!, flags };
+}
+
+/** Reads the parsed flags of one command, checking values; errors are usage errors. */
+class Flags {
+  constructor(
+    private readonly command: CommandName,
+    private readonly parsed: ParsedArgs,
+  ) {}
+
+  has(name: string): boolean {
+    return this.parsed.flags.has(name);
+  }
+
+  string(name: string): string | undefined {
+    const v = this.parsed.flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /** A whole number in [min, max] written in decimal digits (no sign, exponent or fraction). */
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const v = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+    if (!(v >= min && v <= max)) throw this.error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return v;
+  }
+
+  /** A finite decimal number. */
+  number(name: string, fallback: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const v = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(v)) throw this.error(`--${name} must be a finite number, got ${JSON.stringify(raw)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) throw this.error(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  }
+
+  error(message: string): UsageError {
+    return new UsageError(message, this.command);
+  }
 }
 
 /** The single-thread latency figure of a benchmark result file (bench/scenarios/model.mjs). */
@@ -66,26 +198,37 @@ export function defaultModelManifest(): string {
   return path.join(packageRoot(), 'models', 'tirex-guardian-default.json');
 }
 
-function forecastCommand(args: string[]): number {
-  const col = readCsvColumn(args[0]!, flag(args, 'column'));
-  const horizon = numberFlag(args, 'horizon', 32);
-  const profile = (flag(args, 'profile') ?? 'staging') as 'production' | 'staging' | 'development';
-  const auditFile = flag(args, 'audit-file');
-  const keyFile = flag(args, 'signing-key-file');
-  // Without a key file the audit trail lives in memory for this run, signed with a fresh key.
-  const signingKey = keyFile ? fs.readFileSync(keyFile, 'utf8').trim() : randomBytes(32).toString('hex');
+/** The forecast's signing key: the key file, else (with an audit file) $TG_AUDIT_SIGNING_KEY;
+ * without an audit file the trail lives in memory for this run, signed with a fresh key. */
+function forecastSigningKey(f: Flags, auditFile: string | undefined): string {
+  const keyFile = f.string('signing-key-file');
+  if (keyFile !== undefined) return fs.readFileSync(keyFile, 'utf8').trim();
+  if (auditFile === undefined) return randomBytes(32).toString('hex');
+  const env = process.env.TG_AUDIT_SIGNING_KEY;
+  // A log signed with a throw-away key could never be verified: refuse rather than write it.
+  if (!env) throw f.error('--audit-file needs --signing-key-file K (or $TG_AUDIT_SIGNING_KEY): a log signed with a throw-away key cannot be verified');
+  return env;
+}
+
+function forecastCommand(f: Flags, file: string): number {
+  const horizon = f.integer('horizon', 32, 1, 100_000);
+  const profile = f.oneOf('profile', PROFILE_NAMES, 'staging');
+  const auditFile = f.string('audit-file');
+  const signingKey = forecastSigningKey(f, auditFile);
+  const col = readCsvColumn(file, f.string('column'));
   const guardian = new TiRexGuardian({
     profile,
-    model: flag(args, 'model') ?? defaultModelManifest(),
-    modelSha256: flag(args, 'model-sha256'),
-    audit: { signingKey, file: auditFile, durability: auditFile ? 'fsync' : 'memory' },
+    model: f.string('model') ?? defaultModelManifest(),
+    ...(f.has('model-sha256') ? { modelSha256: f.string('model-sha256') } : {}),
+    // 'memory' said explicitly: the trail of this one run, gone when it ends.
+    audit: { signingKey, ...(auditFile !== undefined ? { file: auditFile, durability: 'fsync' as const } : { durability: 'memory' as const }) },
   });
-  const result = guardian.safeForecast({ context: col.values, predictionLength: horizon, userId: flag(args, 'user') ?? 'cli' });
+  const result = guardian.safeForecast({ context: col.values, predictionLength: horizon, userId: f.string('user') ?? 'cli' });
   const m = guardian.session.manifest;
   const K = result.levels.length;
   const steps = result.quantiles ? Array.from({ length: horizon }, (_, h) => Array.from(result.quantiles!.subarray(h * K, (h + 1) * K))) : null;
   const report = {
-    file: args[0],
+    file,
     column: col.name,
     rows: col.values.length,
     missingCells: col.missing,
@@ -104,7 +247,7 @@ function forecastCommand(args: string[]): number {
     levels: result.levels,
     quantiles: steps,
   };
-  if (args.includes('--json')) {
+  if (f.has('json')) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else {
     const last = col.values[col.values.length - 1];
@@ -128,11 +271,12 @@ function forecastCommand(args: string[]): number {
 
 /** The verifying key: an Ed25519 public key file, the HMAC secret's file, else the environment
  * (never a command-line value). */
-function verifyKey(args: string[]): { publicKey: string } | { signingKey: string } {
-  const publicKeyFile = flag(args, 'public-key-file');
-  if (publicKeyFile) return { publicKey: fs.readFileSync(publicKeyFile, 'utf8') };
-  const keyFile = flag(args, 'signing-key-file');
-  if (keyFile) return { signingKey: fs.readFileSync(keyFile, 'utf8').trim() };
+function verifyKey(f: Flags): { publicKey: string } | { signingKey: string } {
+  const publicKeyFile = f.string('public-key-file');
+  const keyFile = f.string('signing-key-file');
+  if (publicKeyFile !== undefined && keyFile !== undefined) throw f.error('give --public-key-file (Ed25519) or --signing-key-file (HMAC), not both');
+  if (publicKeyFile !== undefined) return { publicKey: fs.readFileSync(publicKeyFile, 'utf8') };
+  if (keyFile !== undefined) return { signingKey: fs.readFileSync(keyFile, 'utf8').trim() };
   const env = process.env.TG_AUDIT_SIGNING_KEY;
   if (env) return { signingKey: env };
   throw new Error('audit verify needs a key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
@@ -140,36 +284,50 @@ function verifyKey(args: string[]): { publicKey: string } | { signingKey: string
 
 /** Verifies an audit log (a file or a directory of segments) offline: exit 0 verified, 1 tampered
  * or unreadable, 4 unverified tail. */
-export async function verifyCommand(args: string[]): Promise<number> {
-  const report = await verifyAuditLog(args[0]!, verifyKey(args));
-  process.stdout.write((args.includes('--json') ? JSON.stringify(report, null, 2) : formatAuditReport(report)) + '\n');
+async function verifyCommand(f: Flags, log: string): Promise<number> {
+  const report = await verifyAuditLog(log, verifyKey(f));
+  process.stdout.write((f.has('json') ? JSON.stringify(report, null, 2) : formatAuditReport(report)) + '\n');
   return report.status === 'verified' ? 0 : report.status === 'unverified-tail' ? 4 : 1;
 }
 
-/** Prints the records that match: JSON lines with --json, else one line each. Exit 0. */
-export async function queryCommand(args: string[]): Promise<number> {
+/** The query the flags describe (checked before the log is opened). */
+function auditQueryOf(f: Flags): AuditQuery {
   const q: AuditQuery = {};
-  const from = flag(args, 'from');
-  const to = flag(args, 'to');
+  const from = f.string('from');
+  const to = f.string('to');
   if (from !== undefined) q.from = /^\d+$/.test(from) ? Number(from) : from;
   if (to !== undefined) q.to = /^\d+$/.test(to) ? Number(to) : to;
-  const user = flag(args, 'user');
+  const user = f.string('user');
   if (user !== undefined) q.user = user;
-  const callerKeyFile = flag(args, 'caller-key-file');
-  if (callerKeyFile) q.callerIdKey = fs.readFileSync(callerKeyFile, 'utf8').trim();
-  const status = flag(args, 'status');
-  if (status !== undefined) q.status = status.split(',') as AuditStatus[];
-  const model = flag(args, 'model');
+  const callerKeyFile = f.string('caller-key-file');
+  if (callerKeyFile !== undefined) {
+    // The key only turns --user into its pseudonym: alone it would filter nothing.
+    if (user === undefined) throw f.error('--caller-key-file pseudonymizes --user: give --user too');
+    q.callerIdKey = fs.readFileSync(callerKeyFile, 'utf8').trim();
+  }
+  const status = f.string('status');
+  if (status !== undefined) {
+    const list = status.split(',');
+    const bad = list.find((s) => !(AUDIT_STATUSES as readonly string[]).includes(s));
+    if (bad !== undefined) throw f.error(`--status takes a comma-separated list of ${AUDIT_STATUSES.join(', ')}, got ${JSON.stringify(bad)}`);
+    q.status = list as AuditStatus[];
+  }
+  const model = f.string('model');
   if (model !== undefined) q.model = model;
-  const limit = flag(args, 'limit');
-  if (limit !== undefined) q.limit = numberFlag(args, 'limit', Infinity);
-  const json = args.includes('--json');
+  if (f.has('limit')) q.limit = f.integer('limit', Infinity, 1, Number.MAX_SAFE_INTEGER);
+  return q;
+}
+
+/** Prints the records that match: JSON lines with --json, else one line each. Exit 0. */
+async function queryCommand(f: Flags, log: string): Promise<number> {
+  const q = auditQueryOf(f);
+  const json = f.has('json');
   const out: string[] = [];
   const flushOut = (): void => {
     if (out.length) process.stdout.write(out.join('\n') + '\n');
     out.length = 0;
   };
-  const r = await queryAuditLog(args[0]!, q, (rec) => {
+  const r = await queryAuditLog(log, q, (rec) => {
     out.push(json ? JSON.stringify(rec) : `${rec.time} ${rec.id} ${rec.status.padEnd(9)} caller ${rec.callerId} model ${String(rec.modelHash).slice(0, 12)} ${rec.latencyUs} us${rec.fallback ? ` fallback ${rec.fallback}` : ''}`);
     if (out.length >= 1000) flushOut();
   });
@@ -178,46 +336,101 @@ export async function queryCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+function scanCommand(f: Flags, file: string): number {
+  const lo = f.number('lo', -Infinity);
+  const hi = f.number('hi', Infinity);
+  if (!(lo <= hi)) throw f.error(`--lo (${lo}) must not be above --hi (${hi})`);
+  const col = readCsvColumn(file, f.string('column'));
+  const stats = scan(col.values, { lo, hi });
+  const report = { file, column: col.name, rows: col.values.length, missingCells: col.missing, stats };
+  if (f.has('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    process.stdout.write(`${report.file} [${report.column}]: ${report.rows} rows, ${report.missingCells} missing cells\n`);
+    for (const [k, v] of Object.entries(stats)) process.stdout.write(`  ${k.padEnd(18)} ${v}\n`);
+  }
+  return 0;
+}
+
+function evaluateCommand(f: Flags, manifest: string, argv: string[]): number {
+  const horizon = f.integer('horizon', 32, 1, 100_000);
+  const maxOrigins = f.integer('origins', 64, 1, 1_000_000);
+  const session = ModelSession.load(manifest, { intraOpThreads: 1 });
+  const dataDir = path.resolve(f.string('data') ?? path.join(process.cwd(), 'data'));
+  const prefix = f.string('series') ?? '';
+  const series = loadSeries(dataDir).filter((s) => s.id.startsWith(prefix));
+  const result = evaluateModel(session, series, { horizon, maxOrigins });
+  process.stdout.write(formatEvaluation(result) + '\n');
+  const out = f.string('json');
+  if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  const command = `npx tirex-guardian ${argv.join(' ')}`;
+  if (f.has('update-manifest')) writeManifestEvaluation(session.manifest, manifestEvaluation(result, command));
+  const card = f.string('card');
+  if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(f.string('latency'))));
+  return 0;
+}
+
+function infoCommand(): number {
+  const info = { runtime: runtimeInfo(), cpu: cpuFeatures(), node: process.version, napi: process.versions.napi };
+  process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  return 0;
+}
+
+/** The subcommand named by argv and the arguments after its name. */
+function commandOf(argv: string[]): { command: CommandName; args: string[] } {
+  const [first, ...rest] = argv;
+  if (first === 'audit') {
+    const sub = rest[0];
+    if (sub === 'verify' || sub === 'query') return { command: `audit ${sub}`, args: rest.slice(1) };
+    const why = sub === undefined ? 'audit needs a subcommand' : `unknown audit subcommand ${JSON.stringify(sub)}`;
+    throw new UsageError(`${why} (known: verify, query)`, null);
+  }
+  if (first === 'verify') return { command: 'audit verify', args: rest }; // the older spelling
+  if (first !== undefined && first !== 'audit verify' && first !== 'audit query' && Object.hasOwn(COMMANDS, first)) {
+    return { command: first as CommandName, args: rest };
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, audit verify, audit query)`, null);
+}
+
+function run(command: CommandName, args: string[], argv: string[]): number | Promise<number> {
+  const parsed = parseCommand(command, args);
+  const f = new Flags(command, parsed);
+  switch (command) {
+    case 'forecast':
+      return forecastCommand(f, parsed.target);
+    case 'audit verify':
+      return verifyCommand(f, parsed.target);
+    case 'audit query':
+      return queryCommand(f, parsed.target);
+    case 'scan':
+      return scanCommand(f, parsed.target);
+    case 'evaluate':
+      return evaluateCommand(f, parsed.target, argv);
+    case 'info':
+      return infoCommand();
+  }
+}
+
+function usageFailure(err: UsageError): number {
+  process.stderr.write(`tirex-guardian: ${err.message}\n${err.command === null ? ALL_USAGE : USAGE[err.command]}\n`);
+  return 2;
+}
+
+/** Runs the command line; the exit status (2: usage error), or a promise of it. Usage errors are
+ * found before anything is read, loaded or written. */
 export function main(argv: string[]): number | Promise<number> {
-  const [command, ...args] = argv;
-  if (command === 'audit' && args[0] === 'verify' && args[1] && !args[1].startsWith('--')) return verifyCommand(args.slice(1));
-  if (command === 'audit' && args[0] === 'query' && args[1] && !args[1].startsWith('--')) return queryCommand(args.slice(1));
-  if (command === 'verify' && args[0] && !args[0].startsWith('--')) return verifyCommand(args); // the older spelling
-  if (command === 'forecast' && args[0] && !args[0].startsWith('--')) return forecastCommand(args);
-  if (command === 'info') {
-    const info = { runtime: runtimeInfo(), cpu: cpuFeatures(), node: process.version, napi: process.versions.napi };
-    process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(`${ALL_USAGE}\n`);
     return 0;
   }
-  if (command === 'scan' && args[0] && !args[0].startsWith('--')) {
-    const col = readCsvColumn(args[0], flag(args, 'column'));
-    const stats = scan(col.values, { lo: numberFlag(args, 'lo', -Infinity), hi: numberFlag(args, 'hi', Infinity) });
-    const report = { file: args[0], column: col.name, rows: col.values.length, missingCells: col.missing, stats };
-    if (args.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else {
-      process.stdout.write(`${report.file} [${report.column}]: ${report.rows} rows, ${report.missingCells} missing cells\n`);
-      for (const [k, v] of Object.entries(stats)) process.stdout.write(`  ${k.padEnd(18)} ${v}\n`);
-    }
-    return 0;
+  const handle = (err: unknown): number => {
+    if (err instanceof UsageError) return usageFailure(err);
+    throw err;
+  };
+  try {
+    const { command, args } = commandOf(argv);
+    const status = run(command, args, argv);
+    return typeof status === 'number' ? status : status.catch(handle);
+  } catch (err) {
+    return handle(err);
   }
-  if (command === 'evaluate' && args[0] && !args[0].startsWith('--')) {
-    const session = ModelSession.load(args[0], { intraOpThreads: 1 });
-    const dataDir = path.resolve(flag(args, 'data') ?? path.join(process.cwd(), 'data'));
-    const prefix = flag(args, 'series') ?? '';
-    const series = loadSeries(dataDir).filter((s) => s.id.startsWith(prefix));
-    const result = evaluateModel(session, series, {
-      horizon: numberFlag(args, 'horizon', 32),
-      maxOrigins: numberFlag(args, 'origins', 64),
-    });
-    process.stdout.write(formatEvaluation(result) + '\n');
-    const out = flag(args, 'json');
-    if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    const command = `npx tirex-guardian ${argv.join(' ')}`;
-    if (args.includes('--update-manifest')) writeManifestEvaluation(session.manifest, manifestEvaluation(result, command));
-    const card = flag(args, 'card');
-    if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(flag(args, 'latency'))));
-    return 0;
-  }
-  process.stderr.write(`${USAGE}\n`);
-  return command === undefined || command === '--help' || command === 'help' ? 0 : 2;
 }

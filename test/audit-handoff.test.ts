@@ -66,7 +66,7 @@ describe('the guardian hand-off with a real log', () => {
   for (const onHandoffFull of ['block', 'drop'] as const) {
     it(`${onHandoffFull}: a loop that never yields; every call is a record or counted in a gap entry, the chain verifies`, async () => {
       const key = 'h'.repeat(32);
-      const g = new TiRexGuardian({ profile: 'staging', audit: { signingKey: key, handoffLimit: 50, onHandoffFull } });
+      const g = new TiRexGuardian({ profile: 'staging', audit: { signingKey: key, durability: 'memory', handoffLimit: 50, onHandoffFull } });
       open.push(g);
       const ids: string[] = [];
       for (let i = 0; i < 180; i++) ids.push(g.safeForecast({ context: prices, predictionLength: 8, userId: 'loop' }).auditId!);
@@ -90,6 +90,6 @@ describe('the guardian hand-off with a real log', () => {
   }
 
   it('bad hand-off options are typed errors at construction', () => {
-    expect(() => new TiRexGuardian({ profile: 'staging', audit: { signingKey: 'h'.repeat(32), handoffLimit: -1 } })).toThrow(expect.objectContaining({ code: 'TG_INVALID_ARGUMENT' }));
+    expect(() => new TiRexGuardian({ profile: 'staging', audit: { signingKey: 'h'.repeat(32), durability: 'memory', handoffLimit: -1 } })).toThrow(expect.objectContaining({ code: 'TG_INVALID_ARGUMENT' }));
   });
 });

@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TiRexGuardian, type ForecastResult } from '../lib/index';
 import { anySeriesArb } from './arbitraries';
 
-const graceful = new TiRexGuardian({ profile: 'staging', audit: { signingKey: 'p'.repeat(32) } });
-const strict = new TiRexGuardian({ profile: 'staging', fallbackStrategy: 'strict', audit: { signingKey: 'p'.repeat(32) } });
+const graceful = new TiRexGuardian({ profile: 'staging', audit: { signingKey: 'p'.repeat(32), durability: 'memory' } });
+const strict = new TiRexGuardian({ profile: 'staging', fallbackStrategy: 'strict', audit: { signingKey: 'p'.repeat(32), durability: 'memory' } });
 afterAll(async () => {
   await graceful.close();
   await strict.close();

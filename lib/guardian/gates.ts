@@ -1,15 +1,17 @@
 /**
  * Fail-closed production gates (SPEC section 5, seed 001): in the production profile the
  * guardian refuses to start when audit is off, the audit signing key is missing or short, the
- * model hash is not pinned or does not match, or the audit directory is not writable. The error
- * lists every failing gate with its remedy, not just the first.
+ * model hash is not pinned or does not match, or the audit directory is not writable (an
+ * in-memory audit log has neither file nor directory: the audit-file gate). The error lists every
+ * failing gate with its remedy, not just the first.
  */
 import { createHash, KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { codedError, ErrorCode } from '../errors';
-import type { LoadedManifest } from '../model/manifest';
+import { loadManifest, type LoadedManifest } from '../model/manifest';
+import type { ResolvedGuardianConfig } from './config';
 
 export interface GateInputs {
   auditEnabled: boolean;
@@ -83,4 +85,16 @@ export function checkProductionGates(g: GateInputs): void {
       failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
   );
   throw Object.assign(err, { failures });
+}
+
+/** The gates over a resolved configuration, before the model is loaded (the manifest only). */
+export function checkProductionConfig(c: ResolvedGuardianConfig): void {
+  checkProductionGates({
+    auditEnabled: c.audit.enabled,
+    signingKey: c.audit.signingKey,
+    auditFile: c.audit.file,
+    auditDir: c.audit.dir,
+    pinnedSha256: c.modelSha256,
+    manifest: loadManifest(c.model),
+  });
 }

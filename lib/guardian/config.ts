@@ -1,0 +1,398 @@
+/**
+ * The guardian's configuration, checked once at construction (issue 10, finding 6). Nothing in a
+ * configuration may fail open:
+ *
+ * - every object is read field by field, each field exactly once and as an own property (a
+ *   snapshot: a getter runs once, an inherited property from a polluted Object.prototype is never
+ *   seen, later changes to the caller's object change nothing);
+ * - an unknown key, at any level, is refused with the names allowed there (a misspelt option
+ *   would otherwise leave its default in force, silently);
+ * - names are checked against own entries of fixed lists (a level 'constructor' or '__proto__'
+ *   would otherwise find Object.prototype's members in the threshold tables);
+ * - numbers are finite and in range, integers where they count something.
+ *
+ * Errors are TypeError / RangeError with code TG_INVALID_ARGUMENT (TG_INVALID_BOUNDS under
+ * marketBounds), `err.option` naming the offending path; a missing signing key is TG_GATE_FAILED.
+ */
+import { KeyObject } from 'node:crypto';
+import * as path from 'node:path';
+
+import type { AuditDurability, AuditLogOptions } from '../audit';
+import type { HandoffFullPolicy } from '../audit/handoff';
+import { BREAKER_DEFAULTS, resolveBreakerOptions, systemClock, type Clock, type ResolvedBreakerOptions } from '../breaker';
+import { codedError, ErrorCode, rangeError, typeError, type ErrorCodeValue } from '../errors';
+import type { SessionOptions } from '../model/session';
+import { packageRoot } from '../native/addon';
+import type { GuardianConfig } from './types';
+import {
+  FALLBACK_STRATEGIES,
+  INPUT_THRESHOLDS,
+  lookup,
+  OUTPUT_THRESHOLDS,
+  PIPELINE_PROTECTIONS,
+  PIPELINE_THRESHOLDS,
+  PROFILE_NAMES,
+  PROFILES,
+  THREAT_LEVELS,
+  type FallbackStrategy,
+  type InputThresholds,
+  type OutputThresholds,
+  type PipelineProtection,
+  type PipelineThresholds,
+  type ProfileName,
+  type ThreatLevel,
+} from './thresholds';
+
+type AuditConfig = NonNullable<GuardianConfig['audit']>;
+
+const TOP_KEYS = [
+  'profile',
+  'threatDetectionLevel',
+  'dataPipelineProtection',
+  'fallbackStrategy',
+  'enableAuditLogging',
+  'model',
+  'modelSha256',
+  'session',
+  'audit',
+  'marketBounds',
+  'breaker',
+  'clock',
+  'suspendAfterCorruptOutputs',
+  'resultBuffers',
+] as const satisfies readonly (keyof GuardianConfig)[];
+const AUDIT_KEYS = [
+  'file',
+  'dir',
+  'durability',
+  'segmentBytes',
+  'segmentMs',
+  'signingKey',
+  'callerIdKey',
+  'handoffLimit',
+  'onHandoffFull',
+] as const satisfies readonly (keyof AuditConfig)[];
+const SESSION_KEYS = [
+  'intraOpThreads',
+  'interOpThreads',
+  'graphOptimizationLevel',
+  'deterministic',
+  'allowSpinning',
+  'provider',
+  'deviceId',
+  'providerPolicy',
+] as const satisfies readonly (keyof SessionOptions)[];
+const BREAKER_KEYS = (Object.keys(BREAKER_DEFAULTS) as (keyof ResolvedBreakerOptions)[]).filter(
+  (k): k is Exclude<keyof ResolvedBreakerOptions, 'name' | 'clock'> => k !== 'name' && k !== 'clock',
+);
+
+// Compile-time: a field added to GuardianConfig, its audit options or SessionOptions without a
+// place in the lists above fails the build here, instead of being refused at run time.
+type Unlisted = Exclude<keyof GuardianConfig, (typeof TOP_KEYS)[number]> | Exclude<keyof AuditConfig, (typeof AUDIT_KEYS)[number]> | Exclude<keyof SessionOptions, (typeof SESSION_KEYS)[number]>;
+const everyKeyListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyKeyListed;
+
+const DURABILITIES = ['memory', 'none', 'batched', 'fsync'] as const satisfies readonly AuditDurability[];
+const HANDOFF_POLICIES = ['block', 'drop'] as const satisfies readonly HandoffFullPolicy[];
+const RESULT_BUFFERS = ['pooled', 'own'] as const;
+const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+/** Largest handoffLimit: a million pending records is already hundreds of MB waiting. */
+export const MAX_HANDOFF_LIMIT = 1 << 20;
+export const MAX_SUSPEND_AFTER = 1_000_000;
+
+export interface ResolvedAuditConfig {
+  /** enableAuditLogging after the profile. */
+  enabled: boolean;
+  file: string | undefined;
+  dir: string | undefined;
+  /** The durability the log opens with (the given one, else 'fsync' with a file or directory,
+   * else 'memory', which only development may leave implicit). */
+  durability: AuditDurability;
+  segmentBytes: number | undefined;
+  segmentMs: number | undefined;
+  /** audit.signingKey, else $TG_AUDIT_SIGNING_KEY (read once, here). */
+  signingKey: string | KeyObject | undefined;
+  callerIdKey: string | undefined;
+  handoffLimit: number;
+  onHandoffFull: HandoffFullPolicy;
+}
+
+export interface ResolvedGuardianConfig {
+  profile: ProfileName;
+  /** What the guardian exposes as `config`. */
+  policy: Readonly<{ level: ThreatLevel; pipeline: PipelineProtection; strategy: FallbackStrategy; audit: boolean }>;
+  /** The rows of the threshold tables for the policy (own rows only). */
+  thresholds: Readonly<{ input: Readonly<InputThresholds>; output: Readonly<OutputThresholds>; pipeline: Readonly<PipelineThresholds> }>;
+  /** The manifest's path (default: the model shipped in models/). */
+  model: string;
+  modelSha256: string | undefined;
+  /** Every session option given a value, on an object without a prototype. */
+  session: Readonly<Required<SessionOptions>>;
+  audit: Readonly<ResolvedAuditConfig>;
+  /** Per instrument, on an object without a prototype (an instrument named 'constructor' finds
+   * nothing it was not given). */
+  marketBounds: Readonly<Record<string, Readonly<{ lo: number; hi: number }>>>;
+  /** The breaker's options, every one set (the clock included), without a name. */
+  breaker: Readonly<Omit<ResolvedBreakerOptions, 'name'>>;
+  suspendAfterCorruptOutputs: number;
+  resultBuffers: 'pooled' | 'own';
+}
+
+type Fields = Map<string, unknown>;
+
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+function fail(option: string, message: string, kind: 'type' | 'range' = 'type', code: ErrorCodeValue = ErrorCode.InvalidArgument): Error {
+  const text = `TiRexGuardian: ${option} ${message}`;
+  return Object.assign(kind === 'type' ? typeError(code, text) : rangeError(code, text), { option });
+}
+
+/**
+ * The own fields of `value` (a plain object: prototype Object.prototype or null), each read
+ * exactly once; any key outside `allowed` (null: any string) is refused, listing them. Undefined
+ * values count as absent, as they always have.
+ */
+function fieldsOf(value: unknown, option: string, allowed: readonly string[] | null, code: ErrorCodeValue = ErrorCode.InvalidArgument): Fields {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail(option, `must be an object, got ${shown(value)}`, 'type', code);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    // Options inherited from another prototype would be ignored without a word: refuse them.
+    throw fail(option, 'must be a plain object (options on its prototype would not be read)', 'type', code);
+  }
+  const out: Fields = new Map();
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key !== 'string' || (allowed !== null && !allowed.includes(key))) {
+      const name = typeof key === 'string' ? JSON.stringify(key) : String(key);
+      throw fail(option, `has an unknown key ${name}; allowed: ${allowed?.join(', ') || 'string keys'}`, 'type', code);
+    }
+    const v: unknown = (value as Record<string, unknown>)[key]; // the one read
+    if (v !== undefined) out.set(key, v);
+  }
+  return out;
+}
+
+function oneOf<T extends string>(f: Fields, key: string, option: string, allowed: readonly T[]): T | undefined {
+  const v = f.get(key);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw fail(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${shown(v)}`);
+  }
+  return v as T;
+}
+
+function bool(f: Fields, key: string, option: string): boolean | undefined {
+  const v = f.get(key);
+  if (v !== undefined && typeof v !== 'boolean') throw fail(option, `must be true or false, got ${shown(v)}`);
+  return v as boolean | undefined;
+}
+
+function int(f: Fields, key: string, option: string, min: number, max: number): number | undefined {
+  const v = f.get(key);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw fail(option, `must be an integer from ${min} to ${max}, got ${shown(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw fail(option, `must be an integer from ${min} to ${max}, got ${shown(v)}`, 'range');
+  return v;
+}
+
+function text(f: Fields, key: string, option: string): string | undefined {
+  const v = f.get(key);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '' || v.includes('\0')) throw fail(option, `must be a non-empty string, got ${shown(v)}`);
+  return v;
+}
+
+function nullProto<T extends object>(fields: T): Readonly<T> {
+  return Object.freeze(Object.assign(Object.create(null) as T, fields));
+}
+
+function resolveSession(value: unknown): Readonly<Required<SessionOptions>> {
+  const f = value === undefined ? new Map<string, unknown>() : fieldsOf(value, 'session', SESSION_KEYS);
+  const o = (k: string): string => `session.${k}`;
+  // Every option set: the addon reads them by name, and an unset one would be looked up on the
+  // prototype chain. The defaults are the addon's own.
+  return nullProto<Required<SessionOptions>>({
+    intraOpThreads: int(f, 'intraOpThreads', o('intraOpThreads'), 0, 1024) ?? 1,
+    interOpThreads: int(f, 'interOpThreads', o('interOpThreads'), 0, 1024) ?? 1,
+    graphOptimizationLevel: oneOf(f, 'graphOptimizationLevel', o('graphOptimizationLevel'), OPTIMIZATION_LEVELS) ?? 'all',
+    deterministic: bool(f, 'deterministic', o('deterministic')) ?? false,
+    allowSpinning: bool(f, 'allowSpinning', o('allowSpinning')) ?? false,
+    provider: oneOf(f, 'provider', o('provider'), ['cpu', 'cuda'] as const) ?? 'cpu',
+    deviceId: int(f, 'deviceId', o('deviceId'), 0, 1024) ?? 0,
+    providerPolicy: oneOf(f, 'providerPolicy', o('providerPolicy'), ['require', 'prefer'] as const) ?? 'prefer',
+  });
+}
+
+function signingKeyOf(f: Fields): string | KeyObject | undefined {
+  const v = f.get('signingKey');
+  if (v === undefined) return process.env.TG_AUDIT_SIGNING_KEY || undefined;
+  if ((typeof v === 'string' && v !== '') || v instanceof KeyObject) return v;
+  throw fail('audit.signingKey', `must be a string (an HMAC secret of 32+ bytes, or an Ed25519 private key PEM) or a private KeyObject, got ${shown(v)}`);
+}
+
+/**
+ * Where the records go. Decision (issue 10, finding 7): an audit log with neither a file nor a
+ * directory keeps every record in memory for the process' life (1.3-1.6 KB a call). That is
+ * refused outside development unless asked for by name (`durability: 'memory'`, for tests and
+ * benchmarks, and never in production, whose gates refuse it); it cannot be bounded without
+ * dropping records from a log whose point is to keep them all.
+ */
+function resolveDurability(f: Fields, profile: ProfileName, enabled: boolean, file?: string, dir?: string): AuditDurability {
+  const given = oneOf(f, 'durability', 'audit.durability', DURABILITIES);
+  if (file !== undefined && dir !== undefined) throw fail('audit', 'takes audit.file or audit.dir, not both');
+  const stored = file !== undefined || dir !== undefined;
+  if (given === 'memory' && stored) throw fail('audit.durability', `'memory' never writes the ${file !== undefined ? 'file' : 'directory'} given: leave durability out ('fsync') or say 'none'`);
+  if (given !== undefined && given !== 'memory' && !stored) throw fail('audit.durability', `'${given}' needs audit.file or audit.dir to write to`);
+  if (given !== undefined) return given;
+  if (stored) return 'fsync';
+  if (enabled && profile === 'staging') {
+    throw fail(
+      'audit',
+      "has no file or directory: the staging profile would keep every record in memory, for ever. Give audit.file or audit.dir (durable storage), or durability: 'memory' to ask for an in-memory log by name (tests), or enableAuditLogging: false",
+    );
+  }
+  return 'memory'; // development; production's gates refuse it with their remedies
+}
+
+function resolveAudit(value: unknown, profile: ProfileName, enabled: boolean): Readonly<ResolvedAuditConfig> {
+  const f = value === undefined ? new Map<string, unknown>() : fieldsOf(value, 'audit', AUDIT_KEYS);
+  const file = text(f, 'file', 'audit.file');
+  const dir = text(f, 'dir', 'audit.dir');
+  for (const k of ['segmentBytes', 'segmentMs']) {
+    if (f.has(k) && dir === undefined) throw fail(`audit.${k}`, 'applies to a directory of segments: give audit.dir');
+  }
+  const callerIdKey = text(f, 'callerIdKey', 'audit.callerIdKey');
+  const resolved: ResolvedAuditConfig = {
+    enabled,
+    file,
+    dir,
+    durability: resolveDurability(f, profile, enabled, file, dir),
+    segmentBytes: int(f, 'segmentBytes', 'audit.segmentBytes', 1, Number.MAX_SAFE_INTEGER),
+    segmentMs: int(f, 'segmentMs', 'audit.segmentMs', 0, Number.MAX_SAFE_INTEGER),
+    signingKey: signingKeyOf(f),
+    callerIdKey,
+    handoffLimit: int(f, 'handoffLimit', 'audit.handoffLimit', 1, MAX_HANDOFF_LIMIT) ?? 4096,
+    onHandoffFull: oneOf(f, 'onHandoffFull', 'audit.onHandoffFull', HANDOFF_POLICIES) ?? 'block',
+  };
+  if (enabled && resolved.signingKey === undefined && profile !== 'production') {
+    // Production lists this with its other gates.
+    throw codedError(ErrorCode.GateFailed, 'audit logging is on but no signing key: pass audit.signingKey or set $TG_AUDIT_SIGNING_KEY (32 bytes or more)');
+  }
+  return Object.freeze(resolved);
+}
+
+function resolveMarketBounds(value: unknown): ResolvedGuardianConfig['marketBounds'] {
+  const out = Object.create(null) as Record<string, Readonly<{ lo: number; hi: number }>>;
+  if (value === undefined) return Object.freeze(out);
+  const bad = ErrorCode.InvalidBounds;
+  const instruments = fieldsOf(value, 'marketBounds', null, bad); // any instrument name
+  for (const [instrument, b] of instruments) {
+    const option = `marketBounds[${JSON.stringify(instrument)}]`;
+    const f = fieldsOf(b, option, ['lo', 'hi'], bad);
+    const lo = f.get('lo');
+    const hi = f.get('hi');
+    if (typeof lo !== 'number' || typeof hi !== 'number' || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo <= hi)) {
+      throw fail(option, `must be { lo, hi } with finite numbers and lo <= hi, got lo ${shown(lo)}, hi ${shown(hi)}`, 'range', bad);
+    }
+    Object.defineProperty(out, instrument, { value: Object.freeze({ lo, hi }), enumerable: true });
+  }
+  return Object.freeze(out);
+}
+
+/** The clock's now(), read once and bound (a ManualClock's is on its prototype: allowed). */
+function resolveClock(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) throw fail('clock', `must be an object with a now() method, got ${shown(value)}`);
+  const now: unknown = (value as { now?: unknown }).now;
+  if (typeof now !== 'function') throw fail('clock', 'must have a now() method returning milliseconds');
+  return Object.freeze({ now: (): number => Reflect.apply(now, value, []) as number });
+}
+
+function resolveBreaker(value: unknown, clock: Clock): ResolvedGuardianConfig['breaker'] {
+  const f = value === undefined ? new Map<string, unknown>() : fieldsOf(value, 'breaker', BREAKER_KEYS);
+  const given: Record<string, unknown> = { ...BREAKER_DEFAULTS, name: 'guardian', clock };
+  for (const [k, v] of f) given[k] = v;
+  let resolved: ResolvedBreakerOptions;
+  try {
+    resolved = resolveBreakerOptions(given as ResolvedBreakerOptions);
+  } catch (err) {
+    throw Object.assign(err as Error, { message: `TiRexGuardian: breaker: ${(err as Error).message}`, option: 'breaker' });
+  }
+  const { name: _name, ...rest } = resolved;
+  return nullProto(rest); // the registry asks `'name' in` it: nothing inherited may answer
+
+}
+
+function resolveTop(f: Fields): ResolvedGuardianConfig {
+  const profile = oneOf(f, 'profile', 'profile', PROFILE_NAMES) ?? 'development';
+  const preset = lookup(PROFILES, profile, 'profile');
+  const level = oneOf(f, 'threatDetectionLevel', 'threatDetectionLevel', THREAT_LEVELS) ?? preset.threatDetectionLevel;
+  const pipeline = oneOf(f, 'dataPipelineProtection', 'dataPipelineProtection', PIPELINE_PROTECTIONS) ?? preset.dataPipelineProtection;
+  const strategy = oneOf(f, 'fallbackStrategy', 'fallbackStrategy', FALLBACK_STRATEGIES) ?? preset.fallbackStrategy;
+  const audit = bool(f, 'enableAuditLogging', 'enableAuditLogging') ?? preset.enableAuditLogging;
+  const sha = f.get('modelSha256');
+  if (sha !== undefined && (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))) {
+    throw fail('modelSha256', `must be the model's sha256 as 64 lowercase hex digits, got ${shown(sha)}`);
+  }
+  const clock = resolveClock(f.get('clock'));
+  return {
+    profile,
+    policy: Object.freeze({ level, pipeline, strategy, audit }),
+    thresholds: Object.freeze({
+      input: lookup(INPUT_THRESHOLDS, level, 'threatDetectionLevel'),
+      output: lookup(OUTPUT_THRESHOLDS, level, 'threatDetectionLevel'),
+      pipeline: lookup(PIPELINE_THRESHOLDS, pipeline, 'dataPipelineProtection'),
+    }),
+    model: text(f, 'model', 'model') ?? path.join(packageRoot(), 'models', 'tirex-guardian-default.json'),
+    modelSha256: sha as string | undefined,
+    session: resolveSession(f.get('session')),
+    audit: resolveAudit(f.get('audit'), profile, audit),
+    marketBounds: resolveMarketBounds(f.get('marketBounds')),
+    breaker: resolveBreaker(f.get('breaker'), clock),
+    suspendAfterCorruptOutputs: int(f, 'suspendAfterCorruptOutputs', 'suspendAfterCorruptOutputs', 1, MAX_SUSPEND_AFTER) ?? 5,
+    resultBuffers: oneOf(f, 'resultBuffers', 'resultBuffers', RESULT_BUFFERS) ?? 'pooled',
+  };
+}
+
+/** The audit log's options: every one the guardian sets, on an object without a prototype so
+ * that the writer's other options keep their defaults whatever Object.prototype holds. */
+export function auditLogOptions(a: ResolvedAuditConfig, signingKey: string | KeyObject): AuditLogOptions {
+  return nullProto<AuditLogOptions>({
+    file: a.file,
+    dir: a.dir,
+    segmentBytes: a.segmentBytes,
+    segmentMs: a.segmentMs,
+    durability: a.durability,
+    signingKey,
+    hashCallerIds: a.callerIdKey !== undefined ? nullProto({ key: a.callerIdKey }) : null,
+  });
+}
+
+function isCoded(err: unknown): boolean {
+  try {
+    const code: unknown = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+    return typeof code === 'string' && code.startsWith('TG_');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks `config` and returns a frozen snapshot the guardian uses instead of it. Throws a coded
+ * error naming the option and what it allows; an error thrown while reading the caller's object
+ * (a getter, a Proxy trap) comes back as TG_INVALID_ARGUMENT with it as the cause.
+ */
+export function resolveGuardianConfig(config: unknown = {}): Readonly<ResolvedGuardianConfig> {
+  try {
+    return Object.freeze(resolveTop(fieldsOf(config, 'config', TOP_KEYS)));
+  } catch (err) {
+    if (isCoded(err)) throw err;
+    const why = err instanceof Error ? err.message : shown(err);
+    throw Object.assign(typeError(ErrorCode.InvalidArgument, `TiRexGuardian: reading the configuration threw: ${why}`), { cause: err, option: 'config' });
+  }
+}
