@@ -8,6 +8,10 @@
  *
  *     hash = sha256_hex(prevHash + canonicalJson(entry without `hash`))
  *
+ * and the line is that canonical body with `"hash"` as its last field (sealLine). Readers hash
+ * the stored body itself and refuse a line that is not in canonical form (stored-line.ts), so
+ * every byte of a line is covered, not only what it parses to.
+ *
  * so editing, deleting, inserting or reordering any entry breaks the chain from there on unless
  * every later hash is recomputed. What a forger cannot recompute is a checkpoint: every N entries
  * or T ms (and on close, with `final: true`) the writer appends
@@ -228,12 +232,6 @@ export function parseEntry(text: string): { entry: ParsedEntry } | { problem: st
     }
   }
   return { entry: e as ParsedEntry };
-}
-
-/** Recomputes an entry's hash from its content (everything but `hash`). */
-export function recomputeHash(entry: ParsedEntry): string {
-  const { hash: _hash, ...body } = entry;
-  return entryHash(entry.prevHash, canonicalJson(body));
 }
 
 /**

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { entryHash, GENESIS_HASH, sealLine } from './chain';
 import { auditError, AuditErrorCode } from './errors';
 import { canonicalJson } from './record';
+import { decodeLine, storedLineProblem } from './stored-line';
 
 export interface DigestCheckpoint {
   seq: number;
@@ -55,28 +56,38 @@ export function digestBody(seq: number, prevDigestHash: string, c: DigestCheckpo
   return { v: 1, type: 'digest', seq, prevDigestHash, checkpointSeq, checkpointHash, ...fields };
 }
 
-/** Reads a digest file back: its entries, and the first problem with its own chain (or null). */
+/**
+ * Reads a digest file back: its entries, and the first problem with its own chain (or null).
+ * Each line's stored bytes are checked as the log's are (stored-line.ts): an edit that parses to
+ * the same value is still an edit.
+ */
 export function readDigest(file: string): { entries: DigestEntry[]; problem: string | null; partialBytes: number } {
-  const text = fs.readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  const partial = lines.pop() as string; // '' when the file ends with a newline
+  const bytes = fs.readFileSync(file);
+  const lastNl = bytes.lastIndexOf(0x0a);
+  const partialBytes = bytes.length - (lastNl + 1); // 0 when the file ends with a newline
   const entries: DigestEntry[] = [];
   let prev = GENESIS_HASH;
-  for (let i = 0; i < lines.length; i++) {
+  for (let s = 0, i = 0; s <= lastNl; i++) {
+    const nl = bytes.indexOf(0x0a, s);
+    const text = decodeLine(bytes.subarray(s, nl));
+    s = nl + 1;
+    const fail = (why: string): { entries: DigestEntry[]; problem: string; partialBytes: number } => ({ entries, problem: `digest line ${i + 1} ${why}`, partialBytes });
+    if (text === null) return fail('is not valid UTF-8: its bytes were altered');
     let e: DigestEntry;
     try {
-      e = JSON.parse(lines[i]!);
+      e = JSON.parse(text);
     } catch {
-      return { entries, problem: `digest line ${i + 1} is not JSON`, partialBytes: Buffer.byteLength(partial) };
+      return fail('is not JSON');
     }
-    const { hash, ...body } = e;
-    if (e.type !== 'digest' || e.seq !== i || e.prevDigestHash !== prev || entryHash(prev, canonicalJson(body)) !== hash) {
-      return { entries, problem: `digest line ${i + 1} (seq ${String(e.seq)}) is altered, out of order or not linked to the line before`, partialBytes: Buffer.byteLength(partial) };
+    if (e === null || typeof e !== 'object' || e.type !== 'digest' || e.seq !== i || e.prevDigestHash !== prev) {
+      return fail(`(seq ${String(e?.seq)}) is altered, out of order or not linked to the line before`);
     }
+    const stored = storedLineProblem(text, e, prev);
+    if (stored !== null) return fail(`(seq ${i}) ${stored}`);
     entries.push(e);
-    prev = hash;
+    prev = e.hash;
   }
-  return { entries, problem: null, partialBytes: Buffer.byteLength(partial) };
+  return { entries, problem: null, partialBytes };
 }
 
 /** Appends digest lines in order, off the hot path; fdatasync after each write with `sync`. */

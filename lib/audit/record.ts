@@ -2,7 +2,8 @@
  * The audit record: what one guarded call leaves behind, whatever its status, and the canonical
  * serialization the hash chain is computed over.
  *
- * Canonical form (used for hashing, and what the verifier recomputes from a parsed line): JSON
+ * Canonical form (what is hashed and written; a reader refuses a stored line that is not in it,
+ * comparing its bytes with the canonical JSON of what it parses to: stored-line.ts): JSON
  * with object keys sorted by UTF-16 code units at every depth, no whitespace, numbers as
  * ECMAScript prints them (shortest round-trip form, -0 as 0), as in RFC 8785 (JCS). Differences
  * from plain JSON.stringify, so that nothing is silently turned into `null`: non-finite numbers

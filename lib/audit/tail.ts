@@ -10,9 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 
-import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ChainCursor, type ParsedEntry } from './chain';
+import { checkpointProblem, GENESIS_HASH, parseEntry, type ChainCursor, type ParsedEntry } from './chain';
 import { auditError, AuditErrorCode } from './errors';
 import type { CheckpointKey } from './signing';
+import { decodeLine, storedLineProblem } from './stored-line';
 
 export interface TailState extends ChainCursor {
   /** Entries after the last checkpoint. */
@@ -55,13 +56,17 @@ function analyze(file: string, buf: Buffer, start: number, size: number, key: Ch
   // Complete lines, last first; when the buffer does not start the file, its first line may be cut.
   const firstLineStart = start === 0 ? 0 : buf.indexOf(NL) + 1;
   const lines: ParsedEntry[] = [];
+  const texts: string[] = [];
   let foundCheckpoint = false;
   // Lines are [s, e) with buf[e] the newline; walk them from the last one back.
   for (let e = lastNl; e >= firstLineStart; ) {
     const s = e === 0 ? 0 : buf.lastIndexOf(NL, e - 1) + 1;
-    const parsed = parseEntry(buf.toString('utf8', s, e));
+    const text = decodeLine(buf.subarray(s, e));
+    if (text === null) throw corrupt(file, `line at byte ${start + s} is not valid UTF-8`);
+    const parsed = parseEntry(text);
     if ('problem' in parsed) throw corrupt(file, `line at byte ${start + s}: ${parsed.problem}`);
     lines.push(parsed.entry);
+    texts.push(text);
     if (parsed.entry.type === 'checkpoint') {
       foundCheckpoint = true;
       break;
@@ -70,12 +75,17 @@ function analyze(file: string, buf: Buffer, start: number, size: number, key: Ch
   }
   if (!foundCheckpoint && start > 0) return null;
   lines.reverse();
+  texts.reverse();
+  // The chain head is taken from the stored bytes, checked as the verifier checks them: a line
+  // that is not byte for byte what the writer wrote is never continued (stored-line.ts).
+  const storedProblem = (i: number): string | null => storedLineProblem(texts[i] as string, lines[i] as ParsedEntry, (lines[i] as ParsedEntry).prevHash);
 
   const first = lines[0];
   if (first === undefined) throw corrupt(file, 'no complete entry');
   let lastCheckpointSeq = -1;
   if (foundCheckpoint) {
-    if (recomputeHash(first) !== first.hash) throw corrupt(file, `the last checkpoint (seq ${first.seq}) does not match its hash`);
+    const p = storedProblem(0);
+    if (p !== null) throw corrupt(file, `the last checkpoint (seq ${first.seq}) ${p}`);
     // Its span and lastHash were checked when it was written; here the signature is what matters.
     const cp = first as unknown as { fromSeq: number };
     const problem = checkpointProblem(first, cp.fromSeq - 1, key);
@@ -85,12 +95,14 @@ function analyze(file: string, buf: Buffer, start: number, size: number, key: Ch
     throw corrupt(file, `the first entry has seq ${first.seq} and does not start the chain`);
   }
   let prev: ParsedEntry | null = null;
-  for (const e of lines) {
+  for (let i = 0; i < lines.length; i++) {
+    const e = lines[i] as ParsedEntry;
     if (prev !== null) {
       if (e.seq !== prev.seq + 1) throw corrupt(file, `seq ${e.seq} follows seq ${prev.seq}`);
       if (e.prevHash !== prev.hash) throw corrupt(file, `entry seq ${e.seq} does not link to the entry before it`);
     }
-    if (recomputeHash(e) !== e.hash) throw corrupt(file, `entry seq ${e.seq} does not match its hash`);
+    const p = storedProblem(i);
+    if (p !== null) throw corrupt(file, `entry seq ${e.seq} ${p}`);
     prev = e;
   }
   const last = prev as ParsedEntry;

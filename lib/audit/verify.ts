@@ -1,10 +1,13 @@
 /**
- * Offline verification of an audit log: streams the file once, recomputes every hash, follows the
- * chain links and sequence numbers, checks every checkpoint's span, lastHash and signature, and
- * reports the first position where the log stops being trustworthy and why.
+ * Offline verification of an audit log: streams the file once, hashes every line's stored bytes
+ * (and refuses a line that is not in canonical form: stored-line.ts), follows the chain links and
+ * sequence numbers, checks every checkpoint's span, lastHash and signature, and reports the
+ * first position where the log stops being trustworthy and why.
  *
  * What each tampering looks like:
- * - an edited field: `edited` (the entry no longer matches its hash); if the forger re-hashed the
+ * - an edited field: `edited` (the entry no longer matches its hash); a respelling that parses
+ *   to the same value (`12.50`, `1e2`, `-0`, `\u00e9`, whitespace, key order, a repeated key, CRLF):
+ *   `edited` too (not canonical); bytes that are not UTF-8: `malformed`; if the forger re-hashed the
  *   entry, `chain-break` at the next one; if they re-hashed everything after it,
  *   `bad-checkpoint` / `bad-signature` at the next checkpoint (or, after the last checkpoint,
  *   the forged entries are only chained, not signed: `unverified-tail`).
@@ -25,11 +28,12 @@ import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { checkpointProblem, GENESIS_HASH, parseEntry, recomputeHash, type ParsedEntry } from './chain';
+import { checkpointProblem, GENESIS_HASH, parseEntry, type ParsedEntry } from './chain';
 import { readDigest } from './digest';
 import { auditTypeError } from './errors';
 import { listSegments } from './segments';
 import { asCheckpointKey, verifyKeyOf, type CheckpointKey } from './signing';
+import { decodeLine, firstBadUtf8, storedLineProblem } from './stored-line';
 
 export type AuditVerifyReason =
   | 'empty'
@@ -149,12 +153,16 @@ export class AuditVerifier {
     this.problem = { reason, line, offset, seq, message, suspectLines: suspect };
   }
 
-  /** One line, without its newline; `terminated` is false for a last line that had none. */
-  line(text: string, offset: number, terminated: boolean, byteLength = Buffer.byteLength(text)): void {
+  /**
+   * One line, without its newline: the bytes read from a file (checked as they are), or text;
+   * `terminated` is false for a last line that had none.
+   */
+  line(data: string | Buffer, offset: number, terminated: boolean, byteLength = typeof data === 'string' ? Buffer.byteLength(data) : data.length): void {
     const lineNo = ++this.lines;
     this.bytes += byteLength + (terminated ? 1 : 0);
+    const text = typeof data === 'string' ? data : decodeLine(data);
     if (this.problem !== null) {
-      if (this.lookingFor !== null && !this.found) {
+      if (this.lookingFor !== null && !this.found && text !== null) {
         const p = parseEntry(text);
         if ('entry' in p && p.entry.seq === this.lookingFor) this.found = true;
       }
@@ -162,6 +170,11 @@ export class AuditVerifier {
     }
     if (!terminated) {
       this.fail('truncated', lineNo, offset, null, `the last line is incomplete (${byteLength} bytes, no newline): the file was cut mid-entry`);
+      return;
+    }
+    if (text === null) {
+      const at = firstBadUtf8(data as Buffer);
+      this.fail('malformed', lineNo, offset, null, `not an audit entry: not valid UTF-8 (byte ${at} of the line): its bytes were altered`);
       return;
     }
     const parsed = parseEntry(text);
@@ -193,8 +206,10 @@ export class AuditVerifier {
       }
       return;
     }
-    if (recomputeHash(e) !== e.hash) {
-      this.fail('edited', lineNo, offset, e.seq, `seq ${e.seq} does not match its hash: its content was altered`);
+    // The stored bytes, not a re-serialization of what they parse to (stored-line.ts).
+    const stored = storedLineProblem(text, e, e.prevHash);
+    if (stored !== null) {
+      this.fail('edited', lineNo, offset, e.seq, `seq ${e.seq} ${stored}`);
       return;
     }
     if (e.type === 'checkpoint') {
@@ -281,7 +296,7 @@ async function feed(v: AuditVerifier, file: string): Promise<number> {
       for (;;) {
         const nl = data.indexOf(NL, start);
         if (nl === -1) break;
-        v.line(data.toString('utf8', start, nl), offset + start, true, nl - start);
+        v.line(data.subarray(start, nl), offset + start, true, nl - start);
         lines++;
         start = nl + 1;
       }
@@ -289,7 +304,7 @@ async function feed(v: AuditVerifier, file: string): Promise<number> {
       offset += start;
     }
     if (carry !== null) {
-      v.line(carry.toString('utf8'), offset, false, carry.length);
+      v.line(carry, offset, false, carry.length);
       lines++;
     }
   } finally {
