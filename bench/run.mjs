@@ -22,6 +22,9 @@ const ALL = [
   ['audit.mjs', []],
   ['fallback.mjs', ['2048', '32']],
   ['breaker.mjs', []],
+  ['deadline.mjs', ['0']],
+  ['deadline.mjs', ['2']],
+  ['soak.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

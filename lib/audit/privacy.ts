@@ -86,7 +86,9 @@ function candidates(s: string): number {
  * group are not tried: any 16 digits hold some Luhn-valid 13-digit stretch.
  */
 function holdsCard(groups: readonly string[]): boolean {
-  if (groups.length > 64) return true; // bounded work: a run that long is replaced whole
+  // Bounded work: a run of more than 64 separated digit groups is replaced whole, without a
+  // Luhn check (a long list of numbers in one string may be over-redacted; never under).
+  if (groups.length > 64) return true;
   for (let first = 0; first < groups.length; first++) {
     if ((groups[first] as string).charCodeAt(0) === 48) continue;
     let digits = '';
@@ -118,8 +120,9 @@ export function mayHoldPersonalData(s: string): boolean {
 
 type Tokenize = (kind: 'email' | 'card', value: string) => string;
 
-/** Every digit run that holds a card replaced by its token (keyed by its digits as ASCII, so
- * the same card gives the same token however it was written). */
+/** Every digit run that holds a card replaced by its token, keyed by the run's digits as ASCII:
+ * the same card alone gives the same token however it was written (with digits around it in
+ * the same run, the token differs). */
 function replaceCards(s: string, token: Tokenize): string {
   const n = s.length;
   let out = '';

@@ -23,6 +23,7 @@ import { BREAKER_DEFAULTS, resolveBreakerOptions, systemClock, type Clock, type 
 import { codedError, ErrorCode, rangeError, typeError, type ErrorCodeValue } from '../errors';
 import type { SessionOptions } from '../model/session';
 import { packageRoot } from '../native/addon';
+import { describeThrown } from './request';
 import type { GuardianConfig } from './types';
 import {
   FALLBACK_STRATEGIES,
@@ -392,7 +393,7 @@ export function resolveGuardianConfig(config: unknown = {}): Readonly<ResolvedGu
     return Object.freeze(resolveTop(fieldsOf(config, 'config', TOP_KEYS)));
   } catch (err) {
     if (isCoded(err)) throw err;
-    const why = err instanceof Error ? err.message : shown(err);
+    const why = describeThrown(err);
     throw Object.assign(typeError(ErrorCode.InvalidArgument, `TiRexGuardian: reading the configuration threw: ${why}`), { cause: err, option: 'config' });
   }
 }

@@ -60,10 +60,14 @@ export class TiRexGuardian {
   /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
   readonly #levels: readonly number[];
   readonly #buffers: ResultBuffers;
+  /** What the fallbacks need of the model's layout (built once: the hot path allocates less). */
+  readonly #fallbackLayout: Readonly<{ levels: readonly number[]; medianIndex: number }>;
   /** The output shield's buffers (one series at a time). */
   readonly #checkIO = new ForecastCheckIO(1);
   /** Async calls accepted and not yet settled: close() waits for them. */
   readonly #inFlight = new Set<Promise<ForecastResult>>();
+  /** The session's count of discarded late outcomes when this guardian loaded it. */
+  readonly #lateBase: number;
   /** Set by close(): every later call is refused. */
   #closing: Promise<void> | null = null;
   readonly #defaultBounds: Readonly<{ lo: number; hi: number }>;
@@ -86,6 +90,7 @@ export class TiRexGuardian {
       throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${c.modelSha256}`);
     }
     const m = this.session.manifest;
+    this.#lateBase = this.session.lateResults;
     this.#modelInfo = Object.freeze({ name: m.name, sha256: this.session.sha256, provider: this.session.provider });
     this.#levels = Object.freeze([...m.quantileLevels]);
     if (m.scaling !== 'internal') {
@@ -100,6 +105,7 @@ export class TiRexGuardian {
     this.#defaultBounds = Object.freeze({ lo: -maxAbs, hi: maxAbs });
     this.#pipeline = new PipelineShield(c.thresholds.pipeline, m);
     this.#output = new OutputShield(c.thresholds.output, m.quantileLevels.length, m.medianIndex);
+    this.#fallbackLayout = Object.freeze({ levels: this.#levels, medianIndex: m.medianIndex });
     this.#bounds = c.marketBounds; // no prototype: an instrument named 'constructor' finds nothing
     this.#suspendAfter = c.suspendAfterCorruptOutputs;
     this.breakers = new BreakerRegistry(c.breaker);
@@ -121,7 +127,7 @@ export class TiRexGuardian {
 
   /** Protection statistics so far. */
   stats(): StatsSnapshot {
-    return this.#stats.snapshot({ lateModelResults: this.session.closed ? null : this.session.lateResults });
+    return this.#stats.snapshot({ lateModelResults: this.session.closed ? null : this.session.lateResults - this.#lateBase });
   }
 
   get auditLog(): AuditLog | null {
@@ -174,6 +180,9 @@ export class TiRexGuardian {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // A call that closes from inside itself (a request getter, say) is in flight too: let it
+      // register before looking.
+      await null;
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       try {
         await this.#trail?.close();
@@ -237,8 +246,10 @@ export class TiRexGuardian {
     const t = now();
     let q: Float32Array;
     try {
+      const tensor = this.#modelTensor(st);
+      // Measured after the tensor is built: the addon's deadline is the call's.
       const remaining = deadline === Infinity ? 0 : Math.max(deadline - now(), 1e-3);
-      q = await rollout(this.session, this.#modelTensor(st), st.modelRows.length, st.horizon, { timeoutMs: remaining, out: this.#forecastBuffer(st) });
+      q = await rollout(this.session, tensor, st.modelRows.length, st.horizon, { timeoutMs: remaining, out: this.#forecastBuffer(st) });
     } catch (err) {
       if ((err as { code?: string }).code === ErrorCode.RunTimeout) this.#stats.deadlines.expired++;
       return this.#modelDone(st, permit, t, null, err);
@@ -380,7 +391,9 @@ export class TiRexGuardian {
         a.triggered.push({ name: 'pipelineFiniteRatio', value: a.stats.finite / Math.max(a.stats.length, 1), threshold: minFinite, weight: 1 });
       }
       const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
-      if (isRefusal(scaling)) this.#refuse(st, scaling);
+      if (!isRefusal(scaling)) continue;
+      if (!p.rowProblems) this.#refuse(st, scaling);
+      p.rowProblems[b] ??= scaling;
     }
     const threat = (st.threat = worstThreat(st.assessments));
     if (threat.decision !== 'pass') {
@@ -389,6 +402,15 @@ export class TiRexGuardian {
     }
     for (let b = 0; b < p.batch; b++) {
       const a = st.assessments[b]!;
+      const problem = p.rowProblems?.[b];
+      if (problem) {
+        // What the pipeline refuses for one series is that series' refusal: nothing to serve.
+        st.shields.push({ shield: 'pipeline', action: 'refuse', detail: problem.reason });
+        st.decisions.push({ shield: 'pipeline', action: 'refuse', row: b, code: problem.code });
+        if (this.config.strategy === 'strict') this.#fail(st, problem.code as ErrorCodeValue, problem.reason);
+        Object.assign(st.series[b]!, { status: 'blocked', reason: problem.reason });
+        continue;
+      }
       if (a.decision !== 'block') {
         st.modelRows.push(b);
         continue;
@@ -464,27 +486,38 @@ export class TiRexGuardian {
     st.mean = mean;
     let corrupt = 0;
     let replaced = 0;
+    let firstCorrupt: string | null = null;
+    let firstImplausible: string | null = null;
+    let acted = false;
     for (const b of st.modelRows) {
       const v = this.#inspectRow(st, b, quantiles, mean);
+      if (v.nonFinite + v.crossedSteps + v.implausibleSteps > 0) acted = true;
       if (v.nonFinite > 0) {
         corrupt++;
         const reason = `the model returned ${v.nonFinite} non-finite values`;
         st.decisions.push(B > 1 ? { shield: 'output', action: 'reject', row: b, nonFinite: v.nonFinite } : { shield: 'output', action: 'reject', nonFinite: v.nonFinite });
         st.shields.push({ shield: 'output', action: 'reject', detail: B > 1 ? `series ${b}: ${reason}` : reason });
-        if (this.config.strategy === 'strict') this.#strictOutputFailure(st, permit, ErrorCode.OutputCorrupt, reason);
+        firstCorrupt ??= reason;
         sendToFallback(st.series[b]!, reason);
       } else if (v.needsFallback) {
         replaced++;
         const reason = v.corrections.join('; ');
         st.decisions.push(B > 1 ? { shield: 'output', action: 'replace', row: b, implausibleSteps: v.implausibleSteps } : { shield: 'output', action: 'replace', implausibleSteps: v.implausibleSteps });
         st.shields.push({ shield: 'output', action: 'replace', detail: B > 1 ? `series ${b}: ${reason}` : reason });
-        if (this.config.strategy === 'strict') this.#strictOutputFailure(st, permit, ErrorCode.OutputImplausible, reason);
+        firstImplausible ??= reason;
         sendToFallback(st.series[b]!, reason);
       } else {
         this.#served(st, b, v);
       }
     }
+    this.#stats.check('quantileProcessing', acted);
     this.#settlePermit(st, permit, corrupt, replaced);
+    // Strict: every series was inspected first (a corrupt one anywhere counts towards the
+    // suspension), and a corrupt output outranks an implausible one.
+    if (this.config.strategy === 'strict') {
+      if (firstCorrupt !== null) this.#fail(st, ErrorCode.OutputCorrupt, firstCorrupt);
+      if (firstImplausible !== null) this.#fail(st, ErrorCode.OutputImplausible, firstImplausible);
+    }
   }
 
   /** The output shield over series b of the forecast (the whole buffers when it is the only one). */
@@ -501,9 +534,7 @@ export class TiRexGuardian {
     const single = st.batch === 1;
     const qRow = single ? quantiles : quantiles.subarray(b * H * Q, (b + 1) * H * Q);
     const meanRow = single ? mean : mean.subarray(b * H, (b + 1) * H);
-    const v = this.#output.inspect(qRow, 1, H, this.#checkIO, caution, meanRow);
-    this.#stats.check('quantileProcessing', v.nonFinite + v.crossedSteps + v.implausibleSteps > 0);
-    return v;
+    return this.#output.inspect(qRow, 1, H, this.#checkIO, caution, meanRow);
   }
 
   /** Series b is served by the model: ok, or corrected (a flag alone changes no number). */
@@ -537,13 +568,6 @@ export class TiRexGuardian {
     this.#corruptInARow = 0;
     if (replaced > 0) permit.failure('implausible output');
     else permit.success();
-  }
-
-  /** Strict: the first series the output shield cannot serve ends the call with its error. */
-  #strictOutputFailure(st: CallState, permit: Permit, code: ErrorCodeValue, reason: string): never {
-    if (code === ErrorCode.OutputCorrupt) this.#settlePermit(st, permit, 1, 0);
-    else this.#settlePermit(st, permit, 0, 1);
-    this.#fail(st, code, reason);
   }
 
   #refuse(st: CallState, refusal: PipelineRefusal): never {
@@ -585,16 +609,24 @@ export class TiRexGuardian {
 
   /** The fallbacks, then the call's status: the worst of its series'. */
   #finish(st: CallState): ForecastResult {
-    serveFallbacks(st, { levels: this.#levels, medianIndex: this.#output.medianIndex }, this.#buffers, this.#stats);
+    serveFallbacks(st, this.#fallbackLayout, this.#buffers, this.#stats);
     const B = st.batch;
+    const H = st.horizon;
+    const Q = this.#levels.length;
     const series: SeriesOutcome[] = new Array(B);
     let worst: ForecastStatus = 'ok';
     let worstAt = -1;
     let served = false;
     for (let b = 0; b < B; b++) {
       const s = st.series[b]!;
+      if (s.status === 'pending') s.reason ??= 'the series was never served (internal)';
       const status = s.status === 'pending' ? 'blocked' : s.status;
       if (status !== 'blocked') served = true;
+      else if (st.quantiles) {
+        // Never a number to mistake for a forecast in a blocked series' rows.
+        st.quantiles.fill(NaN, b * H * Q, (b + 1) * H * Q);
+        st.mean!.fill(NaN, b * H, (b + 1) * H);
+      }
       if (status !== worst && worseStatus(worst, status) === status) {
         worst = status;
         worstAt = b;

@@ -43,6 +43,9 @@ export interface PreparedContext {
   trimmed: boolean;
   imputed: number;
   warnings: string[];
+  /** For a batch: why a series cannot go to the model (too short, beyond float32), null for the
+   * others; its tensor row is NaN. A single series' problem is a refusal of the call instead. */
+  rowProblems: (PipelineRefusal | null)[] | null;
 }
 
 /** The rows of the caller's context (read once by lib/guardian/request.ts: typed arrays only). */
@@ -100,7 +103,7 @@ export class PipelineShield {
       const n = context.length;
       if (n >= this.#minContext && n <= this.manifest.maxContext && n > 0) {
         const rows = [context];
-        return { tensor: context, batch: 1, window: n, lengths: [n], rows, zeroCopy: true, precisionLoss: 0, trimmed: false, imputed: 0, warnings: [] };
+        return { tensor: context, batch: 1, window: n, lengths: [n], rows, zeroCopy: true, precisionLoss: 0, trimmed: false, imputed: 0, warnings: [], rowProblems: null };
       }
     }
     const rowsOrRefusal = contextRows(context, batch);
@@ -114,8 +117,15 @@ export class PipelineShield {
     const shortest = Math.min(...lengths);
     const longest = Math.max(...lengths);
     const minContext = this.#minContext;
-    if (shortest < minContext) {
+    // One series: its problem is the call's. A batch: a series' problem is that series' alone.
+    const problems: (PipelineRefusal | null)[] | null = B > 1 ? new Array(B).fill(null) : null;
+    if (longest < minContext || (B === 1 && shortest < minContext)) {
       return { code: 'TG_CONTEXT_TOO_SHORT', reason: `a series has ${shortest} points; at least ${minContext} are needed` };
+    }
+    if (problems) {
+      lengths.forEach((n, b) => {
+        if (n < minContext) problems[b] = { code: 'TG_CONTEXT_TOO_SHORT', reason: `series ${b} has ${n} points; at least ${minContext} are needed` };
+      });
     }
     if (longest > REQUEST_LIMITS.maxContext) {
       return { code: 'TG_CONTEXT_TOO_LONG', reason: `a series has ${longest} points; at most ${REQUEST_LIMITS.maxContext} are accepted` };
@@ -126,38 +136,9 @@ export class PipelineShield {
     const warnings: string[] = [];
     if (trimmed) warnings.push(`context trimmed to the model's window of ${window} points`);
     if (shortest !== longest) warnings.push(`ragged batch: shorter series left-padded with NaN to ${window}`);
-
-    let tensor: Float32Array;
-    let zeroCopy = false;
-    let precisionLoss = 0;
-    const first = rows[0]!;
-    if (B === 1 && first instanceof Float32Array) {
-      tensor = first;
-      zeroCopy = true;
-    } else if (context instanceof Float32Array && !trimmed) {
-      tensor = context;
-      zeroCopy = true;
-    } else {
-      tensor = new Float32Array(B * window).fill(NaN);
-      for (let b = 0; b < B; b++) {
-        const r = rows[b]!;
-        const dst = tensor.subarray(b * window + (window - r.length), (b + 1) * window);
-        if (r instanceof Float32Array) dst.set(r);
-        else {
-          convertF64ToF32Into(r, dst, this.#report, 1);
-          precisionLoss = Math.max(precisionLoss, this.#report[2]!);
-          if (this.#report[3]! > 0) {
-            return { code: 'TG_PRECISION_LOSS', reason: `${this.#report[3]} values of series ${b} exceed float32's range` };
-          }
-        }
-      }
-      if (precisionLoss > this.thresholds.maxPrecisionLoss) {
-        return {
-          code: 'TG_PRECISION_LOSS',
-          reason: `float32 loses ${precisionLoss.toExponential(2)} of a series' own scale (limit ${this.thresholds.maxPrecisionLoss})`,
-        };
-      }
-    }
+    const converted = this.#tensorOf(context, rows, window, trimmed, problems);
+    if (isRefusal(converted)) return converted;
+    let { tensor, zeroCopy } = converted;
     let imputed = 0;
     if (this.manifest.nanHandling === 'impute') {
       if (zeroCopy) {
@@ -166,7 +147,52 @@ export class PipelineShield {
       }
       imputed = impute(tensor, 'linear', tensor, B).filled;
     }
-    return { tensor, batch: B, window, lengths, rows, zeroCopy, precisionLoss, trimmed, imputed, warnings };
+    return { tensor, batch: B, window, lengths, rows, zeroCopy, precisionLoss: converted.precisionLoss, trimmed, imputed, warnings, rowProblems: problems };
+  }
+
+  /**
+   * The float32 [batch, window] tensor: the caller's memory when it already is one, else rows
+   * converted (float64 with its loss measured against the series' own scale) and left-padded
+   * with NaN. A series in `problems` (or found beyond float32 here) stays NaN.
+   */
+  #tensorOf(
+    context: TypedContext,
+    rows: TypedSeries[],
+    window: number,
+    trimmed: boolean,
+    problems: (PipelineRefusal | null)[] | null,
+  ): { tensor: Float32Array; zeroCopy: boolean; precisionLoss: number } | PipelineRefusal {
+    const B = rows.length;
+
+    const first = rows[0]!;
+    if (B === 1 && first instanceof Float32Array) return { tensor: first, zeroCopy: true, precisionLoss: 0 };
+    if (context instanceof Float32Array && !trimmed) return { tensor: context, zeroCopy: true, precisionLoss: 0 };
+    const tensor = new Float32Array(B * window).fill(NaN);
+    let precisionLoss = 0;
+    for (let b = 0; b < B; b++) {
+      const r = rows[b]!;
+      if (problems?.[b]) continue;
+      const dst = tensor.subarray(b * window + (window - r.length), (b + 1) * window);
+      if (r instanceof Float32Array) {
+        dst.set(r);
+        continue;
+      }
+      convertF64ToF32Into(r, dst, this.#report, 1);
+      const loss = this.#report[2]!;
+      const problem: PipelineRefusal | null =
+        this.#report[3]! > 0
+          ? { code: 'TG_PRECISION_LOSS', reason: `${this.#report[3]} values of series ${b} exceed float32's range` }
+          : loss > this.thresholds.maxPrecisionLoss
+            ? { code: 'TG_PRECISION_LOSS', reason: `float32 loses ${loss.toExponential(2)} of series ${b}'s own scale (limit ${this.thresholds.maxPrecisionLoss})` }
+            : null;
+      if (!problem) precisionLoss = Math.max(precisionLoss, loss);
+      else if (!problems) return problem;
+      else {
+        problems[b] = problem;
+        dst.fill(NaN);
+      }
+    }
+    return { tensor, zeroCopy: false, precisionLoss };
   }
 }
 

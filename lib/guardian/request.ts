@@ -6,7 +6,9 @@
  * whatever throws while reading becomes the caller's TG_INVALID_ARGUMENT with the cause kept.
  * The shields then work on this snapshot only (typed arrays, plain values).
  */
-import { codedError, ErrorCode, hasCode, type CodedError } from '../errors';
+import { types } from 'node:util';
+
+import { codedError, ErrorCode, type CodedError } from '../errors';
 import { REQUEST_LIMITS } from './thresholds';
 
 export type TypedSeries = Float32Array | Float64Array;
@@ -32,8 +34,35 @@ const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument'] 
  */
 export const MAX_REQUEST_VALUES = REQUEST_LIMITS.maxBatch * 2048;
 
+/** The errors this module made (anything else caught here is the caller's). */
+const OWN_ERRORS = new WeakSet<object>();
+
 function invalid(message: string, cause?: unknown): CodedError {
-  return codedError(ErrorCode.InvalidArgument, message, cause);
+  const err = codedError(ErrorCode.InvalidArgument, message, cause);
+  OWN_ERRORS.add(err);
+  return err;
+}
+
+/** A caller's thrown value, described without trusting it: its message getter or toString may
+ * throw too. */
+export function describeThrown(err: unknown): string {
+  try {
+    if (err instanceof Error && typeof err.message === 'string') return err.message;
+    return String(err);
+  } catch {
+    return 'an unprintable value was thrown';
+  }
+}
+
+/**
+ * True when a hole in an array would be filled from a polluted prototype: an index key on
+ * Array.prototype or Object.prototype (normally there is none). Checked once per array read.
+ */
+function prototypesHoldIndices(): boolean {
+  for (const proto of [Array.prototype, Object.prototype]) {
+    for (const key of Object.getOwnPropertyNames(proto)) if (/^(0|[1-9]\d*)$/.test(key)) return true;
+  }
+  return false;
 }
 
 function checkedLength(array: readonly unknown[], what: string, max: number): number {
@@ -44,10 +73,13 @@ function checkedLength(array: readonly unknown[], what: string, max: number): nu
 }
 
 /** A number[] as a Float64Array; null is a gap (JSON has no NaN), anything else is refused. */
-function numbersToTyped(array: readonly unknown[], n: number, what: string): Float64Array {
+function numbersToTyped(array: readonly unknown[], n: number, what: string, first?: { value: unknown }): Float64Array {
   const out = new Float64Array(n);
+  // Only with a polluted prototype: each index must be the array's own (else a hole reads it).
+  const ownOnly = prototypesHoldIndices();
   for (let i = 0; i < n; i++) {
-    const v = array[i];
+    // Element 0 may have been read already (to tell numbers from rows): never twice.
+    const v = i === 0 && first ? first.value : ownOnly && !Object.prototype.hasOwnProperty.call(array, i) ? undefined : array[i];
     if (typeof v === 'number') out[i] = v;
     else if (v === null) out[i] = NaN;
     else throw invalid(`${what}[${i}] is ${v === undefined ? 'missing (a hole or undefined)' : `a ${typeof v}`}: values must be numbers (null or NaN for a gap)`);
@@ -55,26 +87,34 @@ function numbersToTyped(array: readonly unknown[], n: number, what: string): Flo
   return out;
 }
 
+/** A real Float32Array or Float64Array (a Proxy of one, or an object made from their
+ * prototype, is not: its reads would run the caller's code). */
 function isTyped(v: unknown): v is TypedSeries {
-  return v instanceof Float32Array || v instanceof Float64Array;
+  return types.isFloat32Array(v) || types.isFloat64Array(v);
+}
+
+/** This realm's typed array (one from another realm, e.g. a vm context, is copied). */
+function local(v: TypedSeries): TypedSeries {
+  if (v instanceof Float32Array || v instanceof Float64Array) return v;
+  return types.isFloat32Array(v) ? new Float32Array(v) : new Float64Array(v);
 }
 
 function readContext(context: unknown): TypedContext {
-  if (isTyped(context)) return context;
+  if (isTyped(context)) return local(context);
   if (!Array.isArray(context)) {
     throw invalid('context must be a Float32Array, a Float64Array, a number[] or an array of series');
   }
   const n = checkedLength(context, 'context', MAX_REQUEST_VALUES);
   if (n === 0) throw invalid('context is empty');
-  const first: unknown = context[0];
-  if (typeof first === 'number' || first === null) return numbersToTyped(context, n, 'context');
+  const first: unknown = prototypesHoldIndices() && !Object.prototype.hasOwnProperty.call(context, 0) ? undefined : context[0];
+  if (typeof first === 'number' || first === null) return numbersToTyped(context, n, 'context', { value: first });
   // An array of series: each row read once, its length checked against what is left.
   if (n > REQUEST_LIMITS.maxBatch) throw invalid(`context holds ${n} series; a batch holds at most ${REQUEST_LIMITS.maxBatch}`);
   const rows: TypedSeries[] = new Array(n);
   let total = 0;
   for (let b = 0; b < n; b++) {
     const row: unknown = b === 0 ? first : context[b];
-    if (isTyped(row)) rows[b] = row;
+    if (isTyped(row)) rows[b] = local(row);
     else if (Array.isArray(row)) rows[b] = numbersToTyped(row, checkedLength(row, `context[${b}]`, MAX_REQUEST_VALUES - total), `context[${b}]`);
     else throw invalid(`context[${b}] must be a Float32Array, a Float64Array or a number[]`);
     total += rows[b]!.length;
@@ -99,7 +139,7 @@ export function readRequest(request: unknown): RequestSnapshot {
     const instrument = own('instrument') ? r.instrument : undefined;
     // A misspelt field would otherwise be ignored (an 'instrumnet' would skip its market bounds).
     const keys = Object.keys(r);
-    if (keys.length > FIELDS.length || keys.some((k) => !(FIELDS as readonly string[]).includes(k))) {
+    if (keys.some((k) => !(FIELDS as readonly string[]).includes(k))) {
       const unknown = keys.find((k) => !(FIELDS as readonly string[]).includes(k)) ?? keys[0];
       throw invalid(`unknown request field ${JSON.stringify(unknown)}: the fields are ${FIELDS.join(', ')}`);
     }
@@ -107,9 +147,9 @@ export function readRequest(request: unknown): RequestSnapshot {
     if (instrument !== undefined && typeof instrument !== 'string') throw invalid(`instrument must be a string, got ${typeof instrument}`);
     return { context: readContext(context), predictionLength, userId, batch, instrument };
   } catch (err) {
-    if (hasCode(err, ErrorCode.InvalidArgument)) throw err;
+    if (OWN_ERRORS.has(err as object)) throw err;
     // A getter, a Proxy trap or an element accessor threw: the caller's error, kept as the cause.
-    throw invalid(`the request could not be read: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw invalid(`the request could not be read: ${describeThrown(err)}`, err);
   }
 }
 
@@ -120,6 +160,6 @@ export function readTimeout(options: unknown): unknown {
   try {
     return Object.prototype.hasOwnProperty.call(options, 'timeoutMs') ? (options as { timeoutMs?: unknown }).timeoutMs : undefined;
   } catch (err) {
-    throw invalid(`the options could not be read: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw invalid(`the options could not be read: ${describeThrown(err)}`, err);
   }
 }

@@ -18,9 +18,12 @@ export interface StatsSnapshot {
   fallbacks: Record<string, number>;
   breakerTransitions: Record<string, number>;
   /** Async calls with a timeout: `expired` settled by their deadline (fallback or
-   * TG_RUN_TIMEOUT); `lateDiscarded` model results that reached the guardian after the deadline;
-   * `lateModelResults` results the addon discarded for this model after their deadline (the
-   * session is shared process-wide, so this counts every guardian on the model; null once closed). */
+   * TG_RUN_TIMEOUT); `lateDiscarded` model results that reached the guardian after the deadline
+   * (the addon had answered in time, this thread was busy); `lateModelResults` outcomes of timed
+   * runs (a result, or ONNX Runtime's report of a terminated run) that the addon discarded
+   * because the deadline had settled the call first, since this guardian loaded its model (the
+   * session is shared process-wide: another guardian on the same model counts here too; null
+   * once closed). */
   deadlines: { expired: number; lateDiscarded: number; lateModelResults: number | null };
   /** Per vulnerability category: checks run and actions taken. */
   categories: Record<Category, { checks: number; actions: number }>;

@@ -167,8 +167,9 @@ export class ModelSession {
   get closed(): boolean {
     return this.#native.closed;
   }
-  /** Async results discarded because they reached this thread after their deadline (counted
-   * per loaded model, process-wide: handles of the same model share one session). */
+  /** Outcomes of timed async runs (a result, or ONNX Runtime's report of a run it terminated)
+   * that arrived after the deadline had settled their promise: discarded, counted per loaded
+   * model, process-wide (handles of the same model share one session). */
   get lateResults(): number {
     return this.#native.lateResults;
   }

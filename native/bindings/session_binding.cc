@@ -181,9 +181,19 @@ class RunWorker : public Napi::AsyncWorker {
     // The deadline covers the whole call, queueing included: a run that starts after it is
     // terminated at once by ONNX Runtime.
     if (timeoutMs > 0) {
-      signal_ = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1);
-      hasSignal_ = true;
-      ticket_ = ort::ArmDeadline(timeoutMs, runOptions_, &timedOut_, &RunWorker::DeadlinePassed, this);
+      try {
+        signal_ = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1);
+        hasSignal_ = true;
+        ticket_ = ort::ArmDeadline(timeoutMs, runOptions_, &timedOut_, &RunWorker::DeadlinePassed, this);
+      } catch (...) {
+        // No destructor runs for a constructor that throws: release what was taken (a signal
+        // left open would keep the event loop alive for ever).
+        if (hasSignal_) signal_.Release();
+        hasSignal_ = false;
+        api->ReleaseRunOptions(runOptions_);
+        runOptions_ = nullptr;
+        throw;
+      }
     }
   }
 
@@ -453,7 +463,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       Throw(env, ErrorKind::kError, kInternal, e.what());
     }
     Napi::Promise promise = worker->Promise();
-    worker->Queue();
+    try {
+      worker->Queue();
+    } catch (...) {
+      delete worker;  // never queued: its destructor disarms the deadline and releases the signal
+      throw;
+    }
     return promise;
   }
 

@@ -1,5 +1,6 @@
 #include "watchdog.h"
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -8,12 +9,45 @@
 
 #ifdef __linux__
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #include "runtime.h"
 
 namespace tg::ort {
 namespace {
+
+#ifdef __linux__
+// Asks the kernel to wake this thread promptly. The default 50 us timer slack lets wake-ups fire
+// late on purpose: none is asked for. And on Linux >= 6.12 (EEVDF) a short slice request (100 us,
+// the smallest allowed; unprivileged, at the thread's own nice value) gives a waking thread an
+// early virtual deadline, so it preempts a busy model run instead of waiting for its slice to
+// end (measured with both cores busy: p90 of the wake-up after the deadline 1.2 ms -> 0.2 ms).
+// Best effort: older kernels refuse or ignore it, and nothing depends on it.
+void RequestPromptWakeups() {
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  struct SchedAttr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+  } attr{};
+  attr.size = sizeof(attr);
+  attr.policy = 0;  // SCHED_OTHER
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  attr.nice = errno == 0 ? nice : 0;
+  attr.runtime = 100'000;  // ns: the requested slice
+#ifdef SYS_sched_setattr
+  syscall(SYS_sched_setattr, 0, &attr, 0);
+#endif
+}
+#else
+void RequestPromptWakeups() {}
+#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -35,11 +69,7 @@ struct Watchdog {
   bool started = false;
 
   void Loop() {
-#ifdef __linux__
-    // The default 50 us timer slack lets the kernel fire our wake-ups late on purpose; a
-    // deadline is the caller's promise, so ask for none (measured: about 50 us less overshoot).
-    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-#endif
+    RequestPromptWakeups();
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
       if (entries.empty()) {
