@@ -19,6 +19,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-soak-'));
 const guardian = new lib.TiRexGuardian({
   profile: 'staging',
   audit: { signingKey: 's'.repeat(32), dir, segmentBytes: 64 * 2 ** 20 },
+  // A breaker that stays closed: the expired budgets below would open it, and then no call would
+  // reach the model (the soak must run the model a million times).
+  breaker: { minimumCalls: 1_000_000, consecutiveFailures: 1_000_000 },
 });
 
 // The mix: mostly clean, the rest each kind of trouble a live feed or a caller can bring.

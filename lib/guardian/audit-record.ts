@@ -33,19 +33,19 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
  */
 export function auditRecordOf(st: PendingRecord, modelHash: string, wallOffsetMs: number): AuditRecordInput {
   const series = st.assessments.map((a, b) => {
-    const s = st.series?.[b];
-    const entry: Record<string, unknown> = {
+    const base = {
       inf: a.stats.posInf + a.stats.negInf,
       max: Number.isFinite(a.stats.max) ? a.stats.max : null,
       min: Number.isFinite(a.stats.min) ? a.stats.min : null,
       n: a.stats.length,
       nan: a.stats.nan,
       oob: a.stats.outOfBounds,
+      score: round4(a.score),
     };
-    if (s && s.reason !== null && s.status !== 'ok') entry.reason = s.reason;
-    entry.score = round4(a.score);
-    if (s) entry.status = s.status;
-    return entry;
+    const s = st.series?.[b];
+    if (!s) return base; // one series (the common case): one literal, no keys added later
+    const reason = s.reason !== null && s.status !== 'ok' ? { reason: s.reason } : {};
+    return { inf: base.inf, max: base.max, min: base.min, n: base.n, nan: base.nan, oob: base.oob, ...reason, score: base.score, status: s.status };
   });
   return {
     callerId: st.callerId ?? 'invalid-caller-id', // validated once, in the guardian's #begin
