@@ -15,6 +15,7 @@ import { formatAuditReport, verifyAuditLog } from './audit';
 import { queryAuditLog, type AuditQuery } from './audit/query';
 import { AUDIT_STATUSES, type AuditStatus } from './audit/record';
 import { TiRexGuardian } from './guardian/guardian';
+import { PROFILE_NAMES } from './guardian/thresholds';
 import { manifestEvaluation, modelCard, writeManifestEvaluation, type LatencyFigure } from './eval/card';
 import { evaluateModel, formatEvaluation } from './eval/evaluate';
 import { loadSeries } from './eval/series';
@@ -70,8 +71,6 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string' },
   },
 };
-
-const PROFILE_NAMES = ['production', 'staging', 'development'] as const;
 
 /** A command line the CLI cannot honour: exit 2 with the usage of `command` (all when null). */
 export class UsageError extends Error {
