@@ -13,6 +13,7 @@ import { ManualClock } from '../lib/breaker';
 import { TiRexGuardian, type GuardianConfig } from '../lib/index';
 import { resolveGuardianConfig } from '../lib/guardian/config';
 import { INPUT_THRESHOLDS, lookup, OUTPUT_THRESHOLDS, PIPELINE_THRESHOLDS, PROFILES } from '../lib/guardian/thresholds';
+import { thrown, type Thrown } from './model-fixtures';
 
 const KEY = 'c'.repeat(32);
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-config-'));
@@ -28,15 +29,7 @@ afterAll(async () => {
   for (const g of open) await g.close();
 });
 
-type Coded = Error & { code?: unknown; option?: unknown; cause?: unknown };
-function thrown(fn: () => unknown): Coded {
-  try {
-    fn();
-  } catch (e) {
-    return e as Coded;
-  }
-  throw new Error('expected a throw');
-}
+type Coded = Thrown;
 
 /** Construction refused with a stable code (never a plain TypeError); returns the error. */
 function refused(config: unknown, code = 'TG_INVALID_ARGUMENT'): Coded {

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readCsvColumn, TiRexGuardian, type ForecastResult, type GuardianConfig } from '../lib/index';
 import { rolloutSync } from '../lib/model/rollout';
+import { thrown as caught } from './model-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
@@ -31,14 +32,6 @@ afterAll(async () => {
   fs.rmSync(DIR, { recursive: true, force: true });
 });
 
-function caught(fn: () => unknown): Error & { code?: string; cause?: unknown } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 async function records(g: TiRexGuardian): Promise<Record<string, any>[]> {
   await g.flushAudit();

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { ManualClock } from '../lib/breaker';
 import { readCsvColumn, TiRexGuardian, type ForecastResult, type GuardianConfig } from '../lib/index';
+import { thrown } from './model-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
@@ -43,14 +44,6 @@ function expectServed(r: ForecastResult, batch = 1): void {
   }
 }
 
-function thrown(fn: () => unknown): Error & { code?: string; auditId?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('profiles and a clean forecast', () => {
   it('serves the shipped model on real prices with status ok, an audit id and timings', () => {

@@ -114,11 +114,14 @@ export function expectBytesEqual(got: Float32Array, want: Float32Array, what: st
 }
 
 /** The error thrown by fn (fails the test when nothing is thrown). */
-export function thrown(fn: () => unknown): Error & { code?: string; ortCode?: string } {
+/** What a call threw, with the fields our coded errors carry (fails the test when nothing was). */
+export type Thrown = Error & { code?: string; ortCode?: string; cause?: unknown; auditId?: string; option?: unknown };
+
+export function thrown(fn: () => unknown): Thrown {
   try {
     fn();
   } catch (err) {
-    return err as Error & { code?: string; ortCode?: string };
+    return err as Thrown;
   }
   return expect.fail('expected an error, nothing was thrown');
 }
