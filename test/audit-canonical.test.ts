@@ -73,7 +73,8 @@ function lineIndex(lines: Buffer[], which: Which): number {
 }
 
 /** Edits that leave what the line parses to unchanged (unless `sameValue: false`). */
-const EDITS: { name: string; which: Which; edit: (l: Buffer) => Buffer; sameValue?: false }[] = [
+/** `malformed`: the line is no longer JSON text a parser takes (not UTF-8, a byte-order mark). */
+const EDITS: { name: string; which: Which; edit: (l: Buffer) => Buffer; sameValue?: false; malformed?: true }[] = [
   { name: 'a trailing zero (12.5 -> 12.50)', which: 'record', edit: (l) => replaceOnce(l, '"latencyUs":12.5,', '"latencyUs":12.50,') },
   { name: 'a trailing zero on any latency', which: 'record', edit: (l) => Buffer.from(l.toString().replace(/"latencyUs":(\d+\.\d+),/, (_m, x: string) => `"latencyUs":${x}0,`)) },
   { name: 'an exponent (12.5 -> 1.25e1)', which: 'record', edit: (l) => replaceOnce(l, '"latencyUs":12.5,', '"latencyUs":1.25e1,') },
@@ -108,9 +109,9 @@ const EDITS: { name: string; which: Which; edit: (l: Buffer) => Buffer; sameValu
   { name: 'a repeated key with the same value', which: 'record', edit: (l) => replaceOnce(l, '{"callerId"', '{"v":1,"callerId"') },
   { name: 'a repeated hash key', which: 'record', edit: (l) => replaceOnce(l, '{"callerId"', `{"hash":"${'ab'.repeat(32)}","callerId"`) },
   // U+FFFD is EF BF BD; F0 90 80 (a 4-byte sequence cut short) and FF also decode to one U+FFFD.
-  { name: 'U+FFFD swapped for a cut-short sequence (F0 90 80)', which: 'record', edit: (l) => replaceOnce(l, Buffer.from([0xef, 0xbf, 0xbd]), Buffer.from([0xf0, 0x90, 0x80])) },
-  { name: 'U+FFFD swapped for a stray byte (FF)', which: 'record', edit: (l) => replaceOnce(l, Buffer.from([0xef, 0xbf, 0xbd]), Buffer.from([0xff])) },
-  { name: 'a byte-order mark', which: 'open', edit: (l) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), l]), sameValue: false },
+  { name: 'U+FFFD swapped for a cut-short sequence (F0 90 80)', which: 'record', edit: (l) => replaceOnce(l, Buffer.from([0xef, 0xbf, 0xbd]), Buffer.from([0xf0, 0x90, 0x80])), malformed: true },
+  { name: 'U+FFFD swapped for a stray byte (FF)', which: 'record', edit: (l) => replaceOnce(l, Buffer.from([0xef, 0xbf, 0xbd]), Buffer.from([0xff])), malformed: true },
+  { name: 'a byte-order mark', which: 'open', edit: (l) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), l]), sameValue: false, malformed: true },
   { name: 'the open entry: pid with a decimal point', which: 'open', edit: (l) => Buffer.from(l.toString().replace(/"pid":(\d+)/, '"pid":$1.0')) },
   { name: 'a checkpoint: count 4 -> 4.0', which: 'first-checkpoint', edit: (l) => replaceOnce(l, '"count":4', '"count":4.0') },
   { name: 'a checkpoint: fromSeq 0 -> -0', which: 'first-checkpoint', edit: (l) => replaceOnce(l, '"fromSeq":0', '"fromSeq":-0') },
@@ -121,7 +122,7 @@ const EDITS: { name: string; which: Which; edit: (l: Buffer) => Buffer; sameValu
 const parsedValue = (line: Buffer): string => canonicalJson(JSON.parse(line.toString('utf8')));
 
 describe('the verifier compares bytes, not parsed values', () => {
-  it.each(EDITS)('$name: invalid, at that line', async ({ which, edit, sameValue }) => {
+  it.each(EDITS)('$name: invalid, at that line', async ({ which, edit, sameValue, malformed }) => {
     const { file, lines } = copyOf(await pristine());
     expect((await verifyAuditLog(file, { signingKey: KEY })).status).toBe('verified');
     const k = lineIndex(lines, which);
@@ -134,7 +135,7 @@ describe('the verifier compares bytes, not parsed values', () => {
     const r = await verifyAuditLog(file, { signingKey: KEY });
     expect(r.status).toBe('invalid');
     expect(r.problem).toMatchObject({ line: k + 1 });
-    expect(['edited', 'malformed']).toContain(r.problem!.reason);
+    expect(r.problem!.reason).toBe(malformed ? 'malformed' : 'edited');
   });
 
   it('lines in memory: a raw lone surrogate for its \\ud800 escape is an edit', async () => {

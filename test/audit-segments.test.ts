@@ -121,7 +121,10 @@ describe('rotation', () => {
       }
       expect([...acked].filter(([seq, hash]) => onDisk.get(seq) !== hash)).toEqual([]);
       const r = await verifyAuditLog(dir, { signingKey: KEY });
-      if (!r.ok) expect(r.problem).toMatchObject({ reason: 'truncated', line: r.lines });
+      // Where the kill lands is up to the scheduler: an intact unsigned tail, or one incomplete
+      // last line. Anything else (an invalid chain, a verified log) fails.
+      const outcome = r.ok ? r.status : `${r.problem!.reason} at line ${r.problem!.line}`;
+      expect(['unverified-tail', `truncated at line ${r.lines}`]).toContain(outcome);
     }
     expect(listSegments(dir).length).toBeGreaterThan(3);
     await writeLog(dir, 5);
@@ -188,10 +191,12 @@ describe('tampering with segments', () => {
   it('a renamed segment, and two segments whose contents were swapped', async () => {
     const a = await fresh();
     const s = a.segs[2]!;
-    fs.renameSync(s.path, path.join(a.dir, `segment-${String(s.firstSeq + 1).padStart(16, '0')}.jsonl`));
+    const renamed = `segment-${String(s.firstSeq + 1).padStart(16, '0')}.jsonl`;
+    fs.renameSync(s.path, path.join(a.dir, renamed));
     const r1 = await verifyAuditLog(a.dir, { signingKey: KEY });
     expect(r1.status).toBe('invalid');
-    expect(['bad-segment', 'deleted', 'reordered']).toContain(r1.problem!.reason);
+    // The chain is intact (same order): only the name lies.
+    expect(r1.problem).toMatchObject({ reason: 'bad-segment', segment: renamed, segmentLine: 1, seq: s.firstSeq });
 
     const b = await fresh();
     const x = fs.readFileSync(b.segs[1]!.path);

@@ -31,8 +31,9 @@ function acquire(b: CircuitBreaker): Permit {
   if (p === null) throw new Error(`expected a permit, breaker is ${b.state}`);
   return p;
 }
-const succeed = (b: CircuitBreaker): void => void acquire(b).success();
-const fail = (b: CircuitBreaker, reason = 'boom'): void => void acquire(b).failure(reason);
+// A fresh permit always takes its first settlement.
+const succeed = (b: CircuitBreaker): void => expect(acquire(b).success()).toBe(true);
+const fail = (b: CircuitBreaker, reason = 'boom'): void => expect(acquire(b).failure(reason)).toBe(true);
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -346,7 +347,7 @@ describe('forced open, release and reset', () => {
   it('forces open an open breaker (no automatic half-open), releases straight to closed on request', () => {
     const { b, clock } = make({ openMs: 1_000 });
     for (let i = 0; i < 3; i++) fail(b);
-    b.forceOpen('suspended: corrupt outputs');
+    expect(b.forceOpen('suspended: corrupt outputs')).toBe(true);
     clock.advance(5_000);
     expect(b.state).toBe('forced-open');
     expect(() => b.release('x', 'open' as 'closed')).toThrow(RangeError);
@@ -360,7 +361,7 @@ describe('forced open, release and reset', () => {
     succeed(b);
     const early = acquire(b);
     for (let i = 0; i < 3; i++) fail(b);
-    b.tryAcquire();
+    expect(b.tryAcquire()).toBeNull(); // refused: counted as rejected
     const onReset = vi.fn();
     b.on('reset', onReset);
     clock.advance(10);
@@ -373,7 +374,7 @@ describe('forced open, release and reset', () => {
     });
     early.failure('from before the reset');
     expect(b.stats()).toMatchObject({ failures: 1, consecutiveFailures: 0, window: { calls: 0 } });
-    b.forceOpen('m');
+    expect(b.forceOpen('m')).toBe(true);
     b.reset();
     expect(b.state).toBe('closed');
     expect(events.map((e) => e.event)).toEqual(['open', 'reset', 'forcedOpen', 'reset']);
@@ -505,8 +506,8 @@ describe('events and history', () => {
     for (let i = 0; i < 3; i++) fail(b);
     clock.advance(100);
     succeed(b);
-    b.forceOpen('maintenance');
-    b.release();
+    expect(b.forceOpen('maintenance')).toBe(true);
+    expect(b.release()).toBe(true);
     b.reset();
     expect(seen).toEqual([
       'open:closed>open@0', 'stateChange:open',
@@ -566,7 +567,7 @@ describe('BreakerRegistry', () => {
     const seen: string[] = [];
     reg.on('stateChange', (t) => seen.push(`${t.name}:${t.event}`));
     fail(b);
-    a.forceOpen('maintenance');
+    expect(a.forceOpen('maintenance')).toBe(true);
     const stats = reg.stats();
     expect(Object.keys(stats)).toEqual(['a', 'b']);
     expect(stats.a).toMatchObject({ name: 'a', state: 'forced-open' });
@@ -576,7 +577,7 @@ describe('BreakerRegistry', () => {
     expect(seen).toEqual(['b:open', 'a:forcedOpen', 'a:reset', 'b:reset']);
     expect(reg.delete('a')).toBe(true);
     expect(reg.delete('a')).toBe(false);
-    a.forceOpen('after delete');
+    expect(a.forceOpen('after delete')).toBe(true);
     expect(seen).toHaveLength(4);
     expect(reg.get('a')).not.toBe(a);
   });
@@ -788,11 +789,18 @@ function runModel(config: BreakerOptions, cmds: Cmd[], seen: Map<string, number>
         b.reset();
         refused = successes = failures = slowCalls = 0;
         break;
-      case 'read':
-        if (cmd.how === 'state') void b.state;
-        else if (cmd.how === 'stats') b.stats();
-        else void b.retryAfterMs;
+      case 'read': {
+        // Each read may move the state (refresh); a second read at the same time must agree.
+        if (cmd.how === 'state') same(b.state, b.stats().state, 'state read, then stats');
+        else if (cmd.how === 'stats') same(b.stats().state, b.state, 'stats read, then state');
+        else {
+          const wait = b.retryAfterMs;
+          const st = b.stats();
+          same(wait, st.state === 'open' ? st.since + o.openMs - clock.now() : st.state === 'forced-open' ? Infinity : 0, 'retryAfterMs read', st);
+          same(st.retryAfterMs, wait, 'retryAfterMs = stats().retryAfterMs');
+        }
         break;
+      }
     }
     const state = b.state; // may fail an overdue trial (trialTimeoutMs) or move open -> half-open
     const s = b.stats(); // a second read at the same time changes nothing

@@ -157,17 +157,7 @@ describe('output shield with the broken fixture models', () => {
   });
 });
 
-describe('clamping a plausible-band forecast whose median drifts', () => {
-  it('moves the step so its median sits on the bound, levels still ordered, status corrected', () => {
-    // A trending context whose model median lands beyond a tight bound at the medium level.
-    const g = guardian({ profile: 'staging' });
-    const trend = Float32Array.from({ length: 600 }, (_, i) => 100 + (i < 590 ? 0.001 * Math.sin(i) : (i - 589) * 0.05));
-    const r = g.safeForecast({ context: trend, predictionLength: 32, userId: 'u' });
-    expect(['ok', 'corrected', 'fallback']).toContain(r.status);
-    expectServed(r);
-    if (r.status === 'corrected') expect(r.reason).toContain('clamped');
-  });
-});
+// Flag, clamp and fallback of a drifting median, per level: test/guardian-shields.test.ts.
 
 describe('buffers the caller detaches', () => {
   it('a detached context is a typed, audited error', () => {

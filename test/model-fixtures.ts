@@ -15,8 +15,8 @@ export const ROOT = path.resolve(__dirname, '..');
 export const MODELS = path.join(ROOT, 'test', 'fixtures', 'models');
 export const DIST = path.join(ROOT, 'dist', 'cjs', 'index.js');
 
-export type FixtureKind = 'quantile-ok' | 'emits-nan' | 'emits-inf' | 'crossing' | 'huge' | 'shape-mismatch' | 'slow';
-export const FIXTURE_KINDS: FixtureKind[] = ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow'];
+export type FixtureKind = 'quantile-ok' | 'emits-nan' | 'emits-inf' | 'crossing' | 'huge' | 'shape-mismatch' | 'slow' | 'drifting';
+export const FIXTURE_KINDS: FixtureKind[] = ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow', 'drifting'];
 
 /** The fixture contract (make_fixtures.py). */
 export const PATCH = 32;

@@ -14,6 +14,8 @@ Models (input `context` float32 [batch, time], output `quantiles` float32 [batch
   crossing           quantile levels in reverse order at every step
   huge               finite values around 1e30
   shape-mismatch     returns [batch, 16, 9] while its manifest promises [batch, 32, 9]
+  drifting           as quantile-ok, every level moved by 20 window scales per step: ordered,
+                     plausible bands around a median that runs away from the context
   slow               as quantile-ok plus a chain of 320 512x512 MatMul/Tanh whose result is
                      multiplied by zero: seconds of CPU, so a timeout must cancel it
 """
@@ -44,6 +46,8 @@ def build(kind):
     offsets = (horizon_scale * Z[None, :]).astype(np.float32)  # [32, 9], increasing in the level
     if kind == 'crossing':
         offsets = -offsets
+    if kind == 'drifting':
+        offsets = (offsets + 20.0 * np.arange(1, PATCH + 1, dtype=np.float32)[:, None]).astype(np.float32)
     inits = [
         const('zero', np.float32(0)),
         const('one', np.float32(1)),
@@ -153,7 +157,7 @@ def manifest(kind, sha):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for kind in ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow']:
+    for kind in ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow', 'drifting']:
         data = build(kind).SerializeToString()
         sha = hashlib.sha256(data).hexdigest()
         with open(os.path.join(OUT, f'{kind}.onnx'), 'wb') as f:

@@ -29,10 +29,16 @@ export const SIGMA_FLOOR_RELATIVE = FLOOR_RELATIVE;
 export const SIGMA_FLOOR_ABSOLUTE = FLOOR_ABSOLUTE;
 
 /**
- * Centers and sigmas are capped here so that no band arithmetic can reach Inf or NaN:
- * |z| < 40 for any level in (0, 1) and sqrt(h) <= 4096, so |c + z * s| < 2e307.
+ * Sigmas are capped here so that no band arithmetic can reach Inf or NaN: |z| < 40 for any level
+ * in (0, 1) and sqrt(h) <= 4096, so |z * s| < 1.7e307.
  */
 const CAP = 1e302;
+/**
+ * Centers are capped at CENTER_CAP: |c + z * s| < 1.2e308 stays finite, and a center beyond the
+ * cap keeps every band on its side of zero (capping it at CAP, as sigma, flipped the outer bands
+ * of a series near +-1e308 to the other end of the float32 range).
+ */
+const CENTER_CAP = 1e308;
 
 /**
  * Float64 contexts may hold values near Number.MAX_VALUE, whose sums, changes and squared
@@ -104,6 +110,7 @@ let vals = new Float64Array(256);
 let times = new Float64Array(256);
 let work = new Float64Array(2048);
 
+// Stryker disable ObjectLiteral,UnaryOperator: initial values only: gatherTail writes every field before it is read
 /** Result of the last gather (module state: the forecasters are synchronous, never re-entered). */
 export const gathered = {
   /** Finite values found (<= want). */
@@ -113,6 +120,7 @@ export const gathered = {
   /** Index in the context of the last finite value (-1 if none). */
   lastIndex: -1,
 };
+// Stryker restore ObjectLiteral,UnaryOperator
 
 export function scratchValues(): Float64Array {
   return vals;
@@ -185,6 +193,7 @@ export function unscaleSigma(value: number, scale: number): number {
 // ---------------------------------------------------------------------------------------------
 // Realized volatility.
 
+// Stryker disable ObjectLiteral: initial values only: changeStd writes both fields before they are read
 /** Result of the last volatility computation. */
 export const volatility = {
   /** Sample standard deviation of the changes (NaN when fewer than 2 changes). */
@@ -192,6 +201,7 @@ export const volatility = {
   /** Finite one-step changes used. */
   changes: 0,
 };
+// Stryker restore ObjectLiteral
 
 /**
  * Sample standard deviation of the one-step changes of values[from .. to) (the finite part: a
@@ -249,7 +259,7 @@ export function writeBands(
   let row = 0;
   for (let h = 1; h <= horizon; h++) {
     let c = (a + b * h) * scale;
-    c = c > CAP ? CAP : c < -CAP ? -CAP : c;
+    c = c > CENTER_CAP ? CENTER_CAP : c < -CENTER_CAP ? -CENTER_CAP : c;
     const s = sigma * Math.sqrt(h);
     if ((c < 0 ? -c : c) + zMax * s <= F32_MAX) {
       // the whole row is inside the float32 range (the common case): no clamping

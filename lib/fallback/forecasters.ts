@@ -269,6 +269,7 @@ export function robustTrendChecked(
           if (lag < 1 || lag >= m) continue;
           if (pairs > 0 && pairs + (m - lag) > maxPairs) continue;
           for (let i = s; i + lag < count; i++) w[pairs++] = (v[i + lag]! - v[i]!) / (t[i + lag]! - t[i]!);
+          // Stryker disable next-line UpdateOperator: only compared with 0, and counting down is as far from it
           used++;
         }
         if (used === 0) break;

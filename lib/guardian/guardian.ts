@@ -562,6 +562,8 @@ export class TiRexGuardian {
         this.#suspended = `${this.#corruptInARow} corrupt outputs in a row`;
         this.breaker.forceOpen(`suspended: ${this.#suspended}`);
         st.shields.push({ shield: 'emergency', action: 'suspend', detail: this.#suspended });
+        // In the record too: the call that suspends inference is where an auditor looks for why.
+        st.decisions.push({ shield: 'emergency', action: 'suspend', corruptInARow: this.#corruptInARow });
       }
       return;
     }
