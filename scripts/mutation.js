@@ -95,8 +95,9 @@ async function runModule(name, m, concurrency) {
     clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
     jsonReporter: { fileName: path.join('reports', 'mutation', `${name}.json`) },
     htmlReporter: { fileName: path.join('reports', 'mutation', `${name}.html`) },
-    // Build outputs and what no test under mutation reads stay out of the sandbox copy.
-    ignorePatterns: ['build', 'build-*', 'deps', 'dist', 'prebuilds', 'reports', 'bench', 'training', '*.tgz'],
+    // Build outputs and what no test under mutation reads stay out of the sandbox copy (dist/
+    // stays: tests that run the compiled code in a child process read it).
+    ignorePatterns: ['build', 'build-*', 'deps', 'prebuilds', 'reports', 'bench', 'training', '*.tgz'],
     // One sandbox directory per module: runs of different modules may overlap.
     tempDirName: path.join('.stryker-tmp', name),
     cleanTempDir: 'always',

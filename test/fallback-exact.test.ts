@@ -150,9 +150,10 @@ describe('exact outputs on small crafted series', () => {
     expect(Array.from(r.quantiles)).toEqual(refQuantiles((h) => ref.a + ref.b * h, refSigma(y), 2));
   });
 
-  it('a flat trend has slope +0, never -0', () => {
+  it('a flat trend has slope +0, never -0; a last value of -0 stays -0', () => {
     const r = ok(fallbackRobustTrend(new Float64Array([0, 0, -0]), 1));
     expect(Object.is(r.info.slope, 0)).toBe(true);
+    expect(Object.is(ok(fallbackLastValue(new Float64Array([1, -0]), 1)).info.center, -0)).toBe(true);
   });
 
   it('the sigma floor is used only below it: a realized sigma equal to the floor is not floored', () => {

@@ -281,9 +281,10 @@ describe('input shield: exact decisions per level on crafted series', () => {
     it('several signals under their thresholds add up (noisy-OR) and name the strongest', () => {
       // The clean walk: spike 2 and a flat run of 1; thresholds that make each a large share.
       const s = new InputShield(base).assess(W).stats;
-      // Spike: share 0.7 * 0.8 = 0.56 (0.8 / 0.7 = 1.14 per weight); flat run: share 0.5 * 0.6 =
-      // 0.3 (1.2 per weight). The strongest is the larger share, not the larger share per weight.
-      const t = { ...base, spikeZ: s.spike * 1.25, flatRunRatio: s.longestFlatRun / N / 0.6, cautionScore: 0.5, blockScore: 0.95 };
+      // Spike: share 0.7 * 0.8 = 0.56 (0.8 / 0.7 = 1.14 per weight); flat run and level shift
+      // (before and after it): share 0.5 * 0.6 = 0.3 each (1.2 per weight). The strongest is the
+      // larger share, not the larger share per weight, whichever order they come in.
+      const t = { ...base, spikeZ: s.spike * 1.25, flatRunRatio: s.longestFlatRun / N / 0.6, levelShiftZ: s.levelShift / 0.6, cautionScore: 0.5, blockScore: 0.95 };
       const a = new InputShield(t).assess(W);
       const spikeShare = 0.7 * (s.spike / t.spikeZ);
       expect(a.score).toBeCloseTo(referenceScore(s, t), 12);
