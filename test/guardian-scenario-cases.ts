@@ -17,28 +17,22 @@ export function fixture(kind: FixtureKind): string {
   return path.join(FIXTURES, `${kind}.json`);
 }
 
-/** A random walk around `level` with steps in [-step/2, step/2), deterministic. */
+/** A random walk around `level` with steps in [-step/2, step/2), deterministic, in float32 or float64. */
 export function walk(n: number, seed = 11, level = 100, step = 1): Float32Array {
+  return walkInto(new Float32Array(n), seed, level, step);
+}
+
+function walkInto<T extends Float32Array | Float64Array>(out: T, seed: number, level: number, step: number): T {
   const r = rng(seed);
-  const out = new Float32Array(n);
   let x = level;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < out.length; i++) {
     x += (r() - 0.5) * step;
     out[i] = x;
   }
   return out;
 }
 
-function f64walk(n: number, level: number, step: number): Float64Array {
-  const r = rng(5);
-  const out = new Float64Array(n);
-  let x = level;
-  for (let i = 0; i < n; i++) {
-    x += (r() - 0.5) * step;
-    out[i] = x;
-  }
-  return out;
-}
+const f64walk = (n: number, level: number, step: number): Float64Array => walkInto(new Float64Array(n), 5, level, step);
 
 function edited<T extends Float32Array | Float64Array>(a: T, edit: (x: T) => void): T {
   const c = a.slice() as T;
