@@ -46,3 +46,34 @@ export function machine() {
 export function emit(result) {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
+
+/**
+ * Alternating rounds: every task runs for `perRoundMs` in turn, `rounds` times, so a noisy
+ * neighbour or a slow drift hits every task alike (the ratios of one run stay comparable). Each
+ * sample is one call (the calls measured this way take tens of microseconds or more). Async tasks
+ * are awaited one at a time. `onSample(task, result)` sees what each call returned.
+ */
+export async function measureRounds(tasks, { rounds = 8, perRoundMs = 400, warmup = 20 } = {}) {
+  const samples = tasks.map(() => []);
+  for (const t of tasks) for (let i = 0; i < warmup; i++) await t.fn();
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i];
+      const end = performance.now() + perRoundMs;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const out = t.async ? await t.fn() : t.fn();
+        samples[i].push((performance.now() - t0) * 1e6);
+        t.onResult?.(out);
+      }
+    }
+  }
+  return tasks.map((t, i) => summarizeSamples(t.name, samples[i]));
+}
+
+/** p50, p99 and mean of per-call samples in nanoseconds. */
+export function summarizeSamples(name, samples) {
+  const xs = samples.slice().sort((a, b) => a - b);
+  const pct = (p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+  return { name, reps: 1, samples: xs.length, meanNs: xs.reduce((a, b) => a + b, 0) / xs.length, p50Ns: pct(50), p99Ns: pct(99) };
+}

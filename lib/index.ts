@@ -1,5 +1,6 @@
 export { ErrorCode, hasCode, type CodedError, type ErrorCodeValue } from './errors';
 export { runtimeInfo, resolveRuntimeLibrary, type RuntimeInfo } from './native/runtime';
+export { stagingBuffer } from './native/staging';
 export {
   scan,
   scanBatch,
@@ -11,10 +12,14 @@ export {
   type ScanStats,
   type ScanOptions,
 } from './kernels/scan';
-export { assessSeriesInto, ASSESS_STRIDE, AssessField, RECENT_WINDOW, SHIFT_TAIL } from './kernels/assess';
+export { assessSeriesInto, assessSpansInto, ASSESS_STRIDE, AssessField, RECENT_WINDOW, SHIFT_TAIL } from './kernels/assess';
 export {
   checkForecastInto,
+  checkForecastRowsInto,
   ForecastCheckIO,
+  ForecastRowsIO,
+  FORECAST_ROW_STRIDE,
+  ForecastRow,
   ANCHOR_STRIDE,
   FORECAST_REPORT_LENGTH,
   ForecastReport,

@@ -8,6 +8,7 @@
 #include "bindings/audit_binding.h"
 #include "bindings/kernels_binding.h"
 #include "bindings/session_binding.h"
+#include "bindings/staging.h"
 #include "common/errors.h"
 #include "kernels/cpu.h"
 #include "ort/runtime.h"
@@ -36,6 +37,7 @@ class Addon : public Napi::Addon<Addon> {
     DefineAddon(exports, {
         InstanceMethod("scan", &Addon::Guarded<&Addon::Scan>),
         InstanceMethod("assessSeries", &Addon::Guarded<&Addon::AssessSeries>),
+        InstanceMethod("assessSpans", &Addon::Guarded<&Addon::AssessSpans>),
         InstanceMethod("computeScaling", &Addon::Guarded<&Addon::ComputeScaling>),
         InstanceMethod("applyScaling", &Addon::Guarded<&Addon::ApplyScaling>),
         InstanceMethod("invertScaling", &Addon::Guarded<&Addon::InvertScaling>),
@@ -44,6 +46,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("repairQuantiles", &Addon::Guarded<&Addon::RepairQuantiles>),
         InstanceMethod("checkMean", &Addon::Guarded<&Addon::CheckMean>),
         InstanceMethod("checkForecast", &Addon::Guarded<&Addon::CheckForecast>),
+        InstanceMethod("checkForecastRows", &Addon::Guarded<&Addon::CheckForecastRows>),
+        InstanceMethod("allocStaging", &Addon::Guarded<&Addon::AllocStaging>),
         InstanceMethod("chainHash", &Addon::Guarded<&Addon::ChainHash>),
         InstanceMethod("cpuFeatures", &Addon::Guarded<&Addon::CpuFeatures>),
         InstanceMethod("setSimd", &Addon::Guarded<&Addon::SetSimd>),
@@ -51,7 +55,7 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("runtimeInfo", &Addon::Guarded<&Addon::RuntimeInfo>),
     });
     exports.Set("ortApiVersion", Napi::Number::New(env, ORT_API_VERSION));
-    exports.Set("NativeSession", bindings::DefineSessionClass(env));
+    exports.Set("NativeSession", bindings::DefineSessionClass(env, runs_.get()));
   }
 
  private:
@@ -63,6 +67,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Scan(const Napi::CallbackInfo& i) { return bindings::Scan(i, settings_); }
   Napi::Value AssessSeries(const Napi::CallbackInfo& i) { return bindings::AssessSeries(i, settings_); }
+  Napi::Value AssessSpans(const Napi::CallbackInfo& i) { return bindings::AssessSpans(i, settings_); }
   Napi::Value ComputeScaling(const Napi::CallbackInfo& i) { return bindings::ComputeScaling(i, settings_); }
   Napi::Value ApplyScaling(const Napi::CallbackInfo& i) { return bindings::ApplyScaling(i, settings_); }
   Napi::Value InvertScaling(const Napi::CallbackInfo& i) { return bindings::InvertScaling(i, settings_); }
@@ -71,7 +76,9 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value RepairQuantiles(const Napi::CallbackInfo& i) { return bindings::RepairQuantiles(i); }
   Napi::Value CheckMean(const Napi::CallbackInfo& i) { return bindings::CheckMean(i); }
   Napi::Value CheckForecast(const Napi::CallbackInfo& i) { return bindings::CheckForecast(i); }
+  Napi::Value CheckForecastRows(const Napi::CallbackInfo& i) { return bindings::CheckForecastRows(i); }
   Napi::Value ChainHash(const Napi::CallbackInfo& i) { return bindings::ChainHash(i); }
+  Napi::Value AllocStaging(const Napi::CallbackInfo& i) { return bindings::AllocStaging(i); }
 
   Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
@@ -114,6 +121,8 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   bindings::KernelSettings settings_;
+  // Async runs of this environment (its teardown hook waits for those in flight).
+  std::unique_ptr<bindings::EnvRuns, void (*)(bindings::EnvRuns*)> runs_ = bindings::NewEnvRuns();
 };
 
 }  // namespace

@@ -347,3 +347,32 @@ export const boundsArb: fc.Arbitrary<{ lo: number; hi: number }> = fc
     ),
   )
   .map(([a, b]) => (a <= b ? { lo: a, hi: b } : { lo: b, hi: a }));
+
+/** One forecast step: sorted, crossed, flat, wild (NaN, Inf, extremes). */
+export const stepArb = (levels: number): fc.Arbitrary<number[]> =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.array(fc.float({ min: -200, max: 200, noNaN: true }), { minLength: levels, maxLength: levels }).map((xs) => xs.sort((a, b) => a - b)) },
+    { weight: 2, arbitrary: fc.array(fc.float({ min: -200, max: 200, noNaN: true }), { minLength: levels, maxLength: levels }) },
+    { weight: 1, arbitrary: fc.float({ noNaN: true }).map((v) => new Array<number>(levels).fill(v)) },
+    {
+      weight: 1,
+      arbitrary: fc.array(fc.oneof(fc.float(), fc.constantFrom(NaN, Infinity, -Infinity, -0, F32_MAX, -F32_MAX, 1e-40)), {
+        minLength: levels,
+        maxLength: levels,
+      }),
+    },
+    // Finite but spanning the float range: a clamp's shift must not overflow it.
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.constantFrom(-F32_MAX, -3.4e38, -1e38, -1, 0, 1, 1e38, 3.4e38, F32_MAX), { minLength: levels, maxLength: levels })
+        .map((xs) => xs.sort((a, b) => a - b)),
+    },
+  );
+
+export const anchorArb = fc.tuple(
+  fc.oneof({ weight: 5, arbitrary: fc.double({ min: -100, max: 100, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -0, 1e300, -1e-310) }),
+  fc.oneof({ weight: 5, arbitrary: fc.double({ min: 0, max: 20, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, Infinity, NaN, 1e-320, 1e300) }),
+  fc.oneof({ weight: 5, arbitrary: fc.double({ min: -150, max: 0, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, -Infinity, -1e300) }),
+  fc.oneof({ weight: 5, arbitrary: fc.double({ min: 0, max: 150, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, 1e300) }),
+);

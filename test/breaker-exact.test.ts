@@ -7,17 +7,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { CircuitBreaker, CircuitOpenError, ManualClock, type BreakerOptions, type Clock } from '../lib/breaker';
 import { ErrorCode, hasCode } from '../lib/errors';
+import { thrown } from './model-fixtures';
 
 const T0 = 1_000_000;
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('nothing was thrown');
-}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(
@@ -392,5 +384,36 @@ describe('fire', () => {
     await flush();
     expect(timedOut.v).toBe('timeout');
     expect(b.stats()).toMatchObject({ successes: 0, failures: 3 });
+  });
+});
+
+describe('Permit.cancel: a permit given back without a verdict', () => {
+  it('closed: nothing is counted, the permit is settled, later settlements are refused', () => {
+    const { b } = make({ minimumCalls: 1, consecutiveFailures: 1 });
+    const p = b.tryAcquire()!;
+    expect(p.cancel()).toBe(true);
+    expect(p.settled).toBe(true);
+    expect(p.cancel()).toBe(false);
+    expect(p.failure('late')).toBe(false);
+    expect(p.success()).toBe(false);
+    expect(b.stats()).toMatchObject({ state: 'closed', calls: 0, successes: 0, failures: 0, consecutiveFailures: 0, window: { calls: 0 } });
+  });
+
+  it('half-open: a cancelled trial frees its slot, and counts towards neither closing nor opening', () => {
+    const { b, clock } = make({ halfOpenMaxCalls: 1, halfOpenSuccesses: 1, openMs: 100, consecutiveFailures: 1 });
+    b.tryAcquire()!.failure('boom');
+    expect(b.state).toBe('open');
+    clock.advance(100);
+    const trial = b.tryAcquire()!;
+    expect(trial.trial).toBe(true);
+    expect(b.tryAcquire()).toBeNull(); // the one slot is taken
+    expect(b.stats().halfOpenInFlight).toBe(1);
+    expect(trial.cancel()).toBe(true);
+    expect(b.state).toBe('half-open');
+    expect(b.stats()).toMatchObject({ halfOpenInFlight: 0, successes: 0, failures: 1 });
+    const next = b.tryAcquire()!;
+    expect(next.trial).toBe(true);
+    next.success();
+    expect(b.state).toBe('closed');
   });
 });

@@ -15,6 +15,7 @@ import {
   type Permit,
 } from '../lib/breaker';
 import { ErrorCode, hasCode } from '../lib/errors';
+import { thrown } from './model-fixtures';
 
 const T0 = 1_000_000;
 
@@ -34,15 +35,6 @@ function acquire(b: CircuitBreaker): Permit {
 // A fresh permit always takes its first settlement.
 const succeed = (b: CircuitBreaker): void => expect(acquire(b).success()).toBe(true);
 const fail = (b: CircuitBreaker, reason = 'boom'): void => expect(acquire(b).failure(reason)).toBe(true);
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('nothing was thrown');
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

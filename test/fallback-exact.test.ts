@@ -10,6 +10,7 @@ import { fallbackChain, fallbackLastValue, fallbackMovingAverage, fallbackRobust
 import { normalQuantile } from '../lib/fallback/normal';
 import { medianInPlace, selectKth } from '../lib/fallback/select';
 import { normalQuantile as evalNormalQuantile } from '../lib/eval/forecasters';
+import { median, refSigma } from './reference';
 
 const F32_MAX = 3.4028234663852886e38;
 const MAX = Number.MAX_VALUE;
@@ -29,23 +30,6 @@ function finitePart(x: ArrayLike<number>): { v: number[]; t: number[]; lastIndex
     }
   }
   return { v, t, lastIndex };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Textbook sample standard deviation of the one-step changes of the last `window` points. */
-function refSigma(v: number[], window = 64): number {
-  const w = v.slice(-window);
-  const d = w.slice(1).map((y, i) => y - w[i]!);
-  if (d.length < 2) return NaN;
-  const mean = d.reduce((s, y) => s + y, 0) / d.length;
-  let ss = 0;
-  for (const y of d) ss += (y - mean) * (y - mean);
-  return Math.sqrt(ss / (d.length - 1));
 }
 
 /** Quantiles [h][k] = center(h) + z_k * sigma * sqrt(h), as float32, z from the evaluation's copy. */

@@ -17,6 +17,7 @@ import {
 import { normalQuantile as evalNormalQuantile } from '../lib/eval/forecasters';
 import { normalQuantile } from '../lib/fallback/normal';
 import { anySeriesArb, bytesOf, outsideBytes, place, type FloatArray } from './arbitraries';
+import { median, refSigma } from './reference';
 
 const F32_MAX = 3.4028234663852886e38;
 /** Standard normal quantiles of the TiRex levels 0.1..0.9 (to 1e-9; tables). */
@@ -73,20 +74,6 @@ function finitePart(x: ArrayLike<number>): { v: number[]; t: number[] } {
     }
   }
   return { v, t };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function refSigma(v: number[], window = 64): number {
-  const w = v.slice(-window);
-  const d = w.slice(1).map((y, i) => y - w[i]!);
-  if (d.length < 2) return NaN;
-  const mean = d.reduce((s, y) => s + y, 0) / d.length;
-  return Math.sqrt(d.reduce((s, y) => s + (y - mean) ** 2, 0) / (d.length - 1));
 }
 
 /** Reference quantiles [h][k] from a center function and the realized volatility. */

@@ -417,3 +417,22 @@ export function checkForecastRef(
   for (let s = 0; s < batch * horizon; s++) mean.push(out[s * levels + medianIndex]!);
   return { q: out, mean, report };
 }
+
+/** The median of the numbers (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Textbook sample standard deviation of the one-step changes of the last `window` points (the
+ * fallbacks' realized volatility); NaN with fewer than two changes. */
+export function refSigma(v: number[], window = 64): number {
+  const w = v.slice(-window);
+  const d = w.slice(1).map((y, i) => y - w[i]!);
+  if (d.length < 2) return NaN;
+  const mean = d.reduce((s, y) => s + y, 0) / d.length;
+  let ss = 0;
+  for (const y of d) ss += (y - mean) * (y - mean);
+  return Math.sqrt(ss / (d.length - 1));
+}

@@ -15,7 +15,7 @@ import {
   scanBuffer,
   scanInto,
 } from '../lib/index';
-import { anyBatchArb, anySeriesArb, boundsArb, bytesOf, describeValues, F32_MAX, outsideBytes, place, placementArb } from './arbitraries';
+import { anchorArb, anyBatchArb, anySeriesArb, boundsArb, bytesOf, describeValues, F32_MAX, outsideBytes, place, placementArb, stepArb } from './arbitraries';
 import { bothPaths, expectSameBytes, expectSameElements, HAS_AVX2, withSimd } from './helpers';
 import { checkForecastRef, recentSignalsRef } from './reference';
 
@@ -120,35 +120,6 @@ function code(fn: () => void): string | undefined {
   }
   return undefined;
 }
-
-/** One forecast step: sorted, crossed, flat, wild (NaN, Inf, extremes). */
-const stepArb = (levels: number): fc.Arbitrary<number[]> =>
-  fc.oneof(
-    { weight: 4, arbitrary: fc.array(fc.float({ min: -200, max: 200, noNaN: true }), { minLength: levels, maxLength: levels }).map((xs) => xs.sort((a, b) => a - b)) },
-    { weight: 2, arbitrary: fc.array(fc.float({ min: -200, max: 200, noNaN: true }), { minLength: levels, maxLength: levels }) },
-    { weight: 1, arbitrary: fc.float({ noNaN: true }).map((v) => new Array<number>(levels).fill(v)) },
-    {
-      weight: 1,
-      arbitrary: fc.array(fc.oneof(fc.float(), fc.constantFrom(NaN, Infinity, -Infinity, -0, F32_MAX, -F32_MAX, 1e-40)), {
-        minLength: levels,
-        maxLength: levels,
-      }),
-    },
-    // Finite but spanning the float range: a clamp's shift must not overflow it.
-    {
-      weight: 1,
-      arbitrary: fc
-        .array(fc.constantFrom(-F32_MAX, -3.4e38, -1e38, -1, 0, 1, 1e38, 3.4e38, F32_MAX), { minLength: levels, maxLength: levels })
-        .map((xs) => xs.sort((a, b) => a - b)),
-    },
-  );
-
-const anchorArb = fc.tuple(
-  fc.oneof({ weight: 5, arbitrary: fc.double({ min: -100, max: 100, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -0, 1e300, -1e-310) }),
-  fc.oneof({ weight: 5, arbitrary: fc.double({ min: 0, max: 20, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(0, Infinity, NaN, 1e-320, 1e300) }),
-  fc.oneof({ weight: 5, arbitrary: fc.double({ min: -150, max: 0, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, -Infinity, -1e300) }),
-  fc.oneof({ weight: 5, arbitrary: fc.double({ min: 0, max: 150, noNaN: true }) }, { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, 1e300) }),
-);
 
 const forecastCaseArb = fc
   .record({

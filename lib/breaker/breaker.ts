@@ -202,6 +202,19 @@ export class Permit {
     return true;
   }
 
+  /**
+   * Gives the permit back without a verdict: the call did not use the protected resource after
+   * all (the guardian's speculative model run whose output was discarded, say). Nothing is
+   * counted; a half-open trial's slot is free again. False if already settled.
+   */
+  cancel(): boolean {
+    const b = this._b;
+    if (b === null) return false;
+    this._b = null;
+    b._cancel(this);
+    return true;
+  }
+
   /** Counts the call as a failure. False (and nothing counted) if already settled. */
   failure(reason: string): boolean {
     const b = this._b;
@@ -433,6 +446,12 @@ export class CircuitBreaker extends EventEmitter<BreakerEvents> {
         },
       );
     });
+  }
+
+  /** @internal Called once per permit by Permit.cancel: frees its trial slot, counts nothing. */
+  _cancel(p: Permit): void {
+    const i = this.trials.indexOf(p);
+    if (i >= 0) this.trials.splice(i, 1);
   }
 
   /** @internal Called once per permit by Permit.success / failure. */

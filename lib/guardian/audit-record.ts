@@ -3,7 +3,8 @@
  * the drain (off the caller's time). No context and no forecast are kept: bounded memory.
  */
 import type { AuditDecision, AuditRecordInput } from '../audit';
-import type { ThreatAssessment } from './input-shield';
+import { AssessField } from '../kernels/assess';
+import type { BatchAssessment } from './input-shield';
 import type { ForecastStatus, SeriesState } from './series';
 
 export interface PendingRecord {
@@ -14,7 +15,8 @@ export interface PendingRecord {
   status: ForecastStatus;
   horizon: number;
   batch: number;
-  assessments: ThreatAssessment[];
+  /** The input shield's statistics and scores (the call's own arrays, never changed after). */
+  inputs: BatchAssessment | null;
   /** Each series' own outcome, for a batch (null for one series: the call's is its own). */
   series: readonly SeriesState[] | null;
   /** The score, copied: the result's threat object is the caller's to change. */
@@ -32,21 +34,28 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
  * in canonical (sorted) order: the log's serializer then has nothing to sort.
  */
 export function auditRecordOf(st: PendingRecord, modelHash: string, wallOffsetMs: number): AuditRecordInput {
-  const series = st.assessments.map((a, b) => {
+  const a = st.inputs;
+  const series = [];
+  for (let b = 0; a !== null && b < a.batch; b++) {
+    const max = a.stat(b, AssessField.max);
+    const min = a.stat(b, AssessField.min);
     const base = {
-      inf: a.stats.posInf + a.stats.negInf,
-      max: Number.isFinite(a.stats.max) ? a.stats.max : null,
-      min: Number.isFinite(a.stats.min) ? a.stats.min : null,
-      n: a.stats.length,
-      nan: a.stats.nan,
-      oob: a.stats.outOfBounds,
-      score: round4(a.score),
+      inf: a.stat(b, AssessField.posInfCount) + a.stat(b, AssessField.negInfCount),
+      max: Number.isFinite(max) ? max : null,
+      min: Number.isFinite(min) ? min : null,
+      n: a.stat(b, AssessField.count),
+      nan: a.stat(b, AssessField.nanCount),
+      oob: a.stat(b, AssessField.outOfBoundsCount),
+      score: round4(a.scores[b]!),
     };
     const s = st.series?.[b];
-    if (!s) return base; // one series (the common case): one literal, no keys added later
+    if (!s) {
+      series.push(base); // one series (the common case): one literal, no keys added later
+      continue;
+    }
     const reason = s.reason !== null && s.status !== 'ok' ? { reason: s.reason } : {};
-    return { inf: base.inf, max: base.max, min: base.min, n: base.n, nan: base.nan, oob: base.oob, ...reason, score: base.score, status: s.status };
-  });
+    series.push({ inf: base.inf, max: base.max, min: base.min, n: base.n, nan: base.nan, oob: base.oob, ...reason, score: base.score, status: s.status });
+  }
   return {
     callerId: st.callerId ?? 'invalid-caller-id', // validated once, in the guardian's #begin
     status: st.status,

@@ -64,11 +64,11 @@ export class GuardianAuditTrail {
       status: st.status,
       horizon: st.horizon,
       batch: st.batch,
-      assessments: st.assessments,
+      inputs: st.inputs,
       // Per series only for a batch: a single series' status is the call's.
       series: st.batch > 1 && st.series.length === st.batch ? st.series : null,
       // A call refused halfway through the input shield has assessments but no verdict yet.
-      threatScore: st.threat === NO_THREAT && st.assessments.length > 0 ? worstThreat(st.assessments).score : st.threat.score,
+      threatScore: st.threat === NO_THREAT && st.inputs !== null ? worstThreat(st.inputs).score : st.threat.score,
       decisions: st.decisions,
       fallback: st.fallback?.method ?? null,
     });

@@ -4,7 +4,7 @@
  */
 import type { AuditDecision } from '../audit';
 import type { FallbackStep } from '../fallback';
-import type { ThreatAssessment } from './input-shield';
+import type { BatchAssessment } from './input-shield';
 import type { PreparedContext } from './pipeline-shield';
 import { NO_THREAT, type ForecastStatus, type SeriesState, type ThreatView } from './series';
 
@@ -20,7 +20,8 @@ export interface CallState {
   horizon: number;
   batch: number;
   prepared: PreparedContext | null;
-  assessments: ThreatAssessment[];
+  /** The input shield's verdict on every series (null until it has run). */
+  inputs: BatchAssessment | null;
   /** One per series once the input shield has run. */
   series: SeriesState[];
   /** The series the model forecasts (indices into the batch), in order. */
@@ -42,6 +43,10 @@ export interface CallState {
   callerId: string | null;
   /** The bounds the input shield used (the fallback leaves out values beyond them). */
   bounds: Readonly<{ lo: number; hi: number }>;
+  /** Staging buffers an async call borrowed from the guardian's pool (null: none). */
+  borrowed: Float32Array[] | null;
+  /** True while a model run that may still read them is not known to have ended. */
+  borrowedByRun: boolean;
 }
 
 export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: number }>): CallState {
@@ -51,7 +56,7 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     horizon: 0,
     batch: 0,
     prepared: null,
-    assessments: [],
+    inputs: null,
     series: [],
     modelRows: [],
     threat: NO_THREAT,
@@ -65,5 +70,7 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     fallback: null,
     callerId: null,
     bounds,
+    borrowed: null,
+    borrowedByRun: false,
   };
 }

@@ -21,7 +21,7 @@ import type { AuditDurability, AuditLogOptions } from '../audit';
 import type { HandoffFullPolicy } from '../audit/handoff';
 import { BREAKER_DEFAULTS, resolveBreakerOptions, systemClock, type Clock, type ResolvedBreakerOptions } from '../breaker';
 import { codedError, ErrorCode, rangeError, typeError, type ErrorCodeValue } from '../errors';
-import type { SessionOptions } from '../model/session';
+import { DEFAULT_ASYNC_SPIN_US, type SessionOptions } from '../model/session';
 import { packageRoot } from '../native/addon';
 import { describeThrown } from './request';
 import type { GuardianConfig } from './types';
@@ -82,6 +82,7 @@ const SESSION_KEYS = [
   'provider',
   'deviceId',
   'providerPolicy',
+  'asyncSpinUs',
 ] as const satisfies readonly (keyof SessionOptions)[];
 const BREAKER_KEYS = (Object.keys(BREAKER_DEFAULTS) as (keyof ResolvedBreakerOptions)[]).filter(
   (k): k is Exclude<keyof ResolvedBreakerOptions, 'name' | 'clock'> => k !== 'name' && k !== 'clock',
@@ -226,6 +227,7 @@ function resolveSession(value: unknown): Readonly<Required<SessionOptions>> {
     provider: oneOf(f, 'provider', o('provider'), ['cpu', 'cuda'] as const) ?? 'cpu',
     deviceId: int(f, 'deviceId', o('deviceId'), 0, 1024) ?? 0,
     providerPolicy: oneOf(f, 'providerPolicy', o('providerPolicy'), ['require', 'prefer'] as const) ?? 'prefer',
+    asyncSpinUs: int(f, 'asyncSpinUs', o('asyncSpinUs'), 0, 100_000) ?? DEFAULT_ASYNC_SPIN_US,
   });
 }
 

@@ -5,6 +5,7 @@
  * healthy series' rows (the model's) are not touched.
  */
 import { fallbackChain } from '../fallback';
+import { AssessField } from '../kernels/assess';
 import type { CallState } from './call-state';
 import type { ResultBuffers } from './result-slab';
 import type { ProtectionStats } from './stats';
@@ -17,9 +18,8 @@ export interface FallbackLayout {
 /** Row b for the fallback: values beyond the bounds (corruption, by the input shield's rule)
  * are left out, so a blocked input cannot steer the fallback that replaces the model. */
 function cleanRow(st: CallState, b: number): Float32Array | Float64Array {
-  const row = st.prepared!.rows[b]!;
-  const a = st.assessments[b];
-  if (!a || a.stats.outOfBounds === 0) return row;
+  const row = st.prepared!.row(b);
+  if (!st.inputs || st.inputs.stat(b, AssessField.outOfBoundsCount) === 0) return row;
   const { lo, hi } = st.bounds;
   const clean = row.slice();
   for (let i = 0; i < clean.length; i++) if (clean[i]! < lo || clean[i]! > hi) clean[i] = NaN;

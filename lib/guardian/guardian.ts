@@ -12,17 +12,19 @@ import { checkCallerId } from '../audit/record';
 import type { AuditLog } from '../audit';
 import { BreakerRegistry, type CircuitBreaker, type Permit } from '../breaker';
 import { codedError, ErrorCode, type CodedError, type ErrorCodeValue } from '../errors';
-import { ForecastCheckIO } from '../kernels/forecast-check';
+import { AssessField } from '../kernels/assess';
+import { ForecastRow, ForecastRowsIO } from '../kernels/forecast-check';
 import { rollout, rolloutSync } from '../model/rollout';
 import { checkTimeout, ModelSession } from '../model/session';
+import { StagingPool } from '../native/staging';
 import { GuardianAuditTrail } from './audit-trail';
 import { newCallState, type CallState, type ShieldActivation } from './call-state';
 import { auditLogOptions, resolveGuardianConfig } from './config';
 import { serveFallbacks } from './fallback-rows';
 import { checkProductionConfig } from './gates';
-import { InputShield } from './input-shield';
-import { OutputShield, type OutputVerdict } from './output-shield';
-import { isRefusal, PipelineShield, scalingState, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { CAUTION, InputShield } from './input-shield';
+import { CLEAN, OutputShield, type OutputVerdict } from './output-shield';
+import { checkScaling, isRefusal, PipelineShield, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
 import { readRequest, readTimeout, type RequestSnapshot } from './request';
 import { OWN_BUFFERS, ResultSlab, type ResultBuffers } from './result-slab';
 import { pendingSeries, sendToFallback, threatOf, worseStatus, worstThreat, type ForecastStatus, type SeriesOutcome } from './series';
@@ -62,8 +64,10 @@ export class TiRexGuardian {
   readonly #buffers: ResultBuffers;
   /** What the fallbacks need of the model's layout (built once: the hot path allocates less). */
   readonly #fallbackLayout: Readonly<{ levels: readonly number[]; medianIndex: number }>;
-  /** The output shield's buffers (one series at a time). */
-  readonly #checkIO = new ForecastCheckIO(1);
+  /** Staging memory for the calls' tensors (returned after each call whose run has ended). */
+  readonly #staging = new StagingPool();
+  /** The output shield's buffer (see #rowsIO). */
+  #checkIO = new ForecastRowsIO(16);
   /** Async calls accepted and not yet settled: close() waits for them. */
   readonly #inFlight = new Set<Promise<ForecastResult>>();
   /** The session's count of discarded late outcomes when this guardian loaded it. */
@@ -195,9 +199,19 @@ export class TiRexGuardian {
 
   // ------------------------------------------------------------------ forecasts
 
-  /** A guarded forecast on this thread: the lowest latency. */
+  /**
+   * A guarded forecast on this thread: the lowest latency. The input shield runs first here: its
+   * pass on another thread while this one runs the model was measured slower (the woken thread
+   * shares this one's core; BENCHMARKS.md, the guarded forecast at batch sizes).
+   */
   safeForecast(request: ForecastRequest): ForecastResult {
     const st = this.#begin(request);
+    this.#shieldInputs(st);
+    return this.#modelSync(st);
+  }
+
+  /** The model on the series the input shield let through, then the output shield. */
+  #modelSync(st: CallState): ForecastResult {
     const permit = this.#modelPermit(st);
     if (!permit) return this.#finish(st);
     const t = now();
@@ -211,10 +225,36 @@ export class TiRexGuardian {
   }
 
   /**
-   * A guarded forecast with the model on the thread pool. `timeoutMs` is the caller's budget for
+   * True when the model may run before the input shield has decided (speculation): the circuit
+   * is closed (a permit is certain, no trial is spent) and no emergency procedure would send the
+   * call to a fallback. Async calls only (the sync path's reason: safeForecast). The input
+   * shield's verdict still decides what is served: when it lets
+   * every series through, the model's run is the call's; when it blocks any, the run is
+   * discarded unseen (its permit cancelled, nothing counted, nothing judged) and the model runs
+   * again on the series that passed, exactly as without speculation. What speculation changes:
+   * the model has seen the blocked series (never served), and a call with a blocked series
+   * costs a second run.
+   */
+  #canSpeculate(st: CallState): boolean {
+    // A series the pipeline already refused would only make the run a discarded one.
+    if (st.prepared!.rowProblems?.some((r) => r !== null)) return false;
+    return this.#maintenance === null && this.#suspended === null && this.breaker.state === 'closed';
+  }
+
+  /** The permit of a speculative run (the circuit is closed: always granted). */
+  #speculativePermit(): Permit {
+    const permit = this.breaker.tryAcquire()!;
+    this.#stats.check('modelLoading', false);
+    return permit;
+  }
+
+  /**
+   * A guarded forecast with the model on a runner thread. `timeoutMs` is the caller's budget for
    * the whole call, counted from this call: the promise settles by then (plus the slack in
    * BENCHMARKS.md) with the fallback, or TG_RUN_TIMEOUT in strict; a model result that arrives
-   * later is discarded and counted (stats().deadlines), never served as on time.
+   * later is discarded and counted (stats().deadlines), never served as on time. When the
+   * circuit is closed the run starts before the input shield, which does its pass on this thread
+   * meanwhile (speculation, see #canSpeculate).
    */
   safeForecastAsync(request: ForecastRequest, options: { timeoutMs?: number } = {}): Promise<ForecastResult> {
     const call = this.#forecastAsync(request, options);
@@ -225,8 +265,8 @@ export class TiRexGuardian {
   }
 
   async #forecastAsync(request: ForecastRequest, options: { timeoutMs?: number }): Promise<ForecastResult> {
-    // The caller may change or detach its buffers while the model runs: the shields and the
-    // fallbacks work on a copy of the rows (the model gets its own copy in the addon).
+    // The caller may change or detach its buffers while the model runs: the model, the shields
+    // and the fallbacks work on the call's own copy (PipelineShield.ownCopy).
     const st = this.#begin(request, true);
     let timeoutMs = 0;
     try {
@@ -235,6 +275,40 @@ export class TiRexGuardian {
       this.#fail(st, ((err as { code?: string }).code ?? ErrorCode.OutOfRange) as ErrorCodeValue, (err as Error).message, true, (err as Error).cause);
     }
     const deadline = timeoutMs > 0 ? st.t0 + timeoutMs : Infinity;
+    if (this.#canSpeculate(st) && now() < deadline) return this.#speculateAsync(st, deadline);
+    this.#shieldInputs(st);
+    return this.#modelAsync(st, deadline);
+  }
+
+  /** Async speculation: the run queued first, the input shield on this thread while it runs. */
+  async #speculateAsync(st: CallState, deadline: number): Promise<ForecastResult> {
+    const p = st.prepared!;
+    const permit = this.#speculativePermit();
+    const t = now();
+    const remaining = deadline === Infinity ? 0 : Math.max(deadline - now(), 1e-3);
+    // The result's own buffer, handed out only after the run has ended: written in place.
+    const run = rollout(this.session, p.tensor, p.batch, st.horizon, { timeoutMs: remaining, out: this.#buffers.take(p.batch * st.horizon * this.#levels.length), outOwned: true });
+    // Until it ends, the run may read the call's borrowed tensor (a discarded run keeps it).
+    st.borrowedByRun = true;
+    // A discarded run's outcome is nobody's: never an unhandled rejection.
+    run.catch(() => undefined);
+    try {
+      this.#shieldInputs(st);
+    } catch (e) {
+      permit.cancel();
+      throw e;
+    }
+    if (st.modelRows.length !== p.batch) {
+      permit.cancel();
+      // The discarded run may still read the borrowed tensors: they are never given back.
+      st.borrowed = [];
+      return this.#modelAsync(st, deadline);
+    }
+    return this.#awaitModel(st, permit, t, run, deadline);
+  }
+
+  /** The model on the series the input shield let through, on a runner, within the deadline. */
+  async #modelAsync(st: CallState, deadline: number): Promise<ForecastResult> {
     if (st.modelRows.length > 0 && now() >= deadline) {
       // The budget went on the shields: the model is not called (and not blamed).
       this.#stats.deadlines.expired++;
@@ -244,24 +318,39 @@ export class TiRexGuardian {
     const permit = this.#modelPermit(st);
     if (!permit) return this.#finish(st);
     const t = now();
-    let q: Float32Array;
+    let run: Promise<Float32Array>;
     try {
       const tensor = this.#modelTensor(st);
       // Measured after the tensor is built: the addon's deadline is the call's.
       const remaining = deadline === Infinity ? 0 : Math.max(deadline - now(), 1e-3);
-      q = await rollout(this.session, tensor, st.modelRows.length, st.horizon, { timeoutMs: remaining, out: this.#forecastBuffer(st) });
+      run = rollout(this.session, tensor, st.modelRows.length, st.horizon, { timeoutMs: remaining, out: this.#forecastBuffer(st), outOwned: true });
+      st.borrowedByRun = true;
     } catch (err) {
-      if ((err as { code?: string }).code === ErrorCode.RunTimeout) this.#stats.deadlines.expired++;
       return this.#modelDone(st, permit, t, null, err);
     }
+    return this.#awaitModel(st, permit, t, run, deadline);
+  }
+
+  /** The run's outcome, then the output shield; a result later than the deadline is discarded. */
+  async #awaitModel(st: CallState, permit: Permit, started: number, run: Promise<Float32Array>, deadline: number): Promise<ForecastResult> {
+    let q: Float32Array;
+    try {
+      q = await run;
+    } catch (err) {
+      // A timeout settles while the run may go on reading the tensor: its buffers stay lent.
+      if ((err as { code?: string }).code === ErrorCode.RunTimeout) this.#stats.deadlines.expired++;
+      else st.borrowedByRun = false;
+      return this.#modelDone(st, permit, started, null, err);
+    }
+    st.borrowedByRun = false;
     if (now() > deadline) {
       // Resolved in the addon just before the deadline, but reached this thread after it.
       this.#stats.deadlines.expired++;
       this.#stats.deadlines.lateDiscarded++;
       const late = codedError(ErrorCode.RunTimeout, `the model's result arrived ${(now() - deadline).toFixed(3)} ms after the deadline: discarded`);
-      return this.#modelDone(st, permit, t, null, late);
+      return this.#modelDone(st, permit, started, null, late);
     }
-    return this.#modelDone(st, permit, t, q, null);
+    return this.#modelDone(st, permit, started, q, null);
   }
 
   /** The breaker's permit when some series go on to the model; null when #finish answers the
@@ -276,9 +365,16 @@ export class TiRexGuardian {
     const p = st.prepared!;
     if (st.modelRows.length === p.batch) return p.tensor;
     const T = p.window;
-    const out = new Float32Array(st.modelRows.length * T);
+    const out = this.#borrow(st, st.modelRows.length * T);
     st.modelRows.forEach((b, i) => out.set(p.tensor.subarray(b * T, (b + 1) * T), i * T));
     return out;
+  }
+
+  /** A tensor from the pool (given back by #finish once no run may read it). */
+  #borrow(st: CallState, n: number): Float32Array {
+    const view = this.#staging.take(n);
+    (st.borrowed ??= []).push(view);
+    return view;
   }
 
   /** Where the model writes the forecast: [model rows, horizon, levels] from the result buffers. */
@@ -318,9 +414,23 @@ export class TiRexGuardian {
     }
     st.callerId = req.userId as string;
     this.#preparePipeline(st, req, copyRows);
-    this.#assessInputs(st, req.instrument);
-    if (st.modelRows.length > 0) this.#emergency(st);
+    if (req.instrument !== undefined) {
+      // Own entries only: an instrument named '__proto__' or 'constructor' has no bounds.
+      if (!Object.prototype.hasOwnProperty.call(this.#bounds, req.instrument)) {
+        this.#fail(st, ErrorCode.InvalidArgument, `instrument ${JSON.stringify(req.instrument)} has no market bounds in the configuration`, true);
+      }
+      st.bounds = this.#bounds[req.instrument]!;
+    }
     return st;
+  }
+
+  /** The input shield (one native pass over every series, then its decisions), then the
+   * emergency procedures for what would go to the model. */
+  #shieldInputs(st: CallState): void {
+    const p = st.prepared!;
+    st.inputs = this.#input.assessBatch(p.assessData, p.assessSpans, p.batch, st.bounds);
+    this.#judgeInputs(st);
+    if (st.modelRows.length > 0) this.#emergency(st);
   }
 
   /** Pipeline shield: horizon, shapes, lengths, dtype. */
@@ -331,7 +441,9 @@ export class TiRexGuardian {
     st.horizon = req.predictionLength as number;
     let prepared: PreparedContext | PipelineRefusal;
     try {
-      prepared = this.#pipeline.prepare(req.context, req.batch);
+      // Tensors from the pool (given back by #finish): a fresh one per call costs a garbage
+      // collector's attention (lib/native/staging.ts).
+      prepared = this.#pipeline.prepare(req.context, req.batch, (n) => this.#borrow(st, n));
     } catch (err) {
       // A coded error from a kernel (a detached buffer, say) is the caller's: typed and audited.
       const code = ((err as { code?: string }).code ?? ErrorCode.Internal) as ErrorCodeValue;
@@ -342,7 +454,7 @@ export class TiRexGuardian {
       this.#refuse(st, prepared);
     }
     const p = prepared as PreparedContext;
-    if (copyRows) p.rows = p.rows.map((r) => r.slice()); // the addon copies the tensor itself
+    if (copyRows) this.#pipeline.ownCopy(p, (n) => this.#borrow(st, n)); // async: nothing the caller owns is read after this
     st.prepared = p;
     st.batch = p.batch;
     for (const w of p.warnings) st.warnings.push(w);
@@ -365,43 +477,35 @@ export class TiRexGuardian {
     }
   }
 
-  /** Input shield: one scan per series; a series the threat score blocks goes to its fallback,
-   * the others go on to the model. */
-  #assessInputs(st: CallState, instrument: string | undefined): void {
+  /** Input shield's decisions from its pass (st.inputs): a series the threat score blocks goes
+   * to its fallback, the others go on to the model. */
+  #judgeInputs(st: CallState): void {
     const p = st.prepared!;
-    let bounds: Readonly<{ lo: number; hi: number }> | undefined;
-    if (instrument !== undefined) {
-      // Own entries only: an instrument named '__proto__' or 'constructor' has no bounds.
-      if (!Object.prototype.hasOwnProperty.call(this.#bounds, instrument)) {
-        this.#fail(st, ErrorCode.InvalidArgument, `instrument ${JSON.stringify(instrument)} has no market bounds in the configuration`, true);
-      }
-      st.bounds = bounds = this.#bounds[instrument]!;
-    }
+    const a = st.inputs!;
     const minFinite = this.#pipeline.thresholds.minFiniteRatio;
+    const warnScale = this.#pipeline.thresholds.warnScale;
     for (let b = 0; b < p.batch; b++) {
-      const a = this.#input.assess(p.rows[b]!, bounds);
-      st.assessments.push(a);
       st.series.push(pendingSeries());
-      for (const sig of a.triggered) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
-      this.#stats.check('nanHandling', a.stats.nan > 0 || a.stats.posInf + a.stats.negInf > 0);
+      const fired = a.triggered[b];
+      if (fired) for (const sig of fired) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
+      const n = a.stat(b, AssessField.count);
+      const finite = a.stat(b, AssessField.finiteCount);
+      this.#stats.check('nanHandling', a.stat(b, AssessField.nanCount) > 0 || a.stat(b, AssessField.posInfCount) + a.stat(b, AssessField.negInfCount) > 0);
       // The pipeline's own floor on finite data (0.60 / 0.80 / 0.95 by protection level).
-      if (a.stats.finite < minFinite * a.stats.length && a.decision !== 'block') {
-        a.decision = 'block';
-        a.score = 1;
-        a.triggered.push({ name: 'pipelineFiniteRatio', value: a.stats.finite / Math.max(a.stats.length, 1), threshold: minFinite, weight: 1 });
+      if (finite < minFinite * n && a.decision(b) !== 'block') {
+        a.block(b, { name: 'pipelineFiniteRatio', value: finite / Math.max(n, 1), threshold: minFinite, weight: 1 });
       }
-      const scaling = scalingState(a.stats, this.#pipeline.thresholds.warnScale, b, st.warnings);
-      if (!isRefusal(scaling)) continue;
+      const scaling = checkScaling(finite, a.stat(b, AssessField.mean), a.stat(b, AssessField.std), warnScale, b, st.warnings);
+      if (scaling === null) continue;
       if (!p.rowProblems) this.#refuse(st, scaling);
       p.rowProblems[b] ??= scaling;
     }
-    const threat = (st.threat = worstThreat(st.assessments));
+    const threat = (st.threat = worstThreat(a));
     if (threat.decision !== 'pass') {
       st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
       if (threat.decision === 'caution') st.decisions.push({ shield: 'input', action: 'caution', score: threat.score, signals: threat.signals });
     }
     for (let b = 0; b < p.batch; b++) {
-      const a = st.assessments[b]!;
       const problem = p.rowProblems?.[b];
       if (problem) {
         // What the pipeline refuses for one series is that series' refusal: nothing to serve.
@@ -411,13 +515,14 @@ export class TiRexGuardian {
         Object.assign(st.series[b]!, { status: 'blocked', reason: problem.reason });
         continue;
       }
-      if (a.decision !== 'block') {
+      if (a.decision(b) !== 'block') {
         st.modelRows.push(b);
         continue;
       }
-      const signals = a.triggered.map((s) => s.name);
-      const reason = `input blocked (threat ${a.score.toFixed(3)}): ${signals.join(', ')}`;
-      st.decisions.push(p.batch > 1 ? { shield: 'input', action: 'block', row: b, score: a.score, signals } : { shield: 'input', action: 'block', score: a.score, signals });
+      const signals = a.signals(b).map((s) => s.name);
+      const score = a.scores[b]!;
+      const reason = `input blocked (threat ${score.toFixed(3)}): ${signals.join(', ')}`;
+      st.decisions.push(p.batch > 1 ? { shield: 'input', action: 'block', row: b, score, signals } : { shield: 'input', action: 'block', score, signals });
       if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.InputBlocked, p.batch > 1 ? `series ${b}: ${reason}` : reason);
       sendToFallback(st.series[b]!, reason);
     }
@@ -469,19 +574,42 @@ export class TiRexGuardian {
   }
 
   /**
-   * Output shield, series by series: a series whose forecast is not finite, or implausible
-   * beyond repair, goes to its fallback; the others are served (sorted or clamped: corrected).
-   * The breaker and the suspension count the call as failed when any series failed.
+   * Output shield, series by series in one native pass: a series whose forecast is not finite,
+   * or implausible beyond repair, goes to its fallback; the others are served (sorted or
+   * clamped: corrected). The breaker and the suspension count the call as failed when any
+   * series failed.
    */
   #afterModel(st: CallState, permit: Permit, q: Float32Array): void {
     const B = st.batch;
     const H = st.horizon;
     const Q = this.#levels.length;
-    const all = st.modelRows.length === B;
+    const rows = st.modelRows;
+    const R = rows.length;
+    const all = R === B;
     // The result's buffers: the model's own when every series went to it (no copy).
-    const quantiles = all ? q : this.#buffers.take(B * H * Q);
-    if (!all) st.modelRows.forEach((b, i) => quantiles.set(q.subarray(i * H * Q, (i + 1) * H * Q), b * H * Q));
     const mean = this.#buffers.take(B * H);
+    const modelMean = all ? mean : new Float32Array(R * H);
+    const io = this.#rowsIO(R);
+    const a = st.inputs!;
+    for (let i = 0; i < R; i++) {
+      const b = rows[i]!;
+      const o = io.row(i);
+      io.io[o + ForecastRow.last] = a.stat(b, AssessField.last);
+      io.io[o + ForecastRow.sigma] = a.stat(b, AssessField.sigma);
+      io.io[o + ForecastRow.min] = a.stat(b, AssessField.min);
+      io.io[o + ForecastRow.max] = a.stat(b, AssessField.max);
+      io.io[o + ForecastRow.k] = this.#output.k(a.decisions[b] === CAUTION);
+    }
+    this.#output.inspectRows(q, R, H, io, modelMean);
+    let quantiles = q;
+    if (!all) {
+      quantiles = this.#buffers.take(B * H * Q);
+      for (let i = 0; i < R; i++) {
+        const b = rows[i]!;
+        quantiles.set(q.subarray(i * H * Q, (i + 1) * H * Q), b * H * Q);
+        mean.set(modelMean.subarray(i * H, (i + 1) * H), b * H);
+      }
+    }
     st.quantiles = quantiles;
     st.mean = mean;
     let corrupt = 0;
@@ -489,8 +617,13 @@ export class TiRexGuardian {
     let firstCorrupt: string | null = null;
     let firstImplausible: string | null = null;
     let acted = false;
-    for (const b of st.modelRows) {
-      const v = this.#inspectRow(st, b, quantiles, mean);
+    for (let i = 0; i < R; i++) {
+      const b = rows[i]!;
+      const v = this.#output.verdictOf(io, i);
+      if (v === CLEAN) {
+        st.series[b]!.status = 'ok';
+        continue;
+      }
       if (v.nonFinite + v.crossedSteps + v.implausibleSteps > 0) acted = true;
       if (v.nonFinite > 0) {
         corrupt++;
@@ -520,21 +653,11 @@ export class TiRexGuardian {
     }
   }
 
-  /** The output shield over series b of the forecast (the whole buffers when it is the only one). */
-  #inspectRow(st: CallState, b: number, quantiles: Float32Array, mean: Float32Array): OutputVerdict {
-    const H = st.horizon;
-    const Q = this.#levels.length;
-    const s = st.assessments[b]!.stats;
-    const anchors = this.#checkIO.anchors;
-    anchors[0] = s.last;
-    anchors[1] = s.sigma;
-    anchors[2] = s.min;
-    anchors[3] = s.max;
-    const caution = st.assessments[b]!.decision === 'caution';
-    const single = st.batch === 1;
-    const qRow = single ? quantiles : quantiles.subarray(b * H * Q, (b + 1) * H * Q);
-    const meanRow = single ? mean : mean.subarray(b * H, (b + 1) * H);
-    return this.#output.inspect(qRow, 1, H, this.#checkIO, caution, meanRow);
+  /** The output shield's buffer for `rows` series (grown on demand, shared by the calls: each
+   * call uses it within one synchronous step). */
+  #rowsIO(rows: number): ForecastRowsIO {
+    if (this.#checkIO.maxBatch < rows) this.#checkIO = new ForecastRowsIO(Math.max(rows, 2 * this.#checkIO.maxBatch));
+    return this.#checkIO;
   }
 
   /** Series b is served by the model: ok, or corrected (a flag alone changes no number). */
@@ -612,6 +735,8 @@ export class TiRexGuardian {
   /** The fallbacks, then the call's status: the worst of its series'. */
   #finish(st: CallState): ForecastResult {
     serveFallbacks(st, this.#fallbackLayout, this.#buffers, this.#stats);
+    // Nothing of the call reads its borrowed tensors any more (the result holds no context).
+    if (st.borrowed && !st.borrowedByRun) for (const view of st.borrowed) this.#staging.give(view);
     const B = st.batch;
     const H = st.horizon;
     const Q = this.#levels.length;
@@ -634,7 +759,7 @@ export class TiRexGuardian {
         worstAt = b;
       }
       s.status = status;
-      series[b] = { status, reason: s.reason, threat: B === 1 ? st.threat : threatOf(st.assessments[b]), fallback: s.fallback };
+      series[b] = { status, reason: s.reason, threat: B === 1 ? st.threat : threatOf(st.inputs, b), fallback: s.fallback };
     }
     st.status = worst;
     st.reason = worstAt < 0 ? null : B > 1 ? `series ${worstAt}: ${series[worstAt]!.reason}` : series[worstAt]!.reason;

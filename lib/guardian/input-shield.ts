@@ -1,10 +1,13 @@
 /**
- * Shield 1, input (vulnerability category: NaN handling, extreme values). One native call per
- * series (lib/kernels/assess.ts) gives the counts and statistics of the whole context and the
+ * Shield 1, input (vulnerability category: NaN handling, extreme values). One native call for a
+ * whole batch (lib/kernels/assess.ts) gives the counts and statistics of each series and the
  * spike and level-shift signals of its most recent points. Signals combine into a threat score
- * that decides: pass, caution (the output shield tightens) or block.
+ * that decides: pass, caution (the output shield tightens) or block. A batch's scores and
+ * decisions live in typed arrays (BatchAssessment): objects are made only for the series whose
+ * signals fire, or when someone asks for one.
  */
-import { ASSESS_STRIDE, AssessField, assessSeriesTrusted } from '../kernels/assess';
+import { ASSESS_STRIDE, AssessField, assessRowsTrusted, assessSeriesTrusted, assessSpansTrusted } from '../kernels/assess';
+import type { FloatArray } from '../kernels/validate';
 import type { InputThresholds } from './thresholds';
 
 export type ThreatDecision = 'pass' | 'caution' | 'block';
@@ -62,11 +65,99 @@ const SOFT_SIGNALS: readonly { name: string; weight: number; threshold: (t: Inpu
   { name: 'levelShift', weight: 0.5, threshold: (t) => t.levelShiftZ },
 ];
 
+/** Decisions as stored in BatchAssessment.decisions. */
+export const DECISIONS: readonly ThreatDecision[] = ['pass', 'caution', 'block'];
+const PASS = 0;
+export const CAUTION = 1;
+const BLOCK = 2;
+
+const NO_SIGNALS: readonly ThreatSignal[] = Object.freeze([]);
+
+/** The statistics of row b of an assessment buffer, as an object. */
+export function seriesStatsOf(s: Float64Array, b: number): SeriesStats {
+  const o = b * ASSESS_STRIDE;
+  return {
+    // Stryker disable next-line ArithmeticOperator: count is at offset 0 (o - 0 is o)
+    length: s[o + AssessField.count]!,
+    nan: s[o + AssessField.nanCount]!,
+    posInf: s[o + AssessField.posInfCount]!,
+    negInf: s[o + AssessField.negInfCount]!,
+    outOfBounds: s[o + AssessField.outOfBoundsCount]!,
+    finite: s[o + AssessField.finiteCount]!,
+    min: s[o + AssessField.min]!,
+    max: s[o + AssessField.max]!,
+    mean: s[o + AssessField.mean]!,
+    std: s[o + AssessField.std]!,
+    longestNaNRun: s[o + AssessField.longestNaNRun]!,
+    alternatingRun: s[o + AssessField.alternatingRun]!,
+    longestFlatRun: s[o + AssessField.longestFlatRun]!,
+    spike: s[o + AssessField.spike]!,
+    levelShift: s[o + AssessField.levelShift]!,
+    last: s[o + AssessField.last]!,
+    sigma: s[o + AssessField.sigma]!,
+  };
+}
+
+/**
+ * The input shield's verdict on every series of a call, sized once for the batch: the kernel's
+ * statistics (ASSESS_STRIDE doubles per series, offsets in AssessField), each series' score and
+ * decision, and the signals that fired (only for series where any did). Owned by the call (the
+ * audit record reads it after the call).
+ */
+export class BatchAssessment {
+  readonly batch: number;
+  readonly stats: Float64Array;
+  readonly scores: Float64Array;
+  /** 0 pass, 1 caution, 2 block (DECISIONS). */
+  readonly decisions: Uint8Array;
+  /** The signals that fired, per series; undefined where none did. */
+  readonly triggered: (ThreatSignal[] | undefined)[];
+
+  constructor(batch: number) {
+    this.batch = batch;
+    this.stats = new Float64Array(batch * ASSESS_STRIDE);
+    this.scores = new Float64Array(batch);
+    this.decisions = new Uint8Array(batch);
+    this.triggered = new Array(batch);
+  }
+
+  decision(b: number): ThreatDecision {
+    return DECISIONS[this.decisions[b]!]!;
+  }
+
+  /** Field `field` (an AssessField offset) of series b's statistics. */
+  stat(b: number, field: number): number {
+    return this.stats[b * ASSESS_STRIDE + field]!;
+  }
+
+  signals(b: number): readonly ThreatSignal[] {
+    return this.triggered[b] ?? NO_SIGNALS;
+  }
+
+  /** Blocks series b with a signal of its own (a rule outside the threat score). */
+  block(b: number, signal: ThreatSignal): void {
+    this.decisions[b] = BLOCK;
+    this.scores[b] = 1;
+    (this.triggered[b] ??= []).push(signal);
+  }
+
+  /** Series b's assessment as an object (made on request: the hot path reads the arrays). */
+  assessment(b: number): ThreatAssessment {
+    return { score: this.scores[b]!, decision: this.decision(b), triggered: [...this.signals(b)], stats: seriesStatsOf(this.stats, b) };
+  }
+
+  /** The series with the highest score (the first of equals); -1 for an empty batch. */
+  worst(): number {
+    let worst = -1;
+    for (let b = 0; b < this.batch; b++) if (worst < 0 || this.scores[b]! > this.scores[worst]!) worst = b;
+    return worst;
+  }
+}
+
 export class InputShield {
   readonly thresholds: InputThresholds;
   readonly #softThresholds: Float64Array;
   readonly #softValues = new Float64Array(SOFT_SIGNALS.length);
-  readonly #out = new Float64Array(ASSESS_STRIDE);
 
   constructor(thresholds: InputThresholds) {
     this.thresholds = thresholds;
@@ -80,49 +171,65 @@ export class InputShield {
    */
   assess(data: Float32Array | Float64Array, bounds?: { lo: number; hi: number }): ThreatAssessment {
     const t = this.thresholds;
-    const s = this.#out;
-    assessSeriesTrusted(data, s, bounds?.lo ?? -t.maxAbsValue, bounds?.hi ?? t.maxAbsValue);
-    const n = s[AssessField.count]!;
-    const stats: SeriesStats = {
-      length: n,
-      nan: s[AssessField.nanCount]!,
-      posInf: s[AssessField.posInfCount]!,
-      negInf: s[AssessField.negInfCount]!,
-      outOfBounds: s[AssessField.outOfBoundsCount]!,
-      finite: s[AssessField.finiteCount]!,
-      min: s[AssessField.min]!,
-      max: s[AssessField.max]!,
-      mean: s[AssessField.mean]!,
-      std: s[AssessField.std]!,
-      longestNaNRun: s[AssessField.longestNaNRun]!,
-      alternatingRun: s[AssessField.alternatingRun]!,
-      longestFlatRun: s[AssessField.longestFlatRun]!,
-      spike: s[AssessField.spike]!,
-      levelShift: s[AssessField.levelShift]!,
-      last: s[AssessField.last]!,
-      sigma: s[AssessField.sigma]!,
-    };
-    const len = Math.max(n, 1);
-    const finiteRatio = stats.finite / len;
-    const triggered: ThreatSignal[] = [];
-    // Hard rules, with the original product's exact comparisons: any one blocks by itself.
-    if (stats.posInf + stats.negInf > 0) triggered.push({ name: 'infinity', value: stats.posInf + stats.negInf, threshold: 0, weight: 1 });
-    if (stats.nan / len > t.maxNaNRatio) triggered.push({ name: 'nanRatio', value: stats.nan / len, threshold: t.maxNaNRatio, weight: 1 });
-    if (finiteRatio < t.minFiniteRatio) triggered.push({ name: 'finiteRatio', value: finiteRatio, threshold: t.minFiniteRatio, weight: 1 });
-    if (stats.outOfBounds / len > t.maxOutOfBoundsRatio) {
-      triggered.push({ name: 'outOfBoundsRatio', value: stats.outOfBounds / len, threshold: t.maxOutOfBoundsRatio, weight: 1 });
+    const a = new BatchAssessment(1);
+    assessSeriesTrusted(data, a.stats, bounds?.lo ?? -t.maxAbsValue, bounds?.hi ?? t.maxAbsValue);
+    this.#score(a, 0);
+    return a.assessment(0);
+  }
+
+  /**
+   * Assesses a batch: one native call for `rows` equal rows of `data` (spans null) or for the
+   * spans ([start, length] per series) of `data`; series given one by one (an array: float64
+   * rows of different lengths, say) get one call each. The pipeline shield chose (PreparedContext).
+   */
+  assessBatch(data: FloatArray | readonly FloatArray[], spans: Float64Array | null, rows: number, bounds?: { lo: number; hi: number }): BatchAssessment {
+    const t = this.thresholds;
+    const a = new BatchAssessment(rows);
+    const lo = bounds?.lo ?? -t.maxAbsValue;
+    const hi = bounds?.hi ?? t.maxAbsValue;
+    if (Array.isArray(data)) {
+      for (let b = 0; b < rows; b++) assessSeriesTrusted(data[b]!, a.stats.subarray(b * ASSESS_STRIDE, (b + 1) * ASSESS_STRIDE), lo, hi);
+    } else if (spans !== null) {
+      assessSpansTrusted(data as FloatArray, spans, a.stats, lo, hi);
+    } else {
+      assessRowsTrusted(data as FloatArray, rows, a.stats, lo, hi);
     }
-    const hard = triggered.length > 0;
+    for (let b = 0; b < rows; b++) this.#score(a, b);
+    return a;
+  }
+
+  /** Series b's score, decision and fired signals, from its statistics (no object unless a
+   * signal fires). */
+  #score(a: BatchAssessment, b: number): void {
+    const t = this.thresholds;
+    const s = a.stats;
+    const o = b * ASSESS_STRIDE;
+    // Stryker disable next-line ArithmeticOperator: count is at offset 0 (o - 0 is o)
+    const n = s[o + AssessField.count]!;
+    const nan = s[o + AssessField.nanCount]!;
+    const inf = s[o + AssessField.posInfCount]! + s[o + AssessField.negInfCount]!;
+    const outOfBounds = s[o + AssessField.outOfBoundsCount]!;
+    const len = Math.max(n, 1);
+    const finiteRatio = s[o + AssessField.finiteCount]! / len;
+    let triggered: ThreatSignal[] | undefined;
+    // Hard rules, with the original product's exact comparisons: any one blocks by itself.
+    if (inf > 0) (triggered ??= []).push({ name: 'infinity', value: inf, threshold: 0, weight: 1 });
+    if (nan / len > t.maxNaNRatio) (triggered ??= []).push({ name: 'nanRatio', value: nan / len, threshold: t.maxNaNRatio, weight: 1 });
+    if (finiteRatio < t.minFiniteRatio) (triggered ??= []).push({ name: 'finiteRatio', value: finiteRatio, threshold: t.minFiniteRatio, weight: 1 });
+    if (outOfBounds / len > t.maxOutOfBoundsRatio) {
+      (triggered ??= []).push({ name: 'outOfBoundsRatio', value: outOfBounds / len, threshold: t.maxOutOfBoundsRatio, weight: 1 });
+    }
+    const hard = triggered !== undefined;
     // Soft signals: each min(1, value / threshold) * weight, combined as a noisy-OR, so one
     // signal at its threshold gives its weight and several weaker ones add up. Objects are made
-    // only for the signals that fire (this runs on every forecast).
+    // only for the signals that fire (this runs on every series of every forecast).
     const v = this.#softValues;
     v[0] = 1 - finiteRatio;
-    v[1] = stats.longestNaNRun / len;
-    v[2] = stats.alternatingRun;
-    v[3] = n >= 8 ? stats.longestFlatRun / len : 0;
-    v[4] = stats.spike;
-    v[5] = stats.levelShift;
+    v[1] = s[o + AssessField.longestNaNRun]! / len;
+    v[2] = s[o + AssessField.alternatingRun]!;
+    v[3] = n >= 8 ? s[o + AssessField.longestFlatRun]! / len : 0;
+    v[4] = s[o + AssessField.spike]!;
+    v[5] = s[o + AssessField.levelShift]!;
     let keep = 1;
     let strongest = -1;
     let strongestShare = 0;
@@ -132,20 +239,22 @@ export class InputShield {
       const weight = SOFT_SIGNALS[i]!.weight;
       const r = value > 0 ? Math.min(1, value / threshold) : 0;
       keep *= 1 - weight * r;
-      if (value > 0 && value >= threshold) triggered.push({ name: SOFT_SIGNALS[i]!.name, value, threshold, weight });
+      if (value > 0 && value >= threshold) (triggered ??= []).push({ name: SOFT_SIGNALS[i]!.name, value, threshold, weight });
       if (r * weight > strongestShare) {
         strongestShare = r * weight;
         strongest = i;
       }
     }
     const score = hard ? 1 : 1 - keep;
-    const decision: ThreatDecision = score >= t.blockScore ? 'block' : score >= t.cautionScore ? 'caution' : 'pass';
+    const decision = score >= t.blockScore ? BLOCK : score >= t.cautionScore ? CAUTION : PASS;
     // Several signals below their thresholds can add up: name the strongest so no decision
     // comes without a reason.
-    if (decision !== 'pass' && triggered.length === 0 && strongest >= 0) {
+    if (decision !== PASS && triggered === undefined && strongest >= 0) {
       const sig = SOFT_SIGNALS[strongest]!;
-      triggered.push({ name: `${sig.name} (combined)`, value: v[strongest]!, threshold: this.#softThresholds[strongest]!, weight: sig.weight });
+      (triggered ??= []).push({ name: `${sig.name} (combined)`, value: v[strongest]!, threshold: this.#softThresholds[strongest]!, weight: sig.weight });
     }
-    return { score, decision, triggered, stats };
+    a.scores[b] = score;
+    a.decisions[b] = decision;
+    a.triggered[b] = triggered;
   }
 }

@@ -8,7 +8,7 @@
  * (a seasonal swing back to yesterday's level is plausible, a move to 1e30 is not), with
  * 10-90% bands no wider than four times that span.
  */
-import { checkForecastTrusted, ForecastReport, type ForecastCheckIO } from '../kernels/forecast-check';
+import { checkForecastRowsTrusted, checkForecastTrusted, ForecastReport, ForecastRow, type ForecastCheckIO, type ForecastRowsIO } from '../kernels/forecast-check';
 import type { OutputThresholds } from './thresholds';
 
 export interface OutputVerdict {
@@ -41,33 +41,65 @@ export class OutputShield {
   /**
    * Inspects and repairs q [batch, horizon, levels] in place, one native pass; `io.anchors` holds
    * ANCHOR_STRIDE doubles per series (last, sigma, min, max); `mean` gets the medians when the
-   * forecast is finite.
+   * forecast is finite. The verdict is the whole batch's.
    */
   inspect(q: Float32Array, batch: number, horizon: number, io: ForecastCheckIO, caution: boolean, mean: Float32Array | null): OutputVerdict {
     const t = this.thresholds;
-    const k = t.plausibleSigmas * (caution ? t.cautionFactor : 1);
+    const k = this.k(caution);
     // Every argument is the guardian's own (sized for the model's output): no TypeScript checks
     // here; the native side still checks them all.
     checkForecastTrusted(q, { batch, horizon, levels: this.levels, medianIndex: this.medianIndex }, io, k, t.implausible === 'clamp', mean);
-    const r = io.report;
+    return this.verdict(io.report, 0, k);
+  }
+
+  /**
+   * The same pass series by series, in one native call: each series of q [batch, horizon,
+   * levels] against the anchors and k the caller wrote into `io` (`k(caution)` per series); each
+   * gets its own report there. Read each verdict with `verdictOf`.
+   */
+  inspectRows(q: Float32Array, batch: number, horizon: number, io: ForecastRowsIO, mean: Float32Array | null): void {
+    checkForecastRowsTrusted(q, { batch, horizon, levels: this.levels, medianIndex: this.medianIndex }, io, this.thresholds.implausible === 'clamp', mean);
+  }
+
+  /** Series b's verdict after inspectRows: CLEAN (shared, frozen) when nothing was found. */
+  verdictOf(io: ForecastRowsIO, b: number): OutputVerdict {
+    const o = io.row(b);
+    const p = io.io;
+    const r = o + ForecastRow.report;
+    // Non-finite, crossed, implausible, bands, unanchored: all zero is a clean forecast (an
+    // absurd step is an implausible one, clamped steps too).
+    if (p[r + 1] === 0 && p[r] === 0 && p[r + 3] === 0 && p[r + 5] === 0 && p[r + 7] === 0) return CLEAN;
+    return this.verdict(p, r, p[o + ForecastRow.k]!);
+  }
+
+  /** The bound's k: plausibleSigmas, tightened under caution. */
+  k(caution: boolean): number {
+    const t = this.thresholds;
+    return t.plausibleSigmas * (caution ? t.cautionFactor : 1);
+  }
+
+  /** The policy over one report (8 counts at `at`, offsets in ForecastReport). */
+  verdict(report: Float64Array, at: number, k: number): OutputVerdict {
+    const t = this.thresholds;
+    const r = (field: number): number => report[at + field]!;
     const verdict: OutputVerdict = {
-      nonFinite: r[ForecastReport.nonFiniteValues]!,
-      crossedSteps: r[ForecastReport.crossedSteps]!,
-      implausibleSteps: r[ForecastReport.implausibleSteps]!,
-      clampedSteps: r[ForecastReport.clampedSteps]!,
-      implausibleBands: r[ForecastReport.implausibleBands]!,
+      nonFinite: r(ForecastReport.nonFiniteValues),
+      crossedSteps: r(ForecastReport.crossedSteps),
+      implausibleSteps: r(ForecastReport.implausibleSteps),
+      clampedSteps: r(ForecastReport.clampedSteps),
+      implausibleBands: r(ForecastReport.implausibleBands),
       needsFallback: false,
       corrections: [],
     };
     if (verdict.nonFinite > 0) return verdict;
     if (verdict.crossedSteps > 0) verdict.corrections.push(`sorted crossing quantiles at ${verdict.crossedSteps} steps`);
-    const unanchored = r[ForecastReport.unanchoredRows]!;
+    const unanchored = r(ForecastReport.unanchoredRows);
     if (unanchored > 0) {
       // Nothing to judge the forecast against: it cannot be called plausible.
       verdict.needsFallback = true;
       verdict.corrections.push(`replaced: ${unanchored} series without a finite value to anchor the forecast`);
     }
-    if (r[ForecastReport.absurdSteps]! > 0) verdict.needsFallback = true;
+    if (r(ForecastReport.absurdSteps) > 0) verdict.needsFallback = true;
     if (verdict.implausibleBands > 0) {
       verdict.needsFallback = true;
       verdict.corrections.push(`replaced: 10-90% band wider than four times the plausible span at ${verdict.implausibleBands} steps`);
@@ -81,3 +113,14 @@ export class OutputShield {
     return verdict;
   }
 }
+
+/** The verdict on a forecast with nothing to report (shared: never changed). */
+export const CLEAN: OutputVerdict = Object.freeze({
+  nonFinite: 0,
+  crossedSteps: 0,
+  implausibleSteps: 0,
+  clampedSteps: 0,
+  implausibleBands: 0,
+  needsFallback: false,
+  corrections: Object.freeze([]) as unknown as string[],
+});

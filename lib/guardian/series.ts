@@ -3,7 +3,7 @@
  * row gets its fallback (or is blocked) while the healthy rows get the model's forecast. The
  * call's status is the worst of its series' (blocked > fallback > corrected > ok).
  */
-import type { ThreatAssessment } from './input-shield';
+import type { BatchAssessment } from './input-shield';
 
 export type ForecastStatus = 'ok' | 'corrected' | 'fallback' | 'blocked';
 
@@ -32,18 +32,18 @@ export function worseStatus(a: ForecastStatus, b: ForecastStatus): ForecastStatu
 
 export const NO_THREAT: ThreatView = Object.freeze({ score: 0, decision: 'pass' as const, signals: Object.freeze([]) as unknown as string[] });
 
-/** A series' threat as the result shows it (no statistics: those go to the audit record). */
-export function threatOf(a: ThreatAssessment | undefined): ThreatView {
-  if (!a) return NO_THREAT;
-  return { score: a.score, decision: a.decision, signals: a.triggered.map((s) => s.name) };
+const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
+
+/** Series b's threat as the result shows it (no statistics: those go to the audit record). */
+export function threatOf(a: BatchAssessment | null, b: number): ThreatView {
+  if (!a || b < 0 || b >= a.batch) return NO_THREAT;
+  const signals = a.triggered[b];
+  return { score: a.scores[b]!, decision: a.decision(b), signals: signals ? signals.map((s) => s.name) : NO_NAMES };
 }
 
 /** The worst of the series' threats (by score), or NO_THREAT. */
-export function worstThreat(assessments: readonly ThreatAssessment[]): ThreatView {
-  let worst: ThreatAssessment | null = null;
-  for (const a of assessments) if (!worst || a.score > worst.score) worst = a;
-  if (!worst) return NO_THREAT;
-  return { score: worst.score, decision: worst.decision, signals: worst.triggered.map((s) => s.name) };
+export function worstThreat(a: BatchAssessment | null): ThreatView {
+  return a ? threatOf(a, a.worst()) : NO_THREAT;
 }
 
 /**

@@ -114,3 +114,73 @@ export function checkForecastTrusted(q: Float32Array, shape: ForecastCheckShape,
   p[5] = clamp ? 1 : 0;
   addon().checkForecast(q, mean, p);
 }
+
+/** Doubles per series in a ForecastRowsIO: 4 anchors, k, the series' 8 counts. */
+export const FORECAST_ROW_STRIDE = 13;
+/** Offsets inside one series' record of a ForecastRowsIO. */
+export const ForecastRow = { last: 0, sigma: 1, min: 2, max: 3, k: 4, report: 5 } as const;
+
+/**
+ * The buffer of the per-series output pass (checkForecastRows): the header, then per series its
+ * anchors, its k (a cautioned series gets a tighter bound) and its own report. One Float64Array,
+ * sized for up to `maxBatch` series.
+ */
+export class ForecastRowsIO {
+  readonly io: Float64Array;
+  /** The sums over the series, offsets in ForecastReport. */
+  readonly report: Float64Array;
+  readonly maxBatch: number;
+  constructor(maxBatch: number) {
+    this.maxBatch = assertInteger(maxBatch, 'maxBatch', 1, 2 ** 24);
+    this.io = new Float64Array(IO_HEADER + maxBatch * FORECAST_ROW_STRIDE);
+    this.report = this.io.subarray(IO_REPORT, IO_REPORT + FORECAST_REPORT_LENGTH);
+  }
+  /** Offset of series b's record in `io`. */
+  row(b: number): number {
+    return IO_HEADER + b * FORECAST_ROW_STRIDE;
+  }
+}
+
+/**
+ * Checks and repairs `q` [batch, horizon, levels] series by series in one native call: each
+ * series against its own anchors and k, with its own report (a non-finite series stops only its
+ * own checks and gets no mean). Fill each series' anchors and k in `io` first.
+ */
+export function checkForecastRowsInto(q: Float32Array, shape: ForecastCheckShape, io: ForecastRowsIO, clamp: boolean, mean: Float32Array | null): void {
+  const { batch, horizon, levels, medianIndex } = shape;
+  assertFloat32(q, 'quantiles');
+  assertAttached(q, 'quantiles');
+  if (!(io instanceof ForecastRowsIO)) throw typeError(ErrorCode.InvalidArgument, 'io must be a ForecastRowsIO');
+  assertInteger(batch, 'batch', 1, io.maxBatch);
+  assertInteger(horizon, 'horizon', 1);
+  assertInteger(levels, 'levels', 1, 1024);
+  assertInteger(medianIndex, 'medianIndex', 0, levels - 1);
+  if (q.length !== batch * horizon * levels) {
+    throw rangeError(ErrorCode.ShapeMismatch, `quantiles has ${q.length} elements, expected batch*horizon*levels=${batch * horizon * levels}`);
+  }
+  for (let b = 0; b < batch; b++) {
+    const k = io.io[io.row(b) + ForecastRow.k]!;
+    if (!(k > 0) || k === Infinity) throw rangeError(ErrorCode.OutOfRange, `k of series ${b} must be finite and > 0, got ${k}`);
+  }
+  if (mean !== null) {
+    assertFloat32(mean, 'mean');
+    assertAttached(mean, 'mean');
+    if (mean.length !== batch * horizon) {
+      throw rangeError(ErrorCode.ShapeMismatch, `mean has ${mean.length} elements, expected batch*horizon=${batch * horizon}`);
+    }
+    if (overlaps(mean, q)) throw typeError(ErrorCode.InvalidArgument, 'mean must not share memory with quantiles');
+  }
+  if (overlaps(io.io, q)) throw typeError(ErrorCode.InvalidArgument, 'io must not share memory with quantiles');
+  checkForecastRowsTrusted(q, shape, io, clamp, mean);
+}
+
+/** checkForecastRowsInto without the TypeScript checks, for the output shield (its own buffers). */
+export function checkForecastRowsTrusted(q: Float32Array, shape: ForecastCheckShape, io: ForecastRowsIO, clamp: boolean, mean: Float32Array | null): void {
+  const p = io.io;
+  p[0] = shape.batch;
+  p[1] = shape.horizon;
+  p[2] = shape.levels;
+  p[3] = shape.medianIndex;
+  p[5] = clamp ? 1 : 0;
+  addon().checkForecastRows(q, mean, p);
+}

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, rangeError } from '../errors';
 import { assertFloat32, assertInteger } from '../kernels/validate';
-import { checkTimeout, type ModelSession } from './session';
+import { checkTimeout, RUN_IN_PLACE, type ModelSession } from './session';
 
 export interface RolloutPlan {
   batch: number;
@@ -95,6 +95,11 @@ class Rollout {
     return this.#patch;
   }
 
+  /** True when the patch is this rollout's own buffer (not the caller's `out`). */
+  get patchIsPrivate(): boolean {
+    return !this.#direct;
+  }
+
   /** Copies patch `p` into the result and appends its median to the history. */
   accept(p: number): void {
     if (this.#direct) return;
@@ -130,13 +135,17 @@ export function rolloutSync(session: ModelSession, context: Float32Array, batch:
   return r.result;
 }
 
-/** As rolloutSync, on the thread pool; `timeoutMs` bounds the whole rollout (0: no timeout). */
+/**
+ * As rolloutSync, on a runner thread; `timeoutMs` bounds the whole rollout (0: no timeout).
+ * `outOwned`: the caller owns `out` alone until the rollout has ended, even after a timeout (see
+ * RUN_IN_PLACE); the model then writes it directly.
+ */
 export async function rollout(
   session: ModelSession,
   context: Float32Array,
   batch: number,
   horizon: number,
-  options: { timeoutMs?: number; out?: Float32Array } = {},
+  options: { timeoutMs?: number; out?: Float32Array; outOwned?: boolean } = {},
 ): Promise<Float32Array> {
   const timeout = checkTimeout(options.timeoutMs);
   const r = new Rollout(session, context, batch, horizon, options.out);
@@ -145,7 +154,9 @@ export async function rollout(
     // A rollout that has used up its time still gets a run: ONNX Runtime terminates it at once
     // and the caller sees TG_RUN_TIMEOUT, as for any other late run.
     const timeoutMs = deadline === undefined ? undefined : Math.max(1e-3, deadline - performance.now());
-    await session.run(r.input(p), batch, { output: r.patch, timeoutMs });
+    // The patch is the rollout's own buffer, or the caller's `out` when it says it owns it alone
+    // (the guardian's result buffers): the run writes it in place (RUN_IN_PLACE).
+    await session.run(r.input(p), batch, { output: r.patch, timeoutMs, [RUN_IN_PLACE]: r.patchIsPrivate || options.outOwned === true });
     r.accept(p);
   }
   return r.result;

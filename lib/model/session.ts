@@ -27,13 +27,34 @@ export interface SessionOptions {
   /** When the provider cannot start: `require` throws TG_PROVIDER_UNAVAILABLE, `prefer` (the
    * default) runs on the CPU and says so in `provider` / `providerFallbackReason`. */
   providerPolicy?: 'require' | 'prefer';
+  /**
+   * How long (microseconds from the call) the event loop keeps polling for an async run's
+   * outcome instead of sleeping until it is woken. Polling turns the loop with setImmediate, so
+   * other callbacks still run; it saves the wake-up of a sleeping thread (tens of microseconds on
+   * a VM, BENCHMARKS.md) at the cost of a busy JS thread while the run lasts. 0: never poll.
+   * Default 2000 (a batch of 64 of the shipped model runs in about 1.2 ms).
+   */
+  asyncSpinUs?: number;
 }
+
+export const DEFAULT_ASYNC_SPIN_US = 2000;
+
+/**
+ * @internal For a caller that owns the output buffer alone until the run has ended (the
+ * guardian's own result buffers, a rollout's private patch): the run writes the model's output
+ * straight into it instead of into a copy written back at the end. Nothing else may hold, change
+ * or detach that buffer meanwhile, even after a timeout (the run may still be writing). Not
+ * exported from the package: no public caller can promise that.
+ */
+export const RUN_IN_PLACE: unique symbol = Symbol('tirex-guardian.runInPlace');
 
 export interface RunOptions {
   /** Cancels the run through ONNX Runtime's run options after this many ms (queueing included). */
   timeoutMs?: number;
   /** A preallocated output of outputLength(batch) floats; filled in place. */
   output?: Float32Array;
+  /** @internal See RUN_IN_PLACE. */
+  [RUN_IN_PLACE]?: boolean;
 }
 
 /** Metadata of one graph input or output as ONNX Runtime reports it. */
@@ -52,9 +73,37 @@ interface NativeSession {
   readonly closed: boolean;
   readonly lateResults: number;
   runSync(input: Float32Array, batch: number, output: Float32Array): void;
-  run(input: Float32Array, batch: number, output: Float32Array, timeoutMs?: number): Promise<void>;
+  run(input: Float32Array, batch: number, output: Float32Array, timeoutMs?: number, inPlace?: boolean): Promise<void>;
   close(): void;
 }
+
+/**
+ * Keeps the event loop turning while async runs are in flight (see SessionOptions.asyncSpinUs):
+ * one setImmediate chain for all of them, which stops once none is in flight or every one's
+ * polling budget is spent. Polling lets libuv's poll phase run without a timeout, so the run's
+ * outcome is picked up at once instead of after the thread's wake-up.
+ */
+const keepAwake = {
+  inFlight: 0,
+  until: 0,
+  ticking: false,
+  tick(): void {
+    if (keepAwake.inFlight > 0 && performance.now() < keepAwake.until) setImmediate(keepAwake.tick);
+    else keepAwake.ticking = false;
+  },
+  enter(spinUs: number): void {
+    keepAwake.inFlight++;
+    if (spinUs <= 0) return;
+    keepAwake.until = Math.max(keepAwake.until, performance.now() + spinUs / 1000);
+    if (!keepAwake.ticking) {
+      keepAwake.ticking = true;
+      setImmediate(keepAwake.tick);
+    }
+  },
+  leave(): void {
+    keepAwake.inFlight--;
+  },
+};
 
 /** A timeout in ms: undefined or 0 means none; negative, NaN or infinite is refused. */
 export function checkTimeout(timeoutMs: number | undefined): number {
@@ -97,6 +146,7 @@ export class ModelSession {
   readonly options: Readonly<SessionOptions>;
   readonly #native: NativeSession;
   #provider: 'cpu' | 'cuda' | undefined;
+  readonly #spinUs: number;
   /** Floats per batch row of the output: patchLength * levels. */
   readonly rowOutputLength: number;
 
@@ -106,6 +156,7 @@ export class ModelSession {
     this.options = Object.freeze({ ...options });
     this.#native = native;
     this.rowOutputLength = manifest.patchLength * manifest.quantileLevels.length;
+    this.#spinUs = options.asyncSpinUs ?? DEFAULT_ASYNC_SPIN_US;
   }
 
   /** Loads `<model>.json` and the model beside it. */
@@ -114,6 +165,7 @@ export class ModelSession {
   }
 
   static fromManifest(manifest: LoadedManifest, options: SessionOptions = {}): ModelSession {
+    if (options.asyncSpinUs !== undefined) assertInteger(options.asyncSpinUs, 'asyncSpinUs', 0, 100_000);
     let bytes: Buffer;
     try {
       bytes = fs.readFileSync(manifest.modelPath);
@@ -209,11 +261,21 @@ export class ModelSession {
     return out;
   }
 
-  /** One run on the thread pool; input and output stay pinned until it settles. */
+  /**
+   * One run on the addon's runner threads. Input and output in staging memory
+   * (`stagingFloat32Array`) are used in place, any other memory is copied (the caller may change
+   * or detach it meanwhile); the output is filled when the promise resolves.
+   */
   async run(input: Float32Array, batch = 1, options: RunOptions = {}): Promise<Float32Array> {
     const out = this.#check(input, batch, options.output);
     const timeout = checkTimeout(options.timeoutMs);
-    await this.#native.run(input, batch, out, timeout);
+    const promise = this.#native.run(input, batch, out, timeout, options[RUN_IN_PLACE] === true);
+    keepAwake.enter(this.#spinUs);
+    try {
+      await promise;
+    } finally {
+      keepAwake.leave();
+    }
     return out;
   }
 

@@ -15,6 +15,8 @@ export interface NativeAddon {
   readonly NativeSession: unknown;
   scan(data: Float32Array | Float64Array, rows: number, lo: number, hi: number, out: Float64Array): void;
   assessSeries(data: Float32Array | Float64Array, rows: number, lo: number, hi: number, out: Float64Array): void;
+  /** spans: [start, length] per row, each inside data. */
+  assessSpans(data: Float32Array | Float64Array, spans: Float64Array, lo: number, hi: number, out: Float64Array): void;
   computeScaling(data: Float32Array | Float64Array, rows: number, locScale: Float64Array): void;
   applyScaling<T extends Float32Array | Float64Array>(src: T, rows: number, locScale: Float64Array, dst: T): void;
   invertScaling<T extends Float32Array | Float64Array>(src: T, rows: number, locScale: Float64Array, dst: T): void;
@@ -35,6 +37,11 @@ export interface NativeAddon {
   ): number;
   /** io: [batch, horizon, levels, medianIndex, k, clamp, -, -, report x 8, anchors x 4 per series]. */
   checkForecast(q: Float32Array, mean: Float32Array | null, io: Float64Array): void;
+  /** io: the header of checkForecast, then per series [last, sigma, min, max, k, report x 8]. */
+  checkForecastRows(q: Float32Array, mean: Float32Array | null, io: Float64Array): void;
+  /** Addon-owned memory lent as an ArrayBuffer (async runs use it in place), or null where the
+   * runtime forbids external buffers. */
+  allocStaging(bytes: number): ArrayBuffer | null;
   /** sha256_hex(prevHash + body) (UTF-8), or null when no SHA-256 is found in the process. */
   chainHash(prevHash: string, body: string): string | null;
   cpuFeatures(): { avx2: boolean; simd: boolean };

@@ -5,6 +5,7 @@
 
 #include "../common/errors.h"
 #include "../common/views.h"
+#include "../kernels/assess.h"
 #include "../kernels/forecast_check.h"
 #include "../kernels/impute.h"
 #include "../kernels/quantiles.h"
@@ -52,6 +53,13 @@ size_t IoCount(Napi::Env env, double d, const char* field, size_t min, size_t ma
   return static_cast<size_t>(d);
 }
 
+// The eight counts of a forecast check, in the order lib/kernels/forecast-check.ts names them.
+void WriteReport(const kernels::ForecastCheck& c, double* out) {
+  const size_t fields[8] = {c.crossedSteps, c.nonFiniteValues, c.nonFiniteSteps, c.implausibleSteps,
+                            c.clampedSteps, c.implausibleBands, c.absurdSteps, c.unanchoredRows};
+  for (size_t i = 0; i < 8; ++i) out[i] = static_cast<double>(fields[i]);
+}
+
 }  // namespace
 
 namespace {
@@ -90,15 +98,43 @@ Napi::Value Scan(const Napi::CallbackInfo& info, const KernelSettings& k) {
 // assessSeries(data, rows, lo, hi, out): the input shield's one call per batch. out gets
 // kAssessStride doubles per row: the scan's fields, then spike, level shift, last finite value and
 // sigma of the recent points (lib/kernels/assess.ts names them).
+using kernels::AssessRow;
+
 Napi::Value AssessSeries(const Napi::CallbackInfo& info, const KernelSettings& k) {
-  return ForEachScanRow(info, "assessSeries", kAssessStride, [&](const auto* x, size_t n, kernels::Bounds b, double* o) {
-    kernels::ScanRow(x, n, b, o, k.simd);
-    const kernels::RecentSignals s = kernels::ComputeRecentSignals(x, n);
-    o[kernels::kScanStride + 0] = s.spike;
-    o[kernels::kScanStride + 1] = s.levelShift;
-    o[kernels::kScanStride + 2] = s.last;
-    o[kernels::kScanStride + 3] = s.sigma;
-  });
+  return ForEachScanRow(info, "assessSeries", kAssessStride,
+                        [&](const auto* x, size_t n, kernels::Bounds b, double* o) { AssessRow(x, n, b, o, k.simd); });
+}
+
+// assessSpans(data, spans, lo, hi, out): the same assessment for rows that are spans of one
+// buffer (a ragged batch's rows inside its padded tensor, say): spans holds [start, length] per
+// row, each inside data; out gets kAssessStride doubles per span. One call for the whole batch.
+Napi::Value AssessSpans(const Napi::CallbackInfo& info, const KernelSettings& k) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 5, "assessSpans");
+  View data = GetFloatView(env, info[0], "data");
+  View spans = GetFloatView(env, info[1], "spans", false, true);
+  if (spans.length == 0 || spans.length % 2 != 0) ThrowRange(env, kShapeMismatch, "spans must hold [start, length] pairs");
+  const size_t rows = spans.length / 2;
+  kernels::Bounds b{GetNumber(env, info[2], "lo"), GetNumber(env, info[3], "hi")};
+  if (!(b.lo <= b.hi)) ThrowRange(env, kInvalidBounds, "lo must be <= hi (got lo=" + std::to_string(b.lo) + ", hi=" + std::to_string(b.hi) + ")");
+  View out = GetFloatView(env, info[4], "out", false, true);
+  RequireLength(env, out, rows * kAssessStride, "out");
+  const double* sp = spans.as<double>();
+  // Every span checked before any row is read: a bad one throws with nothing written.
+  for (size_t r = 0; r < rows; ++r) {
+    const double start = sp[2 * r], length = sp[2 * r + 1];
+    const double limit = static_cast<double>(data.length);
+    if (!(start >= 0 && length >= 0 && start == std::floor(start) && length == std::floor(length) && start + length <= limit)) {
+      ThrowRange(env, kOutOfRange, "span " + std::to_string(r) + " is not inside data (" + std::to_string(data.length) + " elements)");
+    }
+  }
+  double* o = out.as<double>();
+  for (size_t r = 0; r < rows; ++r, o += kAssessStride) {
+    const size_t start = static_cast<size_t>(sp[2 * r]), n = static_cast<size_t>(sp[2 * r + 1]);
+    if (data.dtype == DType::kFloat32) AssessRow(data.as<float>() + start, n, b, o, k.simd);
+    else AssessRow(data.as<double>() + start, n, b, o, k.simd);
+  }
+  return env.Undefined();
 }
 
 // computeScaling(data, rows, locScale): locScale gets [loc, scale] per row.
@@ -309,9 +345,69 @@ Napi::Value CheckForecast(const Napi::CallbackInfo& info) {
   }
   kernels::ForecastCheck c = kernels::CheckForecast(q.as<float>(), batch, horizon, levels, median,
                                                     p + kForecastIoHeader, kSigmas, clamp, mean);
-  const size_t fields[8] = {c.crossedSteps, c.nonFiniteValues, c.nonFiniteSteps, c.implausibleSteps,
-                            c.clampedSteps, c.implausibleBands, c.absurdSteps, c.unanchoredRows};
-  for (size_t i = 0; i < 8; ++i) p[kForecastIoReport + i] = static_cast<double>(fields[i]);
+  WriteReport(c, p + kForecastIoReport);
+  return env.Undefined();
+}
+
+// checkForecastRows(q, mean, io): the same pass for a batch judged series by series, in one call.
+// io: the header of checkForecast (k unused), then kForecastRowStride doubles per series:
+// [last, sigma, min, max, k, report x 8]. Each series is checked on its own (kernels::CheckForecast
+// with batch 1): a non-finite series stops only its own checks and gets no mean, and each gets
+// its own k (a cautioned series a tighter bound). The header's report gets the sums.
+Napi::Value CheckForecastRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 3, "checkForecastRows");
+  View q = GetFloatView(env, info[0], "quantiles", true, false);
+  View io = GetFloatView(env, info[2], "io", false, true);
+  RequireLength(env, io, kForecastIoHeader, "io");
+  double* p = io.as<double>();
+  const size_t batch = IoCount(env, p[0], "batch", 1, kMaxRows);
+  const size_t horizon = IoCount(env, p[1], "horizon", 1, kMaxRows);
+  const size_t levels = IoCount(env, p[2], "levels", 1, 1024);
+  const size_t median = IoCount(env, p[3], "medianIndex", 0, levels - 1);
+  const bool clamp = p[5] != 0;
+  if (q.length / levels / horizon != batch || q.length % (levels * horizon) != 0) {
+    ThrowRange(env, kShapeMismatch,
+               "quantiles has " + std::to_string(q.length) + " elements, expected batch*horizon*levels=" +
+                   std::to_string(batch) + "*" + std::to_string(horizon) + "*" + std::to_string(levels));
+  }
+  if ((io.length - kForecastIoHeader) / kForecastRowStride < batch) {
+    ThrowRange(env, kBufferTooShort,
+               "io holds " + std::to_string(io.length) + " elements, needs " +
+                   std::to_string(kForecastIoHeader + batch * kForecastRowStride));
+  }
+  double* rows = p + kForecastIoHeader;
+  for (size_t b = 0; b < batch; ++b) {
+    const double kSigmas = rows[b * kForecastRowStride + 4];
+    if (!(kSigmas > 0) || !std::isfinite(kSigmas)) ThrowRange(env, kOutOfRange, "k of series " + std::to_string(b) + " must be finite and > 0");
+  }
+  float* mean = nullptr;
+  if (!info[1].IsNull()) {
+    View m = GetFloatView(env, info[1], "mean", true, false);
+    if (m.length != batch * horizon) {
+      ThrowRange(env, kShapeMismatch,
+                 "mean has " + std::to_string(m.length) + " elements, expected batch*horizon=" +
+                     std::to_string(batch * horizon));
+    }
+    mean = m.as<float>();
+  }
+  kernels::ForecastCheck total;
+  for (size_t b = 0; b < batch; ++b) {
+    double* row = rows + b * kForecastRowStride;
+    const kernels::ForecastCheck c =
+        kernels::CheckForecast(q.as<float>() + b * horizon * levels, 1, horizon, levels, median, row, row[4], clamp,
+                               mean == nullptr ? nullptr : mean + b * horizon);
+    WriteReport(c, row + 5);
+    total.crossedSteps += c.crossedSteps;
+    total.nonFiniteValues += c.nonFiniteValues;
+    total.nonFiniteSteps += c.nonFiniteSteps;
+    total.implausibleSteps += c.implausibleSteps;
+    total.clampedSteps += c.clampedSteps;
+    total.implausibleBands += c.implausibleBands;
+    total.absurdSteps += c.absurdSteps;
+    total.unanchoredRows += c.unanchoredRows;
+  }
+  WriteReport(total, p + kForecastIoReport);
   return env.Undefined();
 }
 

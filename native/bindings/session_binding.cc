@@ -13,7 +13,7 @@
 #include "../ort/runtime.h"
 #include "../ort/session.h"
 #include "../ort/status.h"
-#include "../ort/watchdog.h"
+#include "async_run.h"
 
 namespace tg::bindings {
 namespace {
@@ -35,13 +35,6 @@ const char* DTypeString(ONNXTensorElementDataType t) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: return "not-a-tensor";
     default: return "other";
   }
-}
-
-Napi::Error MakeOrtError(Napi::Env env, const char* code, const std::string& message, OrtErrorCode ortCode) {
-  Napi::Error err = Napi::Error::New(env, message);
-  DefineOwn(env, err.Value(), "code", Napi::String::New(env, code));
-  DefineOwn(env, err.Value(), "ortCode", Napi::String::New(env, ort::OrtErrorCodeName(ortCode)));
-  return err;
 }
 
 [[noreturn]] void ThrowOrt(Napi::Env env, const ort::OrtError& e) {
@@ -106,14 +99,6 @@ ort::SessionOptions ParseOptions(Napi::Env env, Napi::Value value) {
   return opt;
 }
 
-// What a run needs from its arguments: [batch, time] input and the output buffer.
-struct RunArgs {
-  View input;
-  View output;
-  int64_t batch;
-  int64_t time;
-};
-
 RunArgs ParseRunArgs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) ThrowType(env, kInvalidArgument, "run expects (input, batch, output)");
@@ -128,187 +113,14 @@ RunArgs ParseRunArgs(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// The promise of one async run. Two parties may settle it, both on the JS thread: the worker
-// when the run completes, and the deadline signal when the watchdog sees the deadline pass.
-// Whichever comes first wins; the other is discarded (a late result is counted, never served).
-struct RunPromise {
-  explicit RunPromise(Napi::Env env, double timeoutMs) : deferred(Napi::Promise::Deferred::New(env)), timeoutMs(timeoutMs) {}
-  Napi::Promise::Deferred deferred;
-  double timeoutMs;
-  bool settled = false;
-
-  // Settled by the deadline itself, before ONNX Runtime reports anything: no ortCode.
-  void RejectTimeout(Napi::Env env) {
-    settled = true;
-    Napi::Error err = Napi::Error::New(env, "the deadline of " + std::to_string(timeoutMs) +
-                                                " ms passed: the run is being terminated and any later result is discarded");
-    DefineOwn(env, err.Value(), "code", Napi::String::New(env, "TG_RUN_TIMEOUT"));
-    deferred.Reject(err.Value());
-  }
-};
-
-// Runs on the JS thread when the watchdog signalled a deadline (data: a heap copy of the
-// shared promise, freed here; env is null when the environment is being torn down).
-void SettleAtDeadline(Napi::Env env, Napi::Function, std::nullptr_t*, std::shared_ptr<RunPromise>* data) {
-  std::unique_ptr<std::shared_ptr<RunPromise>> owned(data);
-  if (env == nullptr || (*data)->settled) return;
-  try {
-    (*data)->RejectTimeout(env);
-  } catch (const Napi::Error&) {  // the environment is going away: nobody is waiting
-  }
-}
-
-using DeadlineSignal = Napi::TypedThreadSafeFunction<std::nullptr_t, std::shared_ptr<RunPromise>, SettleAtDeadline>;
-
-// An async run works on its own copies of the input and the output: a JS caller can detach,
-// transfer or resize an ArrayBuffer at any moment, and no Node-API call can pin a backing store.
-// The copies cost two memcpy next to an inference; runSync stays zero-copy. With a timeout, the
-// promise settles at the deadline (TG_RUN_TIMEOUT) even while ONNX Runtime is still stopping.
-class RunWorker : public Napi::AsyncWorker {
- public:
-  RunWorker(Napi::Env env, std::shared_ptr<ort::Session> session, const RunArgs& args, Napi::Value output,
-            double timeoutMs)
-      : Napi::AsyncWorker(env, "tirex-guardian:run"),
-        promise_(std::make_shared<RunPromise>(env, timeoutMs)),
-        session_(std::move(session)),
-        batch_(args.batch),
-        time_(args.time),
-        input_(args.input.as<float>(), args.input.as<float>() + args.input.length),
-        output_(args.output.length) {
-    outputRef_ = Napi::Persistent(output.As<Napi::Object>());
-    const OrtApi* api = ort::Api();
-    ort::Check(api, api->CreateRunOptions(&runOptions_), kInternal, "CreateRunOptions");
-    // The deadline covers the whole call, queueing included: a run that starts after it is
-    // terminated at once by ONNX Runtime.
-    if (timeoutMs > 0) {
-      try {
-        signal_ = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1);
-        hasSignal_ = true;
-        ticket_ = ort::ArmDeadline(timeoutMs, runOptions_, &timedOut_, &RunWorker::DeadlinePassed, this);
-      } catch (...) {
-        // No destructor runs for a constructor that throws: release what was taken (a signal
-        // left open would keep the event loop alive for ever).
-        if (hasSignal_) signal_.Release();
-        hasSignal_ = false;
-        api->ReleaseRunOptions(runOptions_);
-        runOptions_ = nullptr;
-        throw;
-      }
-    }
-  }
-
-  ~RunWorker() override {
-    Disarm();
-    if (runOptions_) ort::Api()->ReleaseRunOptions(runOptions_);
-  }
-
-  Napi::Promise Promise() { return promise_->deferred.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      session_->Run(input_.data(), batch_, time_, output_.data(), output_.size(), runOptions_, &timedOut_);
-    } catch (const ort::OrtError& e) {
-      code_ = e.tgCode();
-      ortCode_ = e.ortCode();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      code_ = kInternal;
-      SetError(e.what());
-    }
-  }
-
-  // When the environment is going away (a worker thread terminated mid-run) the promise can no
-  // longer be settled: Node-API then fails, and that failure must not escape as an exception.
-  void OnOK() override {
-    Disarm();
-    if (Late()) return;
-    try {
-      Napi::Env env = Env();
-      View out;
-      bool usable = true;
-      try {
-        out = GetFloatView(env, outputRef_.Value(), "output", true, false);
-      } catch (const Napi::Error&) {
-        usable = false;
-      }
-      promise_->settled = true;
-      if (!usable || out.length != output_.size()) {
-        promise_->deferred.Reject(MakeOrtError(env, usable ? kShapeMismatch : kDetachedBuffer,
-                                               "the output buffer was detached or resized while the run was in flight", ORT_OK)
-                                      .Value());
-        return;
-      }
-      std::memcpy(out.data, output_.data(), output_.size() * sizeof(float));
-      promise_->deferred.Resolve(env.Undefined());
-    } catch (const Napi::Error&) {
-    }
-  }
-
-  void OnError(const Napi::Error& e) override {
-    Disarm();
-    if (Late()) return;
-    try {
-      promise_->settled = true;
-      promise_->deferred.Reject(MakeOrtError(Env(), code_, e.Message(), ortCode_).Value());
-    } catch (const Napi::Error&) {
-    }
-  }
-
- private:
-  // Watchdog thread, under its lock (so never after Disarm): hand the deadline to the JS thread.
-  static void DeadlinePassed(void* self) {
-    RunWorker* w = static_cast<RunWorker*>(self);
-    auto* copy = new std::shared_ptr<RunPromise>(w->promise_);
-    if (w->signal_.NonBlockingCall(copy) != napi_ok) delete copy;
-  }
-
-  // The run completed after its deadline: the promise is (or is now) a timeout, the result is
-  // dropped and counted. Also true when the watchdog fired but its signal is still queued.
-  bool Late() {
-    if (!promise_->settled && !timedOut_.load()) return false;
-    session_->CountLateResult();
-    if (!promise_->settled) {
-      try {
-        promise_->RejectTimeout(Env());
-      } catch (const Napi::Error&) {
-      }
-    }
-    return true;
-  }
-
-  void Disarm() {
-    if (ticket_) ort::DisarmDeadline(ticket_);
-    ticket_ = 0;
-    // After Disarm the watchdog never touches this worker, so the signal can go.
-    if (hasSignal_) {
-      hasSignal_ = false;
-      signal_.Release();
-    }
-  }
-
-  std::shared_ptr<RunPromise> promise_;
-  std::shared_ptr<ort::Session> session_;
-  int64_t batch_, time_;
-  std::vector<float> input_, output_;
-  Napi::ObjectReference outputRef_;
-  OrtRunOptions* runOptions_ = nullptr;
-  std::atomic<bool> timedOut_{false};
-  uint64_t ticket_ = 0;
-  DeadlineSignal signal_;
-  bool hasSignal_ = false;
-  const char* code_ = kInternal;
-  OrtErrorCode ortCode_ = ORT_FAIL;
-};
-
 class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
  public:
   // The methods and getters are defined on the prototype as plain functions, not through
   // DefineClass: V8 gives class members a receiver signature and throws its own "Illegal
   // invocation" TypeError, without a code, before any of our code runs. Call<> checks the
   // receiver itself (Receiver) and runs the member inside the boundary.
-  static Napi::Function Define(Napi::Env env) {
-    Napi::Function cls = DefineClass(env, "NativeSession", {});
+  static Napi::Function Define(Napi::Env env, EnvRuns* runs) {
+    Napi::Function cls = DefineClass(env, "NativeSession", {}, runs);
     const napi_property_descriptor members[] = {
         Method("runSync", &Call<&SessionWrap::RunSync>),
         Method("run", &Call<&SessionWrap::Run>),
@@ -330,6 +142,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   // new NativeSession(bytes: Uint8Array, sha256: string, options?: object)
   explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
     Guard(info.Env(), "NativeSession", [&] {
+      runs_ = static_cast<EnvRuns*>(info.Data());
       Init(info);
       // Tagged once fully constructed: Receiver accepts nothing else.
       if (napi_type_tag_object(info.Env(), info.This(), &kSessionTag) != napi_ok) {
@@ -447,29 +260,26 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return env.Undefined();
   }
 
-  // run(input, batch, output, timeoutMs?) -> Promise<void>, on the libuv thread pool.
+  // run(input, batch, output, timeoutMs?, inPlace?) -> Promise<void>, on the runner threads
+  // (async_run.h).
   Napi::Value Run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const auto& s = Live(env);
     RunArgs a = ParseRunArgs(info);
     double timeoutMs = info.Length() > 3 && !info[3].IsUndefined() ? GetNumber(env, info[3], "timeoutMs") : 0;
     if (!(timeoutMs >= 0) || std::isinf(timeoutMs)) ThrowRange(env, kOutOfRange, "timeoutMs must be a finite number >= 0");
-    RunWorker* worker = nullptr;
+    // The caller's promise that it owns the output alone until the run ends (lib/model/session.ts,
+    // RUN_IN_PLACE): then the run writes it directly.
+    const bool inPlace = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
     try {
-      worker = new RunWorker(env, s, a, info[2], timeoutMs);
+      return StartAsyncRun(env, runs_, s, a, info[2], timeoutMs, inPlace);
     } catch (const ort::OrtError& e) {
       ThrowOrt(env, e);
-    } catch (const std::exception& e) {  // e.g. the watchdog thread could not start
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {  // e.g. a runner or the watchdog thread could not start
       Throw(env, ErrorKind::kError, kInternal, e.what());
     }
-    Napi::Promise promise = worker->Promise();
-    try {
-      worker->Queue();
-    } catch (...) {
-      delete worker;  // never queued: its destructor disarms the deadline and releases the signal
-      throw;
-    }
-    return promise;
   }
 
   // Releases this handle's share of the session; runs already in flight keep theirs.
@@ -496,10 +306,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 
   std::shared_ptr<ort::Session> session_;
   bool cacheHit_ = false;
+  EnvRuns* runs_ = nullptr;
 };
 
 }  // namespace
 
-Napi::Function DefineSessionClass(Napi::Env env) { return SessionWrap::Define(env); }
+Napi::Function DefineSessionClass(Napi::Env env, EnvRuns* runs) { return SessionWrap::Define(env, runs); }
 
 }  // namespace tg::bindings

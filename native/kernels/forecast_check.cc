@@ -29,6 +29,10 @@ ForecastCheck CheckForecast(float* q, size_t batch, size_t horizon, size_t level
   c.nonFiniteValues = r.nonFiniteValues;
   c.nonFiniteSteps = r.nonFiniteSteps;
   if (c.nonFiniteValues > 0) return c;
+  // sqrt(h + 1) once per step for every series (the bound grows with the square root of the step).
+  double roots[64];
+  const size_t cached = horizon < 64 ? horizon : 64;
+  for (size_t h = 0; h < cached; ++h) roots[h] = std::sqrt(static_cast<double>(h + 1));
   for (size_t b = 0; b < batch; ++b) {
     const double* a = anchors + b * kAnchorStride;
     const double last = a[0], sigma = a[1], min = a[2], max = a[3];
@@ -42,7 +46,7 @@ ForecastCheck CheckForecast(float* q, size_t batch, size_t horizon, size_t level
     const double hi = std::isfinite(max) ? JsMax(max, last) : last;
     for (size_t h = 0; h < horizon; ++h) {
       float* step = q + (b * horizon + h) * levels;
-      const double bound = k * unit * std::sqrt(static_cast<double>(h + 1));
+      const double bound = k * unit * (h < cached ? roots[h] : std::sqrt(static_cast<double>(h + 1)));
       const double median = step[medianIndex];
       if (static_cast<double>(step[levels - 1]) - static_cast<double>(step[0]) > 4 * (hi - lo + 2 * bound)) {
         ++c.implausibleBands;

@@ -4,8 +4,44 @@
 
 namespace tg::kernels {
 
+namespace {
+
+bool Ordered(const float* q, size_t steps, size_t levels) {
+  unsigned crossed = 0;
+  for (size_t s = 0; s < steps; ++s) {
+    const float* row = q + s * levels;
+    for (size_t k = 1; k < levels; ++k) crossed |= row[k] < row[k - 1];
+  }
+  return crossed == 0;
+}
+
+template <size_t kLevels>
+bool Ordered(const float* q, size_t steps) {
+  unsigned crossed = 0;
+  for (size_t s = 0; s < steps; ++s) {
+    const float* row = q + s * kLevels;
+    for (size_t k = 1; k < kLevels; ++k) crossed |= row[k] < row[k - 1];
+  }
+  return crossed == 0;
+}
+
+// True when every value is finite and every step ordered: the common case, checked without a
+// branch per value (x - x is 0 for a finite x, NaN otherwise; the compiler may not fold it: no
+// fast-math). Then there is nothing to count or sort.
+bool AllFiniteAndOrdered(const float* q, size_t steps, size_t levels) {
+  const size_t n = steps * levels;
+  unsigned bad = 0;
+  for (size_t i = 0; i < n; ++i) bad |= !((q[i] - q[i]) == 0.0f);
+  if (bad) return false;
+  // TiRex's nine levels get a loop the compiler unrolls.
+  return levels == 9 ? Ordered<9>(q, steps) : Ordered(q, steps, levels);
+}
+
+}  // namespace
+
 QuantileRepair RepairQuantiles(float* q, size_t steps, size_t levels) {
   QuantileRepair r;
+  if (AllFiniteAndOrdered(q, steps, levels)) return r;
   for (size_t s = 0; s < steps; ++s) {
     float* row = q + s * levels;
     size_t bad = 0;
