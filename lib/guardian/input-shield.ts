@@ -115,9 +115,11 @@ export class BatchAssessment {
 
   constructor(batch: number) {
     this.batch = batch;
-    this.stats = new Float64Array(batch * ASSESS_STRIDE);
-    this.scores = new Float64Array(batch);
-    this.decisions = new Uint8Array(batch);
+    // One allocation for the three arrays: a typed array's own buffer costs microseconds.
+    const buffer = new ArrayBuffer(batch * (ASSESS_STRIDE + 1) * 8 + batch);
+    this.stats = new Float64Array(buffer, 0, batch * ASSESS_STRIDE);
+    this.scores = new Float64Array(buffer, batch * ASSESS_STRIDE * 8, batch);
+    this.decisions = new Uint8Array(buffer, batch * (ASSESS_STRIDE + 1) * 8, batch);
     this.triggered = new Array(batch);
   }
 
