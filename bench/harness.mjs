@@ -55,20 +55,31 @@ export function emit(result) {
  */
 export async function measureRounds(tasks, { rounds = 8, perRoundMs = 400, warmup = 20 } = {}) {
   const samples = tasks.map(() => []);
+  // Each task's p50 in each round: a ratio taken round by round sees the same conditions.
+  const roundP50s = tasks.map(() => []);
   for (const t of tasks) for (let i = 0; i < warmup; i++) await t.fn();
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i];
+      const round = [];
       const end = performance.now() + perRoundMs;
       while (performance.now() < end) {
         const t0 = performance.now();
         const out = t.async ? await t.fn() : t.fn();
-        samples[i].push((performance.now() - t0) * 1e6);
+        round.push((performance.now() - t0) * 1e6);
         t.onResult?.(out);
       }
+      samples[i].push(...round);
+      roundP50s[i].push(summarizeSamples(t.name, round).p50Ns);
     }
   }
-  return tasks.map((t, i) => summarizeSamples(t.name, samples[i]));
+  return tasks.map((t, i) => ({ ...summarizeSamples(t.name, samples[i]), roundP50s: roundP50s[i] }));
+}
+
+/** The ratio a/b round by round: its median, lowest and highest (tasks from measureRounds). */
+export function roundRatios(a, b) {
+  const r = a.roundP50s.map((x, i) => x / b.roundP50s[i]).sort((x, y) => x - y);
+  return { median: r[Math.floor(r.length / 2)], min: r[0], max: r[r.length - 1] };
 }
 
 /** p50, p99 and mean of per-call samples in nanoseconds. */

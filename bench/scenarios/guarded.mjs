@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { emit, lib, machine, measureRounds, require, summarizeSamples } from '../harness.mjs';
+import { emit, lib, machine, measureRounds, require, roundRatios, summarizeSamples } from '../harness.mjs';
 
 const B = Number(process.argv[2] ?? 1);
 const T = 2048;
@@ -111,10 +111,14 @@ const scan = summarizeSamples('native scan of one series (right after a model ru
 
 const ortP50 = results[0].p50Ns;
 const ratios = {};
+const figures = {};
 const shieldTasks = [];
 for (const r of results.slice(modelTasks)) {
   const key = r.name.replace(/[^a-zA-Z]+(.)/g, (_, c) => c.toUpperCase()).replace(/^./, (c) => c.toLowerCase());
   ratios[`${key}VsOnnxruntimeNode`] = r.p50Ns / ortP50;
+  // The same ratio round by round (each round's p50s): how much of it is the machine's noise.
+  const rr = roundRatios(r, results[0]);
+  figures[`${key}VsOnnxruntimeNode, round by round: median [lowest, highest]`] = `${rr.median.toFixed(2)}x [${rr.min.toFixed(2)}, ${rr.max.toFixed(2)}]`;
   const s = summarizeSamples(`shields per series: ${r.name}`, shieldUs.get(r.name));
   shieldTasks.push(s);
   ratios[`${key}ShieldsPerSeriesVsOneScan`] = s.p50Ns / scan.p50Ns;
@@ -122,10 +126,11 @@ for (const r of results.slice(modelTasks)) {
 emit({
   scenario: `guarded-b${B}-t${T}-h${H}`,
   machine: machine(),
-  tasks: [...results, ...shieldTasks, scan],
+  tasks: [...results.map(({ roundP50s, ...t }) => t), ...shieldTasks, scan],
   ratios: {
     ...ratios,
     threadPoolHopOfTheModelAlone: results[2].p50Ns / results[1].p50Ns,
   },
+  figures,
 });
 await guardian.close();
