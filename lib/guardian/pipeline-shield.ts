@@ -104,7 +104,7 @@ export class PipelineShield {
     return null;
   }
 
-  /** `alloc` makes the tensors the pipeline fills (an async call lends staging memory). */
+  /** `alloc` makes the tensors the pipeline fills (the guardian lends pooled staging memory). */
   prepare(context: TypedContext, batch?: number, alloc: Alloc = plainAlloc): PreparedContext | PipelineRefusal {
     // The common case, without the general path's arrays: one float32 series that fits the
     // model's window goes to the model as it is (what the general path gives it too).

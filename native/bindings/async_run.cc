@@ -151,7 +151,6 @@ class EnvRuns {
       done_.Release();
       ThrowType(env, kInternal, "cannot register the async runs' teardown hook");
     }
-    env_ = env;
     started_ = true;
   }
 
@@ -212,7 +211,6 @@ class EnvRuns {
 
   Done done_;
   bool started_ = false;
-  napi_env env_ = nullptr;
   size_t inFlightJs_ = 0;  // JS thread only
   std::mutex mutex_;
   std::condition_variable idle_;
@@ -223,7 +221,6 @@ class EnvRuns {
 std::unique_ptr<EnvRuns, void (*)(EnvRuns*)> NewEnvRuns() {
   return {new EnvRuns(), [](EnvRuns* r) { delete r; }};
 }
-
 
 namespace {
 
