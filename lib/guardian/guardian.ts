@@ -5,6 +5,10 @@
  *           -> circuit shield (breaker permit) -> model -> output shield (repair, plausibility)
  *           -> result; the audit shield records every call, whatever its status.
  *
+ * Each shield makes one native pass over a whole batch. An async call with the circuit closed
+ * queues the model before the input shield's pass and discards that run unseen when the input
+ * shield blocks a series (#canSpeculate): what is served, counted and recorded is the same.
+ *
  * `fallbackStrategy: 'graceful'` serves a fallback forecast and says so in `status`; `'strict'`
  * throws a typed error with a stable code instead. Nothing is silent.
  */
@@ -12,8 +16,7 @@ import { checkCallerId } from '../audit/record';
 import type { AuditLog } from '../audit';
 import { BreakerRegistry, type CircuitBreaker, type Permit } from '../breaker';
 import { codedError, ErrorCode, type CodedError, type ErrorCodeValue } from '../errors';
-import { AssessField } from '../kernels/assess';
-import { ForecastRow, ForecastRowsIO } from '../kernels/forecast-check';
+import { ForecastRowsIO } from '../kernels/forecast-check';
 import { rollout, rolloutSync } from '../model/rollout';
 import { checkTimeout, ModelSession } from '../model/session';
 import { StagingPool } from '../native/staging';
@@ -22,12 +25,14 @@ import { newCallState, type CallState, type ShieldActivation } from './call-stat
 import { auditLogOptions, resolveGuardianConfig } from './config';
 import { serveFallbacks } from './fallback-rows';
 import { checkProductionConfig } from './gates';
-import { CAUTION, InputShield } from './input-shield';
-import { CLEAN, OutputShield, type OutputVerdict } from './output-shield';
-import { checkScaling, isRefusal, PipelineShield, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { judgeInputs, type CallFailure } from './input-decisions';
+import { InputShield } from './input-shield';
+import { judgeOutputs } from './output-decisions';
+import { OutputShield } from './output-shield';
+import { isRefusal, PipelineShield, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
 import { readRequest, readTimeout, type RequestSnapshot } from './request';
 import { OWN_BUFFERS, ResultSlab, type ResultBuffers } from './result-slab';
-import { pendingSeries, sendToFallback, threatOf, worseStatus, worstThreat, type ForecastStatus, type SeriesOutcome } from './series';
+import { sendToFallback, settleSeries, type ForecastStatus, type SeriesOutcome } from './series';
 import { ProtectionStats, type StatsSnapshot } from './stats';
 import type { FallbackStrategy, PipelineProtection, ThreatLevel } from './thresholds';
 import type { ForecastRequest, ForecastResult, GuardianConfig } from './types';
@@ -66,8 +71,13 @@ export class TiRexGuardian {
   readonly #fallbackLayout: Readonly<{ levels: readonly number[]; medianIndex: number }>;
   /** Staging memory for the calls' tensors (returned after each call whose run has ended). */
   readonly #staging = new StagingPool();
-  /** The output shield's buffer (see #rowsIO). */
+  /** The output shield's buffer, grown on demand (each call uses it within one synchronous step). */
   #checkIO = new ForecastRowsIO(16);
+  /** How the decision steps outside this file end a call with a typed error (they throw). */
+  readonly #failOf: CallFailure = {
+    fail: (st, code, message) => this.#fail(st, code, message),
+    refuse: (st, refusal) => this.#refuse(st, refusal),
+  };
   /** Async calls accepted and not yet settled: close() waits for them. */
   readonly #inFlight = new Set<Promise<ForecastResult>>();
   /** The session's count of discarded late outcomes when this guardian loaded it. */
@@ -429,7 +439,7 @@ export class TiRexGuardian {
   #shieldInputs(st: CallState): void {
     const p = st.prepared!;
     st.inputs = this.#input.assessBatch(p.assessData, p.assessSpans, p.batch, st.bounds);
-    this.#judgeInputs(st);
+    judgeInputs(st, this.#pipeline.thresholds, this.#stats, this.config.strategy === 'strict', this.#failOf);
     if (st.modelRows.length > 0) this.#emergency(st);
   }
 
@@ -474,57 +484,6 @@ export class TiRexGuardian {
     if (p.precisionLoss > 0) st.decisions.push({ shield: 'pipeline', action: 'float32', maxRelativeError: p.precisionLoss });
     if (p.precisionLoss > 1e-3) {
       st.warnings.push(`float32 conversion lost ${p.precisionLoss.toExponential(2)} of a series' own scale (accepted up to ${this.#pipeline.thresholds.maxPrecisionLoss})`);
-    }
-  }
-
-  /** Input shield's decisions from its pass (st.inputs): a series the threat score blocks goes
-   * to its fallback, the others go on to the model. */
-  #judgeInputs(st: CallState): void {
-    const p = st.prepared!;
-    const a = st.inputs!;
-    const minFinite = this.#pipeline.thresholds.minFiniteRatio;
-    const warnScale = this.#pipeline.thresholds.warnScale;
-    for (let b = 0; b < p.batch; b++) {
-      st.series.push(pendingSeries());
-      const fired = a.triggered[b];
-      if (fired) for (const sig of fired) this.#stats.bump(this.#stats.threatsBySignal, sig.name);
-      const n = a.stat(b, AssessField.count);
-      const finite = a.stat(b, AssessField.finiteCount);
-      this.#stats.check('nanHandling', a.stat(b, AssessField.nanCount) > 0 || a.stat(b, AssessField.posInfCount) + a.stat(b, AssessField.negInfCount) > 0);
-      // The pipeline's own floor on finite data (0.60 / 0.80 / 0.95 by protection level).
-      if (finite < minFinite * n && a.decision(b) !== 'block') {
-        a.block(b, { name: 'pipelineFiniteRatio', value: finite / Math.max(n, 1), threshold: minFinite, weight: 1 });
-      }
-      const scaling = checkScaling(finite, a.stat(b, AssessField.mean), a.stat(b, AssessField.std), warnScale, b, st.warnings);
-      if (scaling === null) continue;
-      if (!p.rowProblems) this.#refuse(st, scaling);
-      p.rowProblems[b] ??= scaling;
-    }
-    const threat = (st.threat = worstThreat(a));
-    if (threat.decision !== 'pass') {
-      st.shields.push({ shield: 'input', action: threat.decision, detail: `threat ${threat.score.toFixed(3)}: ${threat.signals.join(', ')}` });
-      if (threat.decision === 'caution') st.decisions.push({ shield: 'input', action: 'caution', score: threat.score, signals: threat.signals });
-    }
-    for (let b = 0; b < p.batch; b++) {
-      const problem = p.rowProblems?.[b];
-      if (problem) {
-        // What the pipeline refuses for one series is that series' refusal: nothing to serve.
-        st.shields.push({ shield: 'pipeline', action: 'refuse', detail: problem.reason });
-        st.decisions.push({ shield: 'pipeline', action: 'refuse', row: b, code: problem.code });
-        if (this.config.strategy === 'strict') this.#fail(st, problem.code as ErrorCodeValue, problem.reason);
-        Object.assign(st.series[b]!, { status: 'blocked', reason: problem.reason });
-        continue;
-      }
-      if (a.decision(b) !== 'block') {
-        st.modelRows.push(b);
-        continue;
-      }
-      const signals = a.signals(b).map((s) => s.name);
-      const score = a.scores[b]!;
-      const reason = `input blocked (threat ${score.toFixed(3)}): ${signals.join(', ')}`;
-      st.decisions.push(p.batch > 1 ? { shield: 'input', action: 'block', row: b, score, signals } : { shield: 'input', action: 'block', score, signals });
-      if (this.config.strategy === 'strict') this.#fail(st, ErrorCode.InputBlocked, p.batch > 1 ? `series ${b}: ${reason}` : reason);
-      sendToFallback(st.series[b]!, reason);
     }
   }
 
@@ -574,105 +533,18 @@ export class TiRexGuardian {
   }
 
   /**
-   * Output shield, series by series in one native pass: a series whose forecast is not finite,
-   * or implausible beyond repair, goes to its fallback; the others are served (sorted or
-   * clamped: corrected). The breaker and the suspension count the call as failed when any
-   * series failed.
+   * Output shield, series by series in one native pass (lib/guardian/output-decisions.ts); the
+   * breaker and the suspension count the call as failed when any series failed. Strict: every
+   * series was inspected first (a corrupt one anywhere counts towards the suspension), and a
+   * corrupt output outranks an implausible one.
    */
   #afterModel(st: CallState, permit: Permit, q: Float32Array): void {
-    const B = st.batch;
-    const H = st.horizon;
-    const Q = this.#levels.length;
-    const rows = st.modelRows;
-    const R = rows.length;
-    const all = R === B;
-    // The result's buffers: the model's own when every series went to it (no copy).
-    const mean = this.#buffers.take(B * H);
-    const modelMean = all ? mean : new Float32Array(R * H);
-    const io = this.#rowsIO(R);
-    const a = st.inputs!;
-    for (let i = 0; i < R; i++) {
-      const b = rows[i]!;
-      const o = io.row(i);
-      io.io[o + ForecastRow.last] = a.stat(b, AssessField.last);
-      io.io[o + ForecastRow.sigma] = a.stat(b, AssessField.sigma);
-      io.io[o + ForecastRow.min] = a.stat(b, AssessField.min);
-      io.io[o + ForecastRow.max] = a.stat(b, AssessField.max);
-      io.io[o + ForecastRow.k] = this.#output.k(a.decisions[b] === CAUTION);
-    }
-    this.#output.inspectRows(q, R, H, io, modelMean);
-    let quantiles = q;
-    if (!all) {
-      quantiles = this.#buffers.take(B * H * Q);
-      for (let i = 0; i < R; i++) {
-        const b = rows[i]!;
-        quantiles.set(q.subarray(i * H * Q, (i + 1) * H * Q), b * H * Q);
-        mean.set(modelMean.subarray(i * H, (i + 1) * H), b * H);
-      }
-    }
-    st.quantiles = quantiles;
-    st.mean = mean;
-    let corrupt = 0;
-    let replaced = 0;
-    let firstCorrupt: string | null = null;
-    let firstImplausible: string | null = null;
-    let acted = false;
-    for (let i = 0; i < R; i++) {
-      const b = rows[i]!;
-      const v = this.#output.verdictOf(io, i);
-      if (v === CLEAN) {
-        st.series[b]!.status = 'ok';
-        continue;
-      }
-      if (v.nonFinite + v.crossedSteps + v.implausibleSteps > 0) acted = true;
-      if (v.nonFinite > 0) {
-        corrupt++;
-        const reason = `the model returned ${v.nonFinite} non-finite values`;
-        st.decisions.push(B > 1 ? { shield: 'output', action: 'reject', row: b, nonFinite: v.nonFinite } : { shield: 'output', action: 'reject', nonFinite: v.nonFinite });
-        st.shields.push({ shield: 'output', action: 'reject', detail: B > 1 ? `series ${b}: ${reason}` : reason });
-        firstCorrupt ??= reason;
-        sendToFallback(st.series[b]!, reason);
-      } else if (v.needsFallback) {
-        replaced++;
-        const reason = v.corrections.join('; ');
-        st.decisions.push(B > 1 ? { shield: 'output', action: 'replace', row: b, implausibleSteps: v.implausibleSteps } : { shield: 'output', action: 'replace', implausibleSteps: v.implausibleSteps });
-        st.shields.push({ shield: 'output', action: 'replace', detail: B > 1 ? `series ${b}: ${reason}` : reason });
-        firstImplausible ??= reason;
-        sendToFallback(st.series[b]!, reason);
-      } else {
-        this.#served(st, b, v);
-      }
-    }
-    this.#stats.check('quantileProcessing', acted);
-    this.#settlePermit(st, permit, corrupt, replaced);
-    // Strict: every series was inspected first (a corrupt one anywhere counts towards the
-    // suspension), and a corrupt output outranks an implausible one.
+    if (this.#checkIO.maxBatch < st.modelRows.length) this.#checkIO = new ForecastRowsIO(Math.max(st.modelRows.length, 2 * this.#checkIO.maxBatch));
+    const o = judgeOutputs(st, q, this.#checkIO, this.#output, this.#buffers, this.#stats, this.#levels.length);
+    this.#settlePermit(st, permit, o.corrupt, o.replaced);
     if (this.config.strategy === 'strict') {
-      if (firstCorrupt !== null) this.#fail(st, ErrorCode.OutputCorrupt, firstCorrupt);
-      if (firstImplausible !== null) this.#fail(st, ErrorCode.OutputImplausible, firstImplausible);
-    }
-  }
-
-  /** The output shield's buffer for `rows` series (grown on demand, shared by the calls: each
-   * call uses it within one synchronous step). */
-  #rowsIO(rows: number): ForecastRowsIO {
-    if (this.#checkIO.maxBatch < rows) this.#checkIO = new ForecastRowsIO(Math.max(rows, 2 * this.#checkIO.maxBatch));
-    return this.#checkIO;
-  }
-
-  /** Series b is served by the model: ok, or corrected (a flag alone changes no number). */
-  #served(st: CallState, b: number, v: OutputVerdict): void {
-    const s = st.series[b]!;
-    s.status = 'ok';
-    if (v.crossedSteps > 0) this.#stats.bump(this.#stats.corrections, 'sortedQuantileSteps', v.crossedSteps);
-    if (v.clampedSteps > 0) this.#stats.bump(this.#stats.corrections, 'clampedSteps', v.clampedSteps);
-    if (v.corrections.length === 0) return;
-    const batch = st.batch > 1;
-    st.decisions.push({ shield: 'output', action: 'correct', crossedSteps: v.crossedSteps, implausibleSteps: v.implausibleSteps, clampedSteps: v.clampedSteps, ...(batch ? { row: b } : {}) });
-    for (const c of v.corrections) st.shields.push({ shield: 'output', action: 'correct', detail: batch ? `series ${b}: ${c}` : c });
-    if (v.crossedSteps > 0 || v.clampedSteps > 0) {
-      s.status = 'corrected';
-      s.reason = v.corrections.join('; ');
+      if (o.firstCorrupt !== null) this.#fail(st, ErrorCode.OutputCorrupt, o.firstCorrupt);
+      if (o.firstImplausible !== null) this.#fail(st, ErrorCode.OutputImplausible, o.firstImplausible);
     }
   }
 
@@ -738,35 +610,7 @@ export class TiRexGuardian {
     // Nothing of the call reads its borrowed tensors any more (the result holds no context).
     if (st.borrowed && !st.borrowedByRun) for (const view of st.borrowed) this.#staging.give(view);
     const B = st.batch;
-    const H = st.horizon;
-    const Q = this.#levels.length;
-    const series: SeriesOutcome[] = new Array(B);
-    let worst: ForecastStatus = 'ok';
-    let worstAt = -1;
-    let served = false;
-    for (let b = 0; b < B; b++) {
-      const s = st.series[b]!;
-      if (s.status === 'pending') s.reason ??= 'the series was never served (internal)';
-      const status = s.status === 'pending' ? 'blocked' : s.status;
-      if (status !== 'blocked') served = true;
-      else if (st.quantiles) {
-        // Never a number to mistake for a forecast in a blocked series' rows.
-        st.quantiles.fill(NaN, b * H * Q, (b + 1) * H * Q);
-        st.mean!.fill(NaN, b * H, (b + 1) * H);
-      }
-      if (status !== worst && worseStatus(worst, status) === status) {
-        worst = status;
-        worstAt = b;
-      }
-      s.status = status;
-      series[b] = { status, reason: s.reason, threat: B === 1 ? st.threat : threatOf(st.inputs, b), fallback: s.fallback };
-    }
-    st.status = worst;
-    st.reason = worstAt < 0 ? null : B > 1 ? `series ${worstAt}: ${series[worstAt]!.reason}` : series[worstAt]!.reason;
-    if (!served) {
-      st.quantiles = null;
-      st.mean = null;
-    }
+    const series = settleSeries(st, this.#levels.length);
     this.#stats.byStatus[st.status]++;
     const auditId = this.#trail?.record(st) ?? null;
     const totalUs = (now() - st.t0) * 1000;

@@ -3,6 +3,7 @@
  * row gets its fallback (or is blocked) while the healthy rows get the model's forecast. The
  * call's status is the worst of its series' (blocked > fallback > corrected > ok).
  */
+import type { CallState } from './call-state';
 import type { BatchAssessment } from './input-shield';
 
 export type ForecastStatus = 'ok' | 'corrected' | 'fallback' | 'blocked';
@@ -68,4 +69,42 @@ export function sendToFallback(s: SeriesState, reason: string): void {
   s.needsFallback = true;
   s.status = 'pending';
   s.reason = reason;
+}
+
+/**
+ * The call's outcome per series at its end, and the call's status and reason: the worst
+ * series' (a batch names it). A series still pending was never served (an internal fault:
+ * blocked, and said so); a blocked series' rows of the forecast hold NaN, never a number to
+ * mistake for a forecast; with no series served there is no forecast at all.
+ */
+export function settleSeries(st: CallState, levels: number): SeriesOutcome[] {
+  const B = st.batch;
+  const H = st.horizon;
+  const series: SeriesOutcome[] = new Array(B);
+  let worst: ForecastStatus = 'ok';
+  let worstAt = -1;
+  let served = false;
+  for (let b = 0; b < B; b++) {
+    const s = st.series[b]!;
+    if (s.status === 'pending') s.reason ??= 'the series was never served (internal)';
+    const status = s.status === 'pending' ? 'blocked' : s.status;
+    if (status !== 'blocked') served = true;
+    else if (st.quantiles) {
+      st.quantiles.fill(NaN, b * H * levels, (b + 1) * H * levels);
+      st.mean!.fill(NaN, b * H, (b + 1) * H);
+    }
+    if (status !== worst && worseStatus(worst, status) === status) {
+      worst = status;
+      worstAt = b;
+    }
+    s.status = status;
+    series[b] = { status, reason: s.reason, threat: B === 1 ? st.threat : threatOf(st.inputs, b), fallback: s.fallback };
+  }
+  st.status = worst;
+  st.reason = worstAt < 0 ? null : B > 1 ? `series ${worstAt}: ${series[worstAt]!.reason}` : series[worstAt]!.reason;
+  if (!served) {
+    st.quantiles = null;
+    st.mean = null;
+  }
+  return series;
 }
