@@ -106,28 +106,6 @@ export class PipelineShield {
 
   /** `alloc` makes the tensors the pipeline fills (the guardian lends pooled staging memory). */
   prepare(context: TypedContext, batch?: number, alloc: Alloc = plainAlloc): PreparedContext | PipelineRefusal {
-    // The common case, without the general path's arrays: one float32 series that fits the
-    // model's window goes to the model as it is (what the general path gives it too).
-    if (context instanceof Float32Array && (batch === undefined || batch === 1) && this.manifest.nanHandling !== 'impute') {
-      const n = context.length;
-      if (n >= this.#minContext && n <= this.manifest.maxContext && n > 0) {
-        return {
-          tensor: context,
-          batch: 1,
-          window: n,
-          lengths: [n],
-          row: () => context,
-          zeroCopy: true,
-          precisionLoss: 0,
-          trimmed: false,
-          imputed: 0,
-          warnings: [],
-          rowProblems: null,
-          assessData: context,
-          assessSpans: null,
-        };
-      }
-    }
     const flat = this.#flatBatch(context, batch);
     if (flat !== null) return flat;
     const rowsOrRefusal = contextRows(context, batch);
@@ -237,13 +215,15 @@ export class PipelineShield {
   }
 
   /**
-   * A flat float32 [batch, time] context that fits the model's window, batch > 1: the common
-   * case of a trading engine, prepared without a view or an array per series. Null for any
-   * other context (the general path then refuses or converts it).
+   * A flat float32 [batch, time] context (one series without `batch`) that fits the model's
+   * window: the common case of a trading engine, prepared without a view or an array per series,
+   * and reaching the model as it is. Null for any other context (the general path then refuses or
+   * converts it).
    */
   #flatBatch(context: TypedContext, batch: number | undefined): PreparedContext | null {
-    if (!(context instanceof Float32Array) || batch === undefined || batch === 1 || this.manifest.nanHandling === 'impute') return null;
-    if (!Number.isInteger(batch) || batch < 2 || batch > REQUEST_LIMITS.maxBatch || context.length % batch !== 0) return null;
+    if (!(context instanceof Float32Array) || this.manifest.nanHandling === 'impute') return null;
+    batch ??= 1;
+    if (!Number.isInteger(batch) || batch < 1 || batch > REQUEST_LIMITS.maxBatch || context.length % batch !== 0) return null;
     const T = context.length / batch;
     if (T < this.#minContext || T > this.manifest.maxContext || T === 0) return null;
     assertAttached(context, 'context');
@@ -252,7 +232,7 @@ export class PipelineShield {
       batch,
       window: T,
       lengths: new Array<number>(batch).fill(T),
-      row: (b) => context.subarray(b * T, (b + 1) * T),
+      row: batch === 1 ? () => context : (b) => context.subarray(b * T, (b + 1) * T),
       zeroCopy: true,
       precisionLoss: 0,
       trimmed: false,

@@ -69,33 +69,43 @@ function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
-/**
- * Checks and repairs `q` in place against `io.anchors`; `mean` ([batch * horizon], or null) gets
- * the medians when every value is finite; the counts land in `io.report`. `k` scales sigma, the
- * unit of plausible movement.
- */
-export function checkForecastInto(q: Float32Array, shape: ForecastCheckShape, io: ForecastCheckIO, k: number, clamp: boolean, mean: Float32Array | null): void {
+/** The quantiles and the shape of both output passes, checked before the addon sees them. */
+function checkShape(q: Float32Array, shape: ForecastCheckShape, maxBatch: number): void {
   const { batch, horizon, levels, medianIndex } = shape;
   assertFloat32(q, 'quantiles');
   assertAttached(q, 'quantiles');
-  if (!(io instanceof ForecastCheckIO)) throw typeError(ErrorCode.InvalidArgument, 'io must be a ForecastCheckIO');
-  assertInteger(batch, 'batch', 1, io.maxBatch);
+  assertInteger(batch, 'batch', 1, maxBatch);
   assertInteger(horizon, 'horizon', 1);
   assertInteger(levels, 'levels', 1, 1024);
   assertInteger(medianIndex, 'medianIndex', 0, levels - 1);
   if (q.length !== batch * horizon * levels) {
     throw rangeError(ErrorCode.ShapeMismatch, `quantiles has ${q.length} elements, expected batch*horizon*levels=${batch * horizon * levels}`);
   }
-  if (!(assertNumber(k, 'k') > 0) || k === Infinity) throw rangeError(ErrorCode.OutOfRange, `k must be finite and > 0, got ${k}`);
+}
+
+/** The mean (when given) and the io buffer: their own memory, the mean [batch * horizon]. */
+function checkMeanAndIo(q: Float32Array, shape: ForecastCheckShape, mean: Float32Array | null, io: Float64Array): void {
   if (mean !== null) {
     assertFloat32(mean, 'mean');
     assertAttached(mean, 'mean');
-    if (mean.length !== batch * horizon) {
-      throw rangeError(ErrorCode.ShapeMismatch, `mean has ${mean.length} elements, expected batch*horizon=${batch * horizon}`);
+    if (mean.length !== shape.batch * shape.horizon) {
+      throw rangeError(ErrorCode.ShapeMismatch, `mean has ${mean.length} elements, expected batch*horizon=${shape.batch * shape.horizon}`);
     }
     if (overlaps(mean, q)) throw typeError(ErrorCode.InvalidArgument, 'mean must not share memory with quantiles');
   }
-  if (overlaps(io.io, q)) throw typeError(ErrorCode.InvalidArgument, 'io must not share memory with quantiles');
+  if (overlaps(io, q)) throw typeError(ErrorCode.InvalidArgument, 'io must not share memory with quantiles');
+}
+
+/**
+ * Checks and repairs `q` in place against `io.anchors`; `mean` ([batch * horizon], or null) gets
+ * the medians when every value is finite; the counts land in `io.report`. `k` scales sigma, the
+ * unit of plausible movement.
+ */
+export function checkForecastInto(q: Float32Array, shape: ForecastCheckShape, io: ForecastCheckIO, k: number, clamp: boolean, mean: Float32Array | null): void {
+  if (!(io instanceof ForecastCheckIO)) throw typeError(ErrorCode.InvalidArgument, 'io must be a ForecastCheckIO');
+  checkShape(q, shape, io.maxBatch);
+  if (!(assertNumber(k, 'k') > 0) || k === Infinity) throw rangeError(ErrorCode.OutOfRange, `k must be finite and > 0, got ${k}`);
+  checkMeanAndIo(q, shape, mean, io.io);
   checkForecastTrusted(q, shape, io, k, clamp, mean);
 }
 
@@ -147,30 +157,13 @@ export class ForecastRowsIO {
  * own checks and gets no mean). Fill each series' anchors and k in `io` first.
  */
 export function checkForecastRowsInto(q: Float32Array, shape: ForecastCheckShape, io: ForecastRowsIO, clamp: boolean, mean: Float32Array | null): void {
-  const { batch, horizon, levels, medianIndex } = shape;
-  assertFloat32(q, 'quantiles');
-  assertAttached(q, 'quantiles');
   if (!(io instanceof ForecastRowsIO)) throw typeError(ErrorCode.InvalidArgument, 'io must be a ForecastRowsIO');
-  assertInteger(batch, 'batch', 1, io.maxBatch);
-  assertInteger(horizon, 'horizon', 1);
-  assertInteger(levels, 'levels', 1, 1024);
-  assertInteger(medianIndex, 'medianIndex', 0, levels - 1);
-  if (q.length !== batch * horizon * levels) {
-    throw rangeError(ErrorCode.ShapeMismatch, `quantiles has ${q.length} elements, expected batch*horizon*levels=${batch * horizon * levels}`);
-  }
-  for (let b = 0; b < batch; b++) {
+  checkShape(q, shape, io.maxBatch);
+  for (let b = 0; b < shape.batch; b++) {
     const k = io.io[io.row(b) + ForecastRow.k]!;
     if (!(k > 0) || k === Infinity) throw rangeError(ErrorCode.OutOfRange, `k of series ${b} must be finite and > 0, got ${k}`);
   }
-  if (mean !== null) {
-    assertFloat32(mean, 'mean');
-    assertAttached(mean, 'mean');
-    if (mean.length !== batch * horizon) {
-      throw rangeError(ErrorCode.ShapeMismatch, `mean has ${mean.length} elements, expected batch*horizon=${batch * horizon}`);
-    }
-    if (overlaps(mean, q)) throw typeError(ErrorCode.InvalidArgument, 'mean must not share memory with quantiles');
-  }
-  if (overlaps(io.io, q)) throw typeError(ErrorCode.InvalidArgument, 'io must not share memory with quantiles');
+  checkMeanAndIo(q, shape, mean, io.io);
   checkForecastRowsTrusted(q, shape, io, clamp, mean);
 }
 
