@@ -1,5 +1,6 @@
 /**
- * The command line: forecast, evaluate, scan, info, audit verify, audit query (USAGE below).
+ * The command line: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create,
+ * keys revoke, keys list (USAGE below).
  * Every subcommand declares its flags and their types; anything else (an unknown or misspelt
  * flag, a flag without its value, a malformed number, an unknown profile, a stray argument) is a
  * usage error: the problem and the subcommand's usage line on stderr, exit 2, nothing run. A
@@ -24,8 +25,9 @@ import { packageRoot } from './native/addon';
 import { cpuFeatures } from './kernels/cpu';
 import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service/keys-command';
 
-type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate';
+type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate' | 'keys create' | 'keys revoke' | 'keys list' | 'serve';
 
 const PAD = ' '.repeat(29);
 const USAGE: Readonly<Record<CommandName, string>> = {
@@ -43,6 +45,13 @@ const USAGE: Readonly<Record<CommandName, string>> = {
   evaluate:
     'usage: tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]\n' +
     `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json]`,
+  'keys create':
+    'usage: tirex-guardian keys create --id ID --scopes forecast[,admin,metrics] [--expires 2027-01-31T00:00:00Z | --expires-in 30d|12h|2w]\n' +
+    `${PAD}[--forecast-per-second N] [--forecast-burst N] [--api-per-minute N] [--keys-file F] [--json]\n` +
+    `${PAD}(key file: --keys-file, else $TG_KEYS_FILE, else ./tirex-guardian-keys.json)`,
+  'keys revoke': 'usage: tirex-guardian keys revoke --id ID [--keys-file F]',
+  serve: 'usage: tirex-guardian serve [--config FILE.json]   (and TG_* environment variables: README, "The service")',
+  'keys list': 'usage: tirex-guardian keys list [--keys-file F] [--json]',
 };
 const ALL_USAGE = Object.values(USAGE).join('\n');
 
@@ -70,6 +79,23 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     positional: '<model.json>',
     flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string' },
   },
+  'keys create': {
+    positional: null,
+    flags: {
+      id: 'string',
+      scopes: 'string',
+      expires: 'string',
+      'expires-in': 'string',
+      'forecast-per-second': 'string',
+      'forecast-burst': 'string',
+      'api-per-minute': 'string',
+      'keys-file': 'string',
+      json: 'boolean',
+    },
+  },
+  'keys revoke': { positional: null, flags: { id: 'string', 'keys-file': 'string' } },
+  'keys list': { positional: null, flags: { 'keys-file': 'string', json: 'boolean' } },
+  serve: { positional: null, flags: { config: 'string' } },
 };
 
 /** A command line the CLI cannot honour: exit 2 with the usage of `command` (all when null). */
@@ -383,11 +409,18 @@ function commandOf(argv: string[]): { command: CommandName; args: string[] } {
     const why = sub === undefined ? 'audit needs a subcommand' : `unknown audit subcommand ${JSON.stringify(sub)}`;
     throw new UsageError(`${why} (known: verify, query)`, null);
   }
+  if (first === 'keys') {
+    const sub = rest[0];
+    if (sub === 'create' || sub === 'revoke' || sub === 'list') return { command: `keys ${sub}`, args: rest.slice(1) };
+    const why = sub === undefined ? 'keys needs a subcommand' : `unknown keys subcommand ${JSON.stringify(sub)}`;
+    throw new UsageError(`${why} (known: create, revoke, list)`, null);
+  }
   if (first === 'verify') return { command: 'audit verify', args: rest }; // the older spelling
-  if (first !== undefined && first !== 'audit verify' && first !== 'audit query' && Object.hasOwn(COMMANDS, first)) {
+  // Two-word names ('audit verify') are reached only through their first word, above.
+  if (first !== undefined && !first.includes(' ') && Object.hasOwn(COMMANDS, first)) {
     return { command: first as CommandName, args: rest };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, audit verify, audit query)`, null);
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list)`, null);
 }
 
 function run(command: CommandName, args: string[], argv: string[]): number | Promise<number> {
@@ -406,6 +439,15 @@ function run(command: CommandName, args: string[], argv: string[]): number | Pro
       return evaluateCommand(f, parsed.target, argv);
     case 'info':
       return infoCommand();
+    case 'keys create':
+      return keysCreateCommand(f);
+    case 'keys revoke':
+      return keysRevokeCommand(f);
+    case 'keys list':
+      return keysListCommand(f);
+    case 'serve':
+      // Loaded only here: the other commands do not pay for Fastify and ioredis at start.
+      return import('./service/serve-command').then((m) => m.serveCommand(f.string('config')));
   }
 }
 

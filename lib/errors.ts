@@ -47,6 +47,19 @@ export const ErrorCode = {
   AuditCorrupt: 'TG_AUDIT_CORRUPT',
   AuditLocked: 'TG_AUDIT_LOCKED',
   GuardianClosed: 'TG_GUARDIAN_CLOSED',
+  // The service (lib/service/): its configuration, API keys and HTTP refusals.
+  ConfigInvalid: 'TG_CONFIG_INVALID',
+  KeyFileInvalid: 'TG_KEY_FILE_INVALID',
+  KeyExists: 'TG_KEY_EXISTS',
+  KeyNotFound: 'TG_KEY_NOT_FOUND',
+  Unauthenticated: 'TG_UNAUTHENTICATED',
+  Forbidden: 'TG_FORBIDDEN',
+  RateLimited: 'TG_RATE_LIMITED',
+  BodyTooLarge: 'TG_BODY_TOO_LARGE',
+  UnsupportedMediaType: 'TG_UNSUPPORTED_MEDIA_TYPE',
+  NotFound: 'TG_NOT_FOUND',
+  Draining: 'TG_DRAINING',
+  Overloaded: 'TG_OVERLOADED',
   Internal: 'TG_INTERNAL',
 } as const;
 

@@ -12,6 +12,7 @@ export interface PendingRecord {
   t0: number;
   latencyUs: number;
   callerId: string | null;
+  clientUserId: string | null;
   status: ForecastStatus;
   horizon: number;
   batch: number;
@@ -33,7 +34,7 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
  * model run, measured); the record's time is when the call ended, to the millisecond. Keys are
  * in canonical (sorted) order: the log's serializer then has nothing to sort.
  */
-export function auditRecordOf(st: PendingRecord, modelHash: string, wallOffsetMs: number): AuditRecordInput {
+export function auditRecordOf(st: PendingRecord, modelHash: string, wallOffsetMs: number, clientIdOf: (id: string) => string = (id) => id): AuditRecordInput {
   const a = st.inputs;
   const series = [];
   for (let b = 0; a !== null && b < a.batch; b++) {
@@ -61,7 +62,10 @@ export function auditRecordOf(st: PendingRecord, modelHash: string, wallOffsetMs
     status: st.status,
     latencyUs: st.latencyUs,
     modelHash,
-    inputStats: { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: round4(st.threatScore) },
+    inputStats:
+      st.clientUserId === null
+        ? { batch: st.batch, callId: st.callId, horizon: st.horizon, series, threat: round4(st.threatScore) }
+        : { batch: st.batch, callId: st.callId, clientUserId: clientIdOf(st.clientUserId), horizon: st.horizon, series, threat: round4(st.threatScore) },
     decisions: st.decisions,
     fallback: st.fallback,
     time: Math.round(st.t0 + st.latencyUs / 1000 + wallOffsetMs),

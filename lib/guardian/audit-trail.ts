@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { AuditLog, type AuditLogOptions } from '../audit';
 import { AuditHandoff, type HandoffFullPolicy } from '../audit/handoff';
+import { pseudonymizeCallerId } from '../audit/record';
 import { auditRecordOf, type PendingRecord } from './audit-record';
 import type { CallState } from './call-state';
 import type { ProtectionStats } from './stats';
@@ -28,11 +29,15 @@ export class GuardianAuditTrail {
   readonly #modelHash: string;
   readonly #callPrefix = randomBytes(6).toString('hex');
   #callSeq = 0;
+  readonly #clientIdOf: (id: string) => string = (id) => id;
   #refusedInDrain = 0;
 
   /** Opens the log (throws its typed errors: the guardian closes what it opened). */
   constructor(options: AuditTrailOptions, stats: ProtectionStats, modelHash: string) {
     this.#stats = stats;
+    // A client's own user id is personal data like the caller's: the same pseudonym when asked.
+    const key = options.log.hashCallerIds?.key;
+    if (key !== undefined) this.#clientIdOf = (id) => pseudonymizeCallerId(id, key);
     this.#modelHash = modelHash;
     const handoff = new AuditHandoff<PendingRecord>({
       limit: options.handoffLimit,
@@ -61,6 +66,7 @@ export class GuardianAuditTrail {
       // To the nanosecond: the clock's own resolution, and a short number to write.
       latencyUs: Math.max(0, Math.round((now() - st.t0) * 1e6) / 1000),
       callerId: st.callerId,
+      clientUserId: st.clientUserId,
       status: st.status,
       horizon: st.horizon,
       batch: st.batch,
@@ -98,7 +104,7 @@ export class GuardianAuditTrail {
     const wallOffsetMs = Date.now() - now();
     for (const st of batch) {
       try {
-        if (!this.log.append(auditRecordOf(st, this.#modelHash, wallOffsetMs)).accepted) refused++;
+        if (!this.log.append(auditRecordOf(st, this.#modelHash, wallOffsetMs, this.#clientIdOf)).accepted) refused++;
       } catch (err) {
         refused++;
         this.#stats.bump(this.#stats.errors, (err as { code?: string }).code ?? 'TG_AUDIT_WRITE_FAILED');

@@ -41,6 +41,8 @@ export interface CallState {
   fallback: { method: string; steps: FallbackStep[] } | null;
   /** The caller's id once validated (null until then: the record says 'invalid-caller-id'). */
   callerId: string | null;
+  /** `clientUserId` of the request, once validated. */
+  clientUserId: string | null;
   /** The bounds the input shield used (the fallback leaves out values beyond them). */
   bounds: Readonly<{ lo: number; hi: number }>;
   /** Staging buffers an async call borrowed from the guardian's pool (null: none). */
@@ -69,6 +71,7 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     reason: null,
     fallback: null,
     callerId: null,
+    clientUserId: null,
     bounds,
     borrowed: null,
     borrowedByRun: false,

@@ -423,6 +423,11 @@ export class TiRexGuardian {
       this.#lastCallerId = req.userId as string;
     }
     st.callerId = req.userId as string;
+    if (req.clientUserId !== undefined) {
+      const client = checkCallerId(req.clientUserId);
+      if (client !== null) this.#fail(st, ErrorCode.InvalidArgument, `clientUserId: ${client}`, true);
+      st.clientUserId = req.clientUserId as string;
+    }
     this.#preparePipeline(st, req, copyRows);
     if (req.instrument !== undefined) {
       // Own entries only: an instrument named '__proto__' or 'constructor' has no bounds.

@@ -24,9 +24,11 @@ export interface RequestSnapshot {
   userId: unknown;
   batch: number | undefined;
   instrument: string | undefined;
+  /** Not yet validated (the guardian checks it as it checks userId). */
+  clientUserId: unknown;
 }
 
-const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument'] as const;
+const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument', 'clientUserId'] as const;
 
 /**
  * The most values one request may carry, whatever its shape: the largest batch at the model's
@@ -137,6 +139,7 @@ export function readRequest(request: unknown): RequestSnapshot {
     const userId = own('userId') ? r.userId : undefined;
     const batch = own('batch') ? r.batch : undefined;
     const instrument = own('instrument') ? r.instrument : undefined;
+    const clientUserId = own('clientUserId') ? r.clientUserId : undefined;
     // A misspelt field would otherwise be ignored (an 'instrumnet' would skip its market bounds).
     const keys = Object.keys(r);
     if (keys.some((k) => !(FIELDS as readonly string[]).includes(k))) {
@@ -145,7 +148,7 @@ export function readRequest(request: unknown): RequestSnapshot {
     }
     if (batch !== undefined && typeof batch !== 'number') throw invalid(`batch must be a number, got ${typeof batch}`);
     if (instrument !== undefined && typeof instrument !== 'string') throw invalid(`instrument must be a string, got ${typeof instrument}`);
-    return { context: readContext(context), predictionLength, userId, batch, instrument };
+    return { context: readContext(context), predictionLength, userId, batch, instrument, clientUserId };
   } catch (err) {
     if (OWN_ERRORS.has(err as object)) throw err;
     // A getter, a Proxy trap or an element accessor threw: the caller's error, kept as the cause.

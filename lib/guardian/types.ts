@@ -65,6 +65,13 @@ export interface ForecastRequest {
   batch?: number;
   /** Selects market bounds from the configuration. */
   instrument?: string;
+  /**
+   * Who the caller says it acts for, when the caller is not the end user: the service passes the
+   * API key's id as `userId` (a client cannot claim to be someone else) and the client's own
+   * `userId` here. Checked like `userId`; recorded beside the caller in the audit record
+   * (`inputStats.clientUserId`, pseudonymized with `audit.callerIdKey` like the caller).
+   */
+  clientUserId?: string;
 }
 
 export interface ForecastResult {

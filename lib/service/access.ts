@@ -1,0 +1,133 @@
+/**
+ * Who may do what, how often: the first thing every /v1 request meets, before its body is read.
+ * In order: a draining service refuses (503); a blocked client address is refused (429); the
+ * API key is checked (401, and the failure counts against the address: 5 in a minute block it);
+ * the route's scope (403); then the rate limits, global and per key, decided together in one
+ * step (memory, or one Redis script call) (429 with Retry-After). Every admitted response carries
+ * the binding limit in the IETF RateLimit-Policy / RateLimit header fields.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { ErrorCode } from '../errors';
+import { sendError } from './http-errors';
+import type { ServiceConfig } from './config';
+import type { ApiKey, KeyStore, Scope } from './keys';
+import type { AuthFailureLimiter } from './limits/auth-failures';
+import type { SharedLimiter } from './limits/shared';
+import type { LimitCheck, LimitDecision, LimitSpec } from './limits/spec';
+import type { ServiceStats } from './service-stats';
+
+/** What a route asks of its callers: a scope (any of them) and which per-key limit it counts against. */
+export interface RouteAccess {
+  scopes: readonly Scope[];
+  limit: 'forecast' | 'api';
+}
+
+const GLOBAL_SUBJECT = '*';
+
+export class AccessGate {
+  readonly #keys: KeyStore;
+  readonly #limiter: SharedLimiter | null;
+  readonly #authFailures: AuthFailureLimiter | null;
+  readonly #config: ServiceConfig['rateLimits'];
+  readonly #stats: ServiceStats;
+  /** Per-key limit specs, built once per key and limits (stable objects for the limiters). */
+  readonly #specs = new Map<string, LimitSpec>();
+  draining = false;
+
+  constructor(o: { keys: KeyStore; limiter: SharedLimiter | null; authFailures: AuthFailureLimiter | null; rateLimits: ServiceConfig['rateLimits']; stats: ServiceStats }) {
+    this.#keys = o.keys;
+    this.#limiter = o.limiter;
+    this.#authFailures = o.authFailures;
+    this.#config = o.rateLimits;
+    this.#stats = o.stats;
+  }
+
+  /** The caller's key when the request may go on; null when it was answered (refused). */
+  async admit(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): Promise<ApiKey | null> {
+    if (this.draining) {
+      reply.header('connection', 'close');
+      this.#stats.refused(ErrorCode.Draining);
+      sendError(reply, request, ErrorCode.Draining, 'the service is shutting down; retry on another instance');
+      return null;
+    }
+    const address = request.ip;
+    const blockedMs = this.#authFailures?.blockedFor(address) ?? 0;
+    if (blockedMs > 0) return this.#blocked(request, reply, blockedMs);
+    const outcome = this.#keys.authenticate(presentedKey(request));
+    if (!outcome.ok) {
+      const blockMs = this.#authFailures === null ? 0 : await this.#authFailures.fail(address);
+      if (blockMs > 0) return this.#blocked(request, reply, blockMs);
+      this.#stats.refused(ErrorCode.Unauthenticated, outcome.reason);
+      reply.header('www-authenticate', 'Bearer realm="tirex-guardian"');
+      sendError(reply, request, ErrorCode.Unauthenticated, outcome.reason === 'missing' ? 'an API key is required (Authorization: Bearer <key>)' : 'the API key is not valid');
+      return null;
+    }
+    const key = outcome.key;
+    // Known from here on: whatever happens next is recorded under this key (audited routes).
+    request.tg.key = key;
+    if (!access.scopes.some((s) => key.scopes.has(s))) {
+      this.#stats.refused(ErrorCode.Forbidden);
+      sendError(reply, request, ErrorCode.Forbidden, `this key lacks the scope this endpoint needs (${access.scopes.join(' or ')})`);
+      return null;
+    }
+    if (this.#limiter === null) return key;
+    const checks: LimitCheck[] = [
+      { policy: 'global', subject: GLOBAL_SUBJECT, spec: this.#config.global },
+      { policy: access.limit, subject: key.id, spec: this.#specOf(key, access.limit) },
+    ];
+    const block = this.#authFailures !== null ? { key: this.#authFailures.redisKey(address), points: this.#authFailures.limit } : undefined;
+    const d = await this.#limiter.check(checks, block);
+    if ('blocked' in d) return this.#blocked(request, reply, d.retryAfterMs);
+    setRateLimitHeaders(reply, d);
+    if (!d.allowed) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
+      this.#stats.refused(ErrorCode.RateLimited, d.policy);
+      sendError(reply, request, ErrorCode.RateLimited, `rate limit '${d.policy}' reached`);
+      return null;
+    }
+    return key;
+  }
+
+  #blocked(request: FastifyRequest, reply: FastifyReply, ms: number): null {
+    reply.header('retry-after', String(Math.max(1, Math.ceil(ms / 1000))));
+    this.#stats.refused(ErrorCode.RateLimited, 'address-blocked');
+    sendError(reply, request, ErrorCode.RateLimited, 'too many failed authentications from this address');
+    return null;
+  }
+
+  #specOf(key: ApiKey, limit: 'forecast' | 'api'): LimitSpec {
+    const l = key.limits;
+    const own = limit === 'forecast' ? l.forecastPerSecond !== undefined || l.forecastBurst !== undefined : l.apiPerMinute !== undefined;
+    if (!own) return limit === 'forecast' ? this.#config.forecast : this.#config.api;
+    const id = `${limit}:${key.id}:${l.forecastPerSecond}:${l.forecastBurst}:${l.apiPerMinute}`;
+    let spec = this.#specs.get(id);
+    if (spec === undefined) {
+      const base = limit === 'forecast' ? this.#config.forecast : this.#config.api;
+      spec =
+        limit === 'forecast'
+          ? { algorithm: 'token-bucket', limit: l.forecastPerSecond ?? (base.limit * 1000) / base.windowMs, windowMs: 1000, burst: l.forecastBurst ?? Math.max(1, Math.ceil(l.forecastPerSecond ?? base.burst ?? base.limit)) }
+          : { algorithm: base.algorithm, limit: l.apiPerMinute!, windowMs: 60_000 };
+      if (this.#specs.size > 100_000) this.#specs.clear(); // bounded: rebuilt on demand
+      this.#specs.set(id, spec);
+    }
+    return spec;
+  }
+}
+
+/** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>` (undefined: none). */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string') return auth.startsWith('Bearer ') ? auth.slice(7) : auth;
+  const x = request.headers['x-api-key'];
+  return typeof x === 'string' ? x : undefined;
+}
+
+/** draft-ietf-httpapi-ratelimit-headers: the policy (quota q per window w seconds) and what is
+ * left of it (r requests, t seconds until it is whole). */
+export function setRateLimitHeaders(reply: FastifyReply, d: LimitDecision): void {
+  const w = Math.max(1, Math.ceil(d.spec.windowMs / 1000));
+  const q = d.spec.algorithm === 'token-bucket' ? (d.spec.burst ?? d.spec.limit) : d.spec.limit;
+  reply.header('ratelimit-policy', `"${d.policy}";q=${q};w=${w}`);
+  reply.header('ratelimit', `"${d.policy}";r=${d.remaining};t=${Math.ceil(d.resetMs / 1000)}`);
+}

@@ -1,0 +1,86 @@
+/**
+ * The JSON schema of the service's configuration (after defaults are merged in): every object
+ * closed (`additionalProperties: false`, so a misspelt key is refused, not ignored), every
+ * number bounded.
+ */
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+const str = (maxLength = 4096) => ({ type: 'string', minLength: 1, maxLength });
+const closed = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({
+  type: 'object',
+  additionalProperties: false,
+  required,
+  properties,
+});
+
+const LIMIT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['algorithm', 'limit', 'windowMs'],
+  properties: {
+    algorithm: { enum: ['token-bucket', 'sliding-window'] },
+    limit: int(1, 10_000_000),
+    windowMs: int(1, 86_400_000),
+    burst: int(1, 10_000_000),
+  },
+};
+
+const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+
+const MODEL = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'manifest'],
+  properties: {
+    name: NAME,
+    manifest: str(),
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    threatDetectionLevel: { enum: ['low', 'medium', 'high'] },
+    dataPipelineProtection: { enum: ['permissive', 'moderate', 'strict'] },
+    fallbackStrategy: { enum: ['strict', 'graceful'] },
+    // Checked field by field by the guardian's own configuration (its errors name the option).
+    marketBounds: { type: 'object' },
+    breaker: { type: 'object' },
+    session: { type: 'object' },
+    suspendAfterCorruptOutputs: int(1, 1_000_000),
+  },
+};
+
+export const SERVICE_SCHEMA = closed({
+  profile: { enum: ['production', 'staging', 'development'] },
+  host: str(255),
+  port: int(0, 65535),
+  behindProxy: { type: 'boolean' },
+  tls: { oneOf: [{ type: 'null' }, closed({ certFile: str(), keyFile: str() })] },
+  keysFile: str(),
+  models: { type: 'array', minItems: 1, maxItems: 64, items: MODEL },
+  audit: closed({
+    enabled: { type: 'boolean' },
+    dir: { oneOf: [{ type: 'null' }, str()] },
+    durability: { enum: ['fsync', 'none', 'memory'] },
+    signingKeyFile: { oneOf: [{ type: 'null' }, str()] },
+    callerIdKeyFile: { oneOf: [{ type: 'null' }, str()] },
+  }),
+  rateLimits: closed({
+    enabled: { type: 'boolean' },
+    redis: {
+      oneOf: [
+        { type: 'null' },
+        closed({ url: { type: 'string', pattern: '^rediss?://', maxLength: 4096 }, prefix: { type: 'string', maxLength: 64 }, commandTimeoutMs: int(1, 60_000), insuranceDivisor: int(1, 1000) }),
+      ],
+    },
+    api: LIMIT,
+    forecast: LIMIT,
+    global: LIMIT,
+    authFailures: closed({ limit: int(1, 1_000_000), windowMs: int(1000, 86_400_000), blockMs: int(1000, 86_400_000) }),
+  }),
+  limits: closed({
+    jsonBodyBytes: int(1024, 1 << 30),
+    binaryBodyBytes: int(1024, 1 << 30),
+    forecastTimeoutMs: int(1, 600_000),
+    requestTimeoutMs: int(1, 600_000),
+    keepAliveTimeoutMs: int(1, 600_000),
+    maxInFlight: int(1, 1_000_000),
+  }),
+  drainTimeoutMs: int(0, 600_000),
+  logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
+});

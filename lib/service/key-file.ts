@@ -1,0 +1,384 @@
+/**
+ * The API key file on disk: its schema, reading and validating it (every problem named by its JSON
+ * path), writing it atomically, and the lock that serializes read-modify-write across processes.
+ * The file holds only salted hashes of keys, never a key (lib/service/keys.ts makes and checks them).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { codedError, ErrorCode, type CodedError } from '../errors';
+
+export const SCOPES = ['forecast', 'admin', 'metrics'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Per-key overrides of the service's rate limits. */
+export interface KeyLimits {
+  forecastPerSecond?: number;
+  forecastBurst?: number;
+  apiPerMinute?: number;
+}
+
+/** One entry of the key file, exactly as stored. */
+export interface StoredKey {
+  id: string;
+  /** 16 random bytes, hex. */
+  salt: string;
+  /** HMAC-SHA256 keyed by the salt's bytes over the key's secret, hex. */
+  hash: string;
+  scopes: Scope[];
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  limits?: KeyLimits;
+}
+
+export interface KeyFileContents {
+  version: 1;
+  keys: StoredKey[];
+}
+
+export const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const SALT_PATTERN = /^[0-9a-f]{32}$/;
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/;
+const ENTRY_FIELDS = ['id', 'salt', 'hash', 'scopes', 'createdAt', 'expiresAt', 'revokedAt', 'limits'];
+const REQUIRED_FIELDS = ENTRY_FIELDS.filter((f) => f !== 'limits');
+const LIMIT_FIELDS = ['forecastPerSecond', 'forecastBurst', 'apiPerMinute'];
+/** A key file is a few hundred bytes a key; anything this large is not one (and would stall a
+ * server re-reading it on its event loop). */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Milliseconds since the epoch of an ISO-8601 UTC timestamp (`2027-01-31T00:00:00Z`, fraction
+ * optional), or null. Date.parse alone would accept other forms and roll 02-31 over into March. */
+export function parseTimestamp(s: string): number | null {
+  const m = TIMESTAMP_PATTERN.exec(s);
+  if (m === null) return null;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0').slice(0, 3));
+  const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  const back = new Date(t);
+  const exact =
+    back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi && back.getUTCSeconds() === sec;
+  return exact ? t : null;
+}
+
+/** A value for an error message: strings in single quotes (escaped, cut short), others as JSON. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') {
+    const s = JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v).slice(1, -1);
+    return `'${s}'`;
+  }
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+/** A bad value at a JSON path: TG_KEY_FILE_INVALID naming the file when it is in the file,
+ * TG_INVALID_ARGUMENT when it was passed to createKey (the checks are shared). */
+export class FieldError extends Error {}
+
+function fail(at: string, problem: string): never {
+  throw new FieldError(`${at}: ${problem}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Unknown fields are refused: a misspelt `revokedAt` silently ignored would keep a key alive. */
+function onlyFields(o: Record<string, unknown>, allowed: readonly string[], at: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) fail(at === '' ? k : `${at}.${k}`, `unknown field (known: ${allowed.join(', ')})`);
+  }
+}
+
+function timestampOrNull(v: unknown, at: string): string | null {
+  if (v === null) return null;
+  if (typeof v !== 'string' || parseTimestamp(v) === null) fail(at, `${shown(v)} is not null or an ISO-8601 UTC time like 2027-01-31T00:00:00Z`);
+  return v;
+}
+
+/** Checks per-key limits; `at` is the path of the limits object. Returns a clean copy. */
+export function checkLimits(v: unknown, at: string): KeyLimits {
+  if (!isObject(v)) fail(at, `${shown(v)} is not an object`);
+  onlyFields(v, LIMIT_FIELDS, at);
+  const out: KeyLimits = {};
+  if (v.forecastPerSecond !== undefined) {
+    const x = v.forecastPerSecond;
+    if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) fail(`${at}.forecastPerSecond`, `${shown(x)} is not a number above 0`);
+    out.forecastPerSecond = x;
+  }
+  for (const name of ['forecastBurst', 'apiPerMinute'] as const) {
+    const x = v[name];
+    if (x === undefined) continue;
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 1) fail(`${at}.${name}`, `${shown(x)} is not an integer of at least 1`);
+    out[name] = x;
+  }
+  return out;
+}
+
+/** Checks a scope list (non-empty, known, each once); `at` is its path. Returns a copy. */
+export function checkScopes(v: unknown, at: string): Scope[] {
+  if (!Array.isArray(v)) fail(at, `${shown(v)} is not an array`);
+  if (v.length === 0) fail(at, 'is empty (a key needs at least one of forecast, admin, metrics)');
+  const seen = new Set<string>();
+  v.forEach((s, i) => {
+    if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s)) fail(`${at}[${i}]`, `${shown(s)} is not one of ${SCOPES.join(', ')}`);
+    if (seen.has(s)) fail(`${at}[${i}]`, `${shown(s)} is listed twice`);
+    seen.add(s);
+  });
+  return v as Scope[];
+}
+
+export function checkId(v: unknown, at: string): string {
+  if (typeof v !== 'string' || !KEY_ID_PATTERN.test(v)) fail(at, `${shown(v)} is not a key id (1 to 64 of A-Z a-z 0-9 _ -, starting with a letter or digit)`);
+  return v;
+}
+
+function checkEntry(v: unknown, at: string): StoredKey {
+  if (!isObject(v)) fail(at, `${shown(v)} is not an object`);
+  onlyFields(v, ENTRY_FIELDS, at);
+  for (const f of REQUIRED_FIELDS) if (!Object.hasOwn(v, f)) fail(`${at}.${f}`, 'is missing');
+  const id = checkId(v.id, `${at}.id`);
+  if (typeof v.salt !== 'string' || !SALT_PATTERN.test(v.salt)) fail(`${at}.salt`, `${shown(v.salt)} is not 32 lowercase hex digits`);
+  if (typeof v.hash !== 'string' || !HASH_PATTERN.test(v.hash)) fail(`${at}.hash`, `${shown(v.hash)} is not 64 lowercase hex digits`);
+  const scopes = checkScopes(v.scopes, `${at}.scopes`);
+  if (typeof v.createdAt !== 'string' || parseTimestamp(v.createdAt) === null) fail(`${at}.createdAt`, `${shown(v.createdAt)} is not an ISO-8601 UTC time like 2027-01-31T00:00:00Z`);
+  const entry: StoredKey = {
+    id,
+    salt: v.salt,
+    hash: v.hash,
+    scopes: [...scopes],
+    createdAt: v.createdAt,
+    expiresAt: timestampOrNull(v.expiresAt, `${at}.expiresAt`),
+    revokedAt: timestampOrNull(v.revokedAt, `${at}.revokedAt`),
+  };
+  if (v.limits !== undefined) entry.limits = checkLimits(v.limits, `${at}.limits`);
+  return entry;
+}
+
+/** Validates a parsed key file; throws FieldError naming the first bad field's JSON path. */
+function checkContents(doc: unknown): KeyFileContents {
+  if (!isObject(doc)) fail('(top level)', `${shown(doc)} is not an object`);
+  onlyFields(doc, ['version', 'keys'], '');
+  if (doc.version !== 1) fail('version', `${shown(doc.version)} is not 1`);
+  if (!Array.isArray(doc.keys)) fail('keys', `${shown(doc.keys)} is not an array`);
+  const firstAt = new Map<string, number>();
+  const keys = doc.keys.map((e, i) => {
+    const entry = checkEntry(e, `keys[${i}]`);
+    const prev = firstAt.get(entry.id);
+    // Two entries with one id: which one authenticates would depend on file order.
+    if (prev !== undefined) fail(`keys[${i}].id`, `${shown(entry.id)} duplicates keys[${prev}].id`);
+    firstAt.set(entry.id, i);
+    return entry;
+  });
+  return { version: 1, keys };
+}
+
+export function keyFileError(file: string, problem: string, cause?: unknown): CodedError {
+  return codedError(ErrorCode.KeyFileInvalid, `key file ${file}: ${problem}`, cause);
+}
+
+/** Identifies one version of the file (device, inode, size, times), from the descriptor read. */
+export type FileSignature = string;
+export const MISSING_SIGNATURE: FileSignature = 'missing';
+
+function signatureOf(st: fs.BigIntStats): FileSignature {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** The signature of the file at `path` now; never throws (a failure to stat is a signature too,
+ * so a watcher retries when the failure changes, not on every tick). */
+export function statSignature(file: string): FileSignature {
+  try {
+    const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    return st === undefined ? MISSING_SIGNATURE : signatureOf(st);
+  } catch (err) {
+    return `error:${String((err as NodeJS.ErrnoException).code ?? 'unknown')}`;
+  }
+}
+
+export interface ReadKeyFile {
+  contents: KeyFileContents;
+  /** The signature of the very file read (fstat of its descriptor, so no race with a rename). */
+  signature: FileSignature;
+}
+
+/** Reads and validates the file. Throws TG_KEY_FILE_INVALID for a missing, unreadable, oversized,
+ * non-JSON or schema-violating file, naming the file and the problem. */
+export function readKeyFile(file: string): ReadKeyFile {
+  let text: string;
+  let signature: FileSignature;
+  let fd = -1;
+  try {
+    // O_NONBLOCK: a FIFO put at the path must not hang the server's timer (no effect on a file).
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw keyFileError(file, 'is not a regular file');
+    if (st.size > BigInt(MAX_FILE_BYTES)) throw keyFileError(file, `is ${st.size} bytes, more than the ${MAX_FILE_BYTES} a key file may have`);
+    signature = signatureOf(st);
+    text = fs.readFileSync(fd, 'utf8');
+  } catch (err) {
+    if ((err as { code?: unknown }).code === ErrorCode.KeyFileInvalid) throw err;
+    const code = String((err as NodeJS.ErrnoException).code ?? 'error');
+    const hint = code === 'ENOENT' ? 'does not exist (create a key with `tirex-guardian keys create`)' : `cannot be read (${code}: ${(err as Error).message})`;
+    throw keyFileError(file, hint, err);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw keyFileError(file, `is not valid JSON (${(err as Error).message})`, err);
+  }
+  try {
+    return { contents: checkContents(doc), signature };
+  } catch (err) {
+    if (err instanceof FieldError) throw keyFileError(file, err.message);
+    throw err;
+  }
+}
+
+/** Entries in the file's field order (the file is rewritten, so keep it stable to read and diff). */
+function serialize(contents: KeyFileContents): string {
+  const keys = contents.keys.map((k) => ({
+    id: k.id,
+    salt: k.salt,
+    hash: k.hash,
+    scopes: k.scopes,
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+    revokedAt: k.revokedAt,
+    ...(k.limits !== undefined ? { limits: k.limits } : {}),
+  }));
+  return `${JSON.stringify({ version: 1, keys }, null, 2)}\n`;
+}
+
+function fsyncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    /* some filesystems cannot fsync a directory; the file itself was fsynced */
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+/** Replaces the file atomically: a 0600 temp file in the same directory (so rename stays on one
+ * filesystem), fsynced, renamed over the file. A reader sees the old file or the new, never half. */
+export function writeKeyFile(file: string, contents: KeyFileContents): void {
+  const text = serialize(contents);
+  try {
+    checkContents(JSON.parse(text)); // never write a file that a server would refuse to load
+  } catch (err) {
+    if (err instanceof FieldError) throw keyFileError(file, `refusing to write an invalid key file (${err.message})`);
+    throw err;
+  }
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    try {
+      fs.fchmodSync(fd, 0o600); // whatever the umask: the file lists who may call the service
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lock around read-modify-write
+
+/** A lock this old belongs to a process that died holding it (the work under it takes ms). */
+export const STALE_LOCK_MS = 30_000;
+/** How long to wait for a live lock before giving up (past STALE_LOCK_MS, so a dead holder's lock
+ * is always taken over first). */
+const LOCK_WAIT_MS = 60_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function ageMs(file: string): number | null {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st === undefined ? null : Date.now() - st.mtimeMs;
+}
+
+/** Moves a stale lock out of the way; true when the caller should try to create the lock again. */
+function takeOverStale(lockPath: string): boolean {
+  const age = ageMs(lockPath);
+  if (age === null) return true;
+  if (age < STALE_LOCK_MS) return false;
+  // Rename rather than delete: two waiters may both see the stale lock, and the slower one must
+  // not delete the fresh lock the faster one has just made. What was moved aside is checked.
+  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
+  try {
+    fs.renameSync(lockPath, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+  const movedAge = ageMs(aside);
+  if (movedAge !== null && movedAge < STALE_LOCK_MS) {
+    // It was a live lock made meanwhile: put it back (link fails rather than replace a newer one).
+    try {
+      fs.linkSync(aside, lockPath);
+    } catch {
+      /* another lock exists again; its holder goes first */
+    }
+    fs.rmSync(aside, { force: true });
+    return false;
+  }
+  fs.rmSync(aside, { force: true });
+  return true;
+}
+
+/** Runs fn holding `<file>.lock` (created with O_EXCL, removed after), so concurrent `keys create`
+ * runs each read the other's keys before writing. Synchronous: the CLI does nothing else. */
+export function withKeyFileLock<T>(file: string, fn: () => T): T {
+  const lockPath = `${file}.lock`;
+  const token = randomBytes(16).toString('hex');
+  const body = JSON.stringify({ pid: process.pid, host: os.hostname(), token, time: new Date().toISOString() });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockPath, body, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (takeOverStale(lockPath)) continue;
+    if (Date.now() > deadline) {
+      throw keyFileError(file, `is locked by another process: ${lockPath} was held for the last ${LOCK_WAIT_MS / 1000} s without going stale; try again`);
+    }
+    sleepSync(5 + Math.random() * 20); // jitter, so waiters do not retry in lockstep
+  }
+  try {
+    return fn();
+  } finally {
+    releaseLock(lockPath, token);
+  }
+}
+
+/** Removes the lock only if it is still ours (after a takeover it belongs to someone else). */
+function releaseLock(lockPath: string, token: string): void {
+  try {
+    const holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as { token?: unknown };
+    if (holder.token === token) fs.rmSync(lockPath, { force: true });
+  } catch {
+    /* gone or unreadable: not ours to remove */
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * One guardian per configured model, built from the service's configuration: the profile's
+ * gates (the guardian's own: audit, signing key, model pin, writable directory) plus the
+ * service's (API keys, TLS or a proxy, rate limits) are collected for every model first and
+ * reported together, so an operator fixes a production start in one go.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { codedError, ErrorCode } from '../errors';
+import { productionGateFailures, type GateFailure } from '../guardian/gates';
+import { TiRexGuardian } from '../guardian/guardian';
+import type { GuardianConfig } from '../guardian/types';
+import { loadManifest } from '../model/manifest';
+import type { ModelEntry, ServiceConfig } from './config';
+import type { KeyStore } from './keys';
+
+export interface ServedModel {
+  readonly name: string;
+  readonly guardian: TiRexGuardian;
+  /** True once one forecast ran through the whole guardian (the startup probe waits for it). */
+  warmed: boolean;
+}
+
+function readSecret(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw codedError(ErrorCode.ConfigInvalid, `${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export function guardianConfigOf(c: ServiceConfig, m: ModelEntry): GuardianConfig {
+  const signingKey = c.audit.signingKeyFile !== null ? readSecret(c.audit.signingKeyFile, 'audit.signingKeyFile') : undefined;
+  const callerIdKey = c.audit.callerIdKeyFile !== null ? readSecret(c.audit.callerIdKeyFile, 'audit.callerIdKeyFile') : undefined;
+  const g: GuardianConfig = { profile: c.profile, model: m.manifest, enableAuditLogging: c.audit.enabled };
+  if (m.sha256 !== undefined) g.modelSha256 = m.sha256;
+  if (m.threatDetectionLevel !== undefined) g.threatDetectionLevel = m.threatDetectionLevel;
+  if (m.dataPipelineProtection !== undefined) g.dataPipelineProtection = m.dataPipelineProtection;
+  if (m.fallbackStrategy !== undefined) g.fallbackStrategy = m.fallbackStrategy;
+  if (m.marketBounds !== undefined) g.marketBounds = m.marketBounds;
+  if (m.breaker !== undefined) g.breaker = m.breaker as GuardianConfig['breaker'];
+  if (m.session !== undefined) g.session = m.session as GuardianConfig['session'];
+  if (m.suspendAfterCorruptOutputs !== undefined) g.suspendAfterCorruptOutputs = m.suspendAfterCorruptOutputs;
+  if (c.audit.enabled) {
+    const audit: NonNullable<GuardianConfig['audit']> = { durability: c.audit.durability };
+    // One directory of segments per model: two writers never share a chain.
+    if (c.audit.dir !== null) audit.dir = path.join(c.audit.dir, m.name);
+    if (signingKey !== undefined) audit.signingKey = signingKey;
+    if (callerIdKey !== undefined) audit.callerIdKey = callerIdKey;
+    g.audit = audit;
+  }
+  return g;
+}
+
+/** The service's own production gates. */
+export function serviceGateFailures(c: ServiceConfig, keys: KeyStore | null): GateFailure[] {
+  const out: GateFailure[] = [];
+  const active = keys?.status().active ?? 0;
+  if (active === 0) out.push({ gate: 'api-keys', problem: `no active API key in ${c.keysFile}`, remedy: 'create one: tirex-guardian keys create --id <caller> --scopes forecast' });
+  if (c.tls === null && !c.behindProxy) {
+    out.push({ gate: 'tls', problem: 'neither TLS nor a TLS-terminating proxy is configured', remedy: 'set tls.certFile and tls.keyFile, or behindProxy: true when a proxy ends TLS' });
+  }
+  if (!c.rateLimits.enabled) out.push({ gate: 'rate-limits', problem: 'rate limits are off', remedy: 'set rateLimits.enabled: true (TG_RATE_LIMITS=on)' });
+  return out;
+}
+
+function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig): GateFailure[] {
+  return productionGateFailures({
+    auditEnabled: c.audit.enabled,
+    signingKey: g.audit?.signingKey ?? process.env.TG_AUDIT_SIGNING_KEY,
+    auditFile: undefined,
+    auditDir: g.audit?.dir,
+    pinnedSha256: m.sha256,
+    manifest: loadManifest(m.manifest),
+  }).map((f) => ({ ...f, gate: `models[${m.name}].${f.gate}` }));
+}
+
+/** Builds every guardian, or throws TG_GATE_FAILED listing every failing gate of the service and
+ * of each model (production), or the first model's own error; nothing stays open on failure. */
+export function openModels(c: ServiceConfig, keys: KeyStore | null): ServedModel[] {
+  const configs = c.models.map((m) => ({ m, g: guardianConfigOf(c, m) }));
+  if (c.profile === 'production') {
+    const failures = [...serviceGateFailures(c, keys), ...configs.flatMap(({ m, g }) => guardianGateFailures(c, m, g))];
+    if (failures.length > 0) {
+      const err = codedError(
+        ErrorCode.GateFailed,
+        `refusing to serve in production: ${failures.length} gate(s) failed:\n` + failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
+      );
+      throw Object.assign(err, { failures });
+    }
+  }
+  const out: ServedModel[] = [];
+  try {
+    for (const { m, g } of configs) out.push({ name: m.name, guardian: new TiRexGuardian(g), warmed: false });
+  } catch (err) {
+    for (const s of out) void s.guardian.close();
+    throw err;
+  }
+  return out;
+}
+
+/** One forecast per model through the whole guardian (a flat series the model can take), so
+ * that the first client does not pay for ONNX Runtime's first-run allocations. */
+export async function warmUp(models: readonly ServedModel[]): Promise<void> {
+  for (const s of models) {
+    const m = s.guardian.session.manifest;
+    const context = new Float32Array(Math.min(m.maxContext, 512)).map((_, i) => 100 + Math.sin(i / 7));
+    await s.guardian.safeForecastAsync({ context, predictionLength: m.patchLength, userId: 'service-warmup' });
+    s.warmed = true;
+  }
+}

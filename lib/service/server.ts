@@ -1,0 +1,237 @@
+/**
+ * `createServer(options)`: the guardian as an HTTP service (Fastify). One process, one guardian
+ * per configured model, the configuration checked whole before anything opens (config.ts), the
+ * production gates of the guardian and of the service together (models.ts). `listen()` binds
+ * and warms every model once (the startup probe waits for it); `drain()` is the graceful stop:
+ * readiness goes false, new requests get 503, requests in flight finish, the audit logs are
+ * flushed and closed, then everything is released.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { endianness } from 'node:os';
+
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Redis from 'ioredis';
+
+import { codedError, ErrorCode } from '../errors';
+import { AccessGate } from './access';
+import { loadServiceConfig, type LoadOptions, type ServiceConfig } from './config';
+import type { ServiceContext } from './context';
+import { sendError } from './http-errors';
+import { KeyStore } from './keys';
+import { AuthFailureLimiter } from './limits/auth-failures';
+import { SharedLimiter } from './limits/shared';
+import { openModels, warmUp, type ServedModel } from './models';
+import { registerAdmin } from './routes/admin';
+import { registerForecast } from './routes/forecast';
+import { readiness, registerHealth } from './routes/health';
+import { ServiceStats } from './service-stats';
+
+export interface CreateServerOptions extends LoadOptions {
+  /** A configuration already loaded (skips the file and the environment). */
+  config?: ServiceConfig;
+}
+
+export interface Service {
+  readonly app: FastifyInstance;
+  readonly config: ServiceConfig;
+  readonly context: ServiceContext;
+  /** Binds, then warms every model; resolves to the address ('http://host:port'). */
+  listen(): Promise<string>;
+  /** The graceful stop; idempotent. Resolves once everything is closed. */
+  drain(reason?: string): Promise<void>;
+  readiness(): ReturnType<typeof readiness>;
+}
+
+function redisClient(c: NonNullable<ServiceConfig['rateLimits']['redis']>): Redis {
+  // Fail fast instead of queueing while disconnected: the insurance limiter answers meanwhile,
+  // and ioredis keeps reconnecting in the background.
+  const redis = new Redis(c.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: c.commandTimeoutMs,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+    lazyConnect: false,
+  });
+  redis.on('error', () => {
+    /* counted by the limiter at the next decision; an unhandled 'error' event would crash */
+  });
+  return redis;
+}
+
+/** Errors Fastify raises before a handler runs, and anything a handler throws. */
+function handleError(err: Error & { code?: string; statusCode?: number; validation?: unknown; validationContext?: string }, request: FastifyRequest, reply: FastifyReply, ctx: ServiceContext): FastifyReply {
+  if (err.validation !== undefined) {
+    // ajv's messages name the path and the rule ("/context/3 must be number,null"), never the value.
+    return sendError(reply, request, ErrorCode.InvalidArgument, `${err.validationContext ?? 'body'}${err.message.replace(/^(body|params|querystring|headers)/, '')}`.slice(0, 300));
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, request, ErrorCode.BodyTooLarge, 'the body is larger than this endpoint accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(reply, request, ErrorCode.UnsupportedMediaType, 'send application/json or application/octet-stream');
+    case ErrorCode.InvalidArgument:
+      return sendError(reply, request, ErrorCode.InvalidArgument, err.message);
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    // Malformed JSON, a poisoned __proto__ key, an empty body, a bad content length...
+    return sendError(reply, request, ErrorCode.InvalidArgument, 'the request body or its framing is malformed');
+  }
+  ctx.stats.internalErrors++;
+  request.log.error({ err, requestId: request.id }, 'request failed');
+  return sendError(reply, request, ErrorCode.Internal, 'internal error; quote the request id');
+}
+
+function buildApp(c: ServiceConfig): FastifyInstance {
+  const prefix = randomBytes(4).toString('hex');
+  let seq = 0;
+  return Fastify({
+    logger: c.logLevel === 'silent' ? false : { level: c.logLevel },
+    // Per-request log lines cost the hot path; refusals are counted (GET /v1/stats), errors logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: c.limits.jsonBodyBytes,
+    trustProxy: c.behindProxy,
+    https: c.tls === null ? null : { cert: fs.readFileSync(c.tls.certFile), key: fs.readFileSync(c.tls.keyFile) },
+    keepAliveTimeout: c.limits.keepAliveTimeoutMs,
+    requestTimeout: c.limits.requestTimeoutMs,
+    routerOptions: { maxParamLength: 128 },
+    // Requests on connections still open while closing meet our own drain refusal (503
+    // TG_DRAINING, the JSON error every client knows) and the probes keep answering.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    // Our ids, never the client's (a client-chosen id is a log injection vector).
+    requestIdHeader: false,
+    genReqId: () => `${prefix}-${(++seq).toString(36)}`,
+    // No coercion ("12" stays a string, and is refused), no defaults, no silent removal.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  }) as unknown as FastifyInstance;
+}
+
+function registerParsers(app: FastifyInstance, c: ServiceConfig): void {
+  const json = app.getDefaultJsonParser('error', 'error'); // __proto__ / constructor.prototype keys: refused
+  // Only the two forms the API speaks: Fastify's text/plain parser would hand a string to a route
+  // whose schema is per content type (and so unchecked for text/plain). Anything else is 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: c.limits.jsonBodyBytes }, (request, body, done) => {
+    // A lenient decode would turn invalid bytes into U+FFFD silently: refuse them instead.
+    if (!isUtf8(body as Buffer)) return done(Object.assign(new Error('the body is not valid UTF-8'), { code: ErrorCode.InvalidArgument, statusCode: 400 }), undefined);
+    json(request, (body as Buffer).toString('utf8'), done);
+  });
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: c.limits.binaryBodyBytes }, (_request, body, done) => done(null, body));
+}
+
+export async function createServer(options: CreateServerOptions = {}): Promise<Service> {
+  if (endianness() !== 'LE') throw codedError(ErrorCode.Internal, 'the binary forecast form is little-endian float32: this host is big-endian');
+  const config = options.config ?? loadServiceConfig(options);
+  const keys = KeyStore.open(config.keysFile);
+  const redis = config.rateLimits.enabled && config.rateLimits.redis !== null ? redisClient(config.rateLimits.redis) : null;
+  let models: ServedModel[];
+  try {
+    models = openModels(config, keys);
+  } catch (err) {
+    keys.close();
+    redis?.disconnect();
+    throw err;
+  }
+  const rl = config.rateLimits;
+  const prefix = rl.redis?.prefix ?? 'tg:';
+  const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
+  const authFailures = rl.enabled ? new AuthFailureLimiter({ redis, prefix: `${prefix}authfail`, ...rl.authFailures }) : null;
+  const stats = new ServiceStats();
+  const gate = new AccessGate({ keys, limiter, authFailures, rateLimits: rl, stats });
+  const state = { started: false, draining: false };
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const ctx: ServiceContext = {
+    config,
+    stats,
+    models,
+    keys,
+    limiter,
+    authFailures,
+    gate,
+    state,
+    modelOf: (name) => (name === undefined ? models[0]! : (byName.get(name) ?? null)),
+    auditLogFor: (m) => (m ?? models[0]!).guardian.auditLog,
+  };
+  const app = buildApp(config);
+  registerParsers(app, config);
+  const sweeper = setInterval(() => authFailures?.sweep(), 10_000).unref();
+
+  app.decorateRequest('tg', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    stats.requests++;
+    request.tg = { key: null, model: null, audited: false, startedNs: process.hrtime.bigint() };
+    const access = request.routeOptions.config.access;
+    if (access === undefined) return;
+    const key = await gate.admit(request, reply, access);
+    if (key === null) return reply; // answered
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    stats.answered(reply.statusCode);
+    const tg = request.tg;
+    if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
+    // An authenticated request to an audited route that ended before the guardian recorded it.
+    const log = ctx.auditLogFor(tg.model);
+    try {
+      log?.append({
+        callerId: tg.key.id,
+        status: 'blocked',
+        latencyUs: Number(process.hrtime.bigint() - tg.startedNs) / 1000,
+        modelHash: tg.model?.guardian.session.sha256 ?? null,
+        inputStats: { service: { httpStatus: reply.statusCode, method: request.method, requestId: String(request.id), route: request.routeOptions.url ?? '' } },
+        decisions: [{ shield: 'service', action: 'refuse', httpStatus: reply.statusCode }],
+      });
+    } catch (err) {
+      request.log.error({ err }, 'audit record of a refused request failed');
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (state.draining) reply.header('connection', 'close');
+  });
+  app.setErrorHandler((err, request, reply) => handleError(err as Error, request, reply, ctx));
+  app.setNotFoundHandler((request, reply) => sendError(reply, request, ErrorCode.NotFound, 'no such endpoint'));
+  registerHealth(app, ctx);
+  registerForecast(app, ctx);
+  registerAdmin(app, ctx);
+
+  let draining: Promise<void> | null = null;
+  const service: Service = {
+    app,
+    config,
+    context: ctx,
+    readiness: () => readiness(ctx),
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      await warmUp(models);
+      state.started = true;
+      return address;
+    },
+    drain(reason = 'drain') {
+      draining ??= (async () => {
+        app.log.info({ reason }, 'draining');
+        state.draining = true;
+        gate.draining = true;
+        // Requests already admitted finish (Fastify's close waits for them and refuses new ones).
+        // Their responses carry Connection: close (onSend), and connections left idle are closed
+        // as they appear: a client's keep-alive socket would otherwise hold the close open.
+        const closing = app.close();
+        const idle = setInterval(() => app.server.closeIdleConnections(), 25);
+        try {
+          await closing;
+        } finally {
+          clearInterval(idle);
+        }
+        clearInterval(sweeper);
+        // Every guardian waits for its calls, writes their records, flushes and closes its log.
+        await Promise.allSettled(models.map((m) => m.guardian.close()));
+        limiter?.close();
+        keys.close();
+        if (redis !== null) await redis.quit().catch(() => redis.disconnect());
+      })();
+      return draining;
+    },
+  };
+  return service;
+}

@@ -1,0 +1,119 @@
+/**
+ * Limits shared through a real Redis by real `serve` processes: two instances enforce one global
+ * limit together; Redis killed under load and restarted: the insurance limiter answers meanwhile
+ * (no 5xx, readiness says so), then the shared limits resume.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createKey } from '../lib/service/keys';
+import { RedisServer } from './redis-server';
+import { tempDir } from './service-fixtures';
+import { startServe, type ServeProcess } from './service-process';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+function setup(global: Record<string, unknown>): { env: NodeJS.ProcessEnv; keys: string[]; configFile: string } {
+  const dir = tempDir();
+  const keysFile = path.join(dir, 'keys.json');
+  // Per-key limits far above the global one: the global limit is what binds.
+  const keys = ['a', 'b', 'c', 'd'].map((id) => createKey(keysFile, { id, scopes: ['metrics', 'forecast'], limits: { apiPerMinute: 1_000_000, forecastPerSecond: 100_000, forecastBurst: 100_000 } }).key);
+  const configFile = path.join(dir, 'config.json');
+  fs.writeFileSync(configFile, JSON.stringify({ rateLimits: { global, redis: { url: redis.url, prefix: `t${process.pid}${Date.now()}:` } } }));
+  return { env: { TG_KEYS_FILE: keysFile, TG_CONFIG: configFile }, keys, configFile };
+}
+
+/** Loops of GET /v1/models against the servers until `until()`; counts statuses. */
+async function load(servers: ServeProcess[], keys: string[], loops: number, until: () => boolean): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  await Promise.all(
+    Array.from({ length: loops }, async (_, i) => {
+      const s = servers[i % servers.length]!;
+      const key = keys[i % keys.length]!;
+      while (!until()) {
+        const r = await fetch(`${s.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+        await r.arrayBuffer();
+        counts[r.status] = (counts[r.status] ?? 0) + 1;
+      }
+    }),
+  );
+  return counts;
+}
+
+describe('one global limit across instances', () => {
+  it('two serve processes sharing one Redis admit the limit, within 5%', async () => {
+    // 100 per second with a burst of 20, for about 3 s of demand well above it.
+    const { env, keys } = setup({ algorithm: 'token-bucket', limit: 100, windowMs: 1000, burst: 20 });
+    const servers = [await startServe(env), await startServe(env)];
+    try {
+      const t0 = performance.now();
+      let t1 = 0;
+      const counts = await load(servers, keys, 12, () => {
+        const now = performance.now();
+        if (now - t0 >= 3000) t1 ||= now;
+        return t1 !== 0;
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const expected = 20 + 100 * seconds;
+      const admitted = counts[200] ?? 0;
+      console.log(`shared global limit: ${admitted} admitted in ${seconds.toFixed(2)} s (expected ${expected.toFixed(0)}), ${counts[429] ?? 0} refused`);
+      expect(Object.keys(counts).sort()).toEqual(['200', '429']);
+      expect(counts[429]).toBeGreaterThan(admitted); // demand well above the limit
+      expect(Math.abs(admitted - expected) / expected).toBeLessThanOrEqual(0.05);
+    } finally {
+      for (const s of servers) s.child.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.exited));
+    }
+  }, 60_000);
+});
+
+describe('Redis down and back', () => {
+  it('no 5xx: the insurance limiter decides while Redis is away, readiness says so, then shared limits resume', async () => {
+    const { env, keys } = setup({ algorithm: 'token-bucket', limit: 1_000_000, windowMs: 1000 });
+    const s = await startServe(env);
+    const ready = async () => (await (await fetch(`${s.url}/health/ready`)).json()) as { status: string; checks: { rateLimits: { ok: boolean; detail: string } } };
+    try {
+      const waitFor = async (detail: string) => {
+        let seen = '';
+        for (let i = 0; i < 100 && seen !== detail; i++) {
+          seen = (await ready()).checks.rateLimits.detail;
+          if (seen !== detail) await new Promise((r) => setTimeout(r, 50));
+        }
+        return seen;
+      };
+      expect(await waitFor('shared in Redis')).toBe('shared in Redis');
+      let phase = 0;
+      const loading = load([s], keys, 6, () => phase === 3);
+      await new Promise((r) => setTimeout(r, 400));
+      await redis.kill();
+      phase = 1;
+      await new Promise((r) => setTimeout(r, 300));
+      const during = await ready();
+      expect(during.status).toBe('ready');
+      expect(during.checks.rateLimits).toEqual({ ok: true, detail: 'Redis unreachable: the in-memory insurance limiter decides' });
+      await new Promise((r) => setTimeout(r, 500));
+      await redis.restart();
+      phase = 2;
+      expect(await waitFor('shared in Redis')).toBe('shared in Redis');
+      await new Promise((r) => setTimeout(r, 300));
+      phase = 3;
+      const counts = await loading;
+      expect(Object.keys(counts)).toEqual(['200']); // nothing refused, nothing failed
+      const r = await fetch(`${s.url}/v1/stats`, { headers: { authorization: `Bearer ${keys[0]}` } });
+      const stats = (await r.json()) as { rateLimits: { mode: string; insuranceDecisions: number } };
+      expect(stats.rateLimits.mode).toBe('shared');
+      expect(stats.rateLimits.insuranceDecisions).toBeGreaterThan(10);
+    } finally {
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  }, 60_000);
+});
