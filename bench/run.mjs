@@ -29,6 +29,8 @@ const ALL = [
   ['deadline.mjs', ['0']],
   ['deadline.mjs', ['2']],
   ['soak.mjs', []],
+  ['service.mjs', ['latency']],
+  ['service.mjs', ['limits']],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

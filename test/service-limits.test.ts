@@ -474,3 +474,77 @@ describe('MemoryLimiter memory', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Memory: edges the properties reach rarely (found by mutation testing)
+// ---------------------------------------------------------------------------------------------
+
+describe('memory limiter edges', () => {
+  it('an empty set of checks is a typed error, not a decision', () => {
+    const { limiter } = clocked(0);
+    let err: unknown = null;
+    try {
+      limiter.check([]);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe('TG_INVALID_ARGUMENT');
+    expect((err as Error).message).toBe('a rate-limit decision needs at least one check');
+  });
+
+  it('a sliding window past its first ring (40 admissions) keeps every one: exact refusals and retries', () => {
+    const { limiter, clock } = clocked(0);
+    const c = [chk('api', 'desk-7', sw(40, 1000))];
+    const admitted: boolean[] = [];
+    for (let t = 0; t < 40; t++) {
+      clock.t = t;
+      admitted.push(limiter.check(c).allowed);
+    }
+    expect(admitted.every(Boolean)).toBe(true);
+    clock.t = 40;
+    expect(limiter.check(c)).toMatchObject({ allowed: false, retryAfterMs: 960, resetMs: 999 });
+    clock.t = 1000; // the admission at t=0 leaves the window
+    expect(limiter.check(c)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.check(c)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    clock.t = 1001;
+    expect(limiter.check(c)).toMatchObject({ allowed: true, remaining: 0 });
+    clock.t = 2001; // every admission from t=2 to t=1001 has left: a whole window again
+    expect(limiter.check(c)).toMatchObject({ allowed: true, remaining: 39 });
+  });
+
+  it('a token bucket and a sliding window with the same numbers are two limits', () => {
+    const { limiter } = clocked(0);
+    const bucket = [chk('api', 'desk-7', tb(3, 1000))];
+    const log = [chk('api', 'desk-7', sw(3, 1000))];
+    expect([1, 2, 3, 4].map(() => limiter.check(bucket).allowed)).toEqual([true, true, true, false]);
+    expect(limiter.check(log)).toMatchObject({ allowed: true, remaining: 2 });
+    expect(limiter.size).toBe(2);
+  });
+
+  it('sweepMs: 0 never sweeps on its own', async () => {
+    const clock = { t: 0 };
+    const limiter = new MemoryLimiter({ sweepMs: 0, now: () => clock.t });
+    limiter.check([chk('forecast', 'desk-7', tb(10, 1000))]);
+    clock.t = 100;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(limiter.size).toBe(1);
+    expect(limiter.sweep()).toBe(1);
+    expect(limiter.size).toBe(0);
+  });
+
+  it('sweeps on its own every sweepMs, and close() stops it', async () => {
+    const clock = { t: 0 };
+    const limiter = new MemoryLimiter({ sweepMs: 20, now: () => clock.t });
+    const c = [chk('forecast', 'desk-7', tb(10, 1000))];
+    limiter.check(c);
+    expect(limiter.size).toBe(1);
+    clock.t = 100; // full again
+    await new Promise((r) => setTimeout(r, 120));
+    expect(limiter.size).toBe(0);
+    limiter.close();
+    limiter.check(c);
+    clock.t = 200;
+    await new Promise((r) => setTimeout(r, 120));
+    expect(limiter.size).toBe(1);
+  });
+});

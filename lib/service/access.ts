@@ -33,7 +33,11 @@ export class AccessGate {
   readonly #stats: ServiceStats;
   /** Per-key limit specs, built once per key and limits (stable objects for the limiters). */
   readonly #specs = new Map<string, LimitSpec>();
+  /** Each key's checks per route kind, built once per key object (a key file reload makes new
+   * key objects, and with them new checks): the limiters cache their state keys per check. */
+  readonly #checks = new WeakMap<ApiKey, { forecast?: LimitCheck[]; api?: LimitCheck[] }>();
   draining = false;
+  readonly #global: LimitCheck;
 
   constructor(o: { keys: KeyStore; limiter: SharedLimiter | null; authFailures: AuthFailureLimiter | null; rateLimits: ServiceConfig['rateLimits']; stats: ServiceStats }) {
     this.#keys = o.keys;
@@ -41,6 +45,7 @@ export class AccessGate {
     this.#authFailures = o.authFailures;
     this.#config = o.rateLimits;
     this.#stats = o.stats;
+    this.#global = { policy: 'global', subject: GLOBAL_SUBJECT, spec: o.rateLimits.global };
   }
 
   /** The caller's key when the request may go on; null when it was answered (refused). */
@@ -72,10 +77,7 @@ export class AccessGate {
       return null;
     }
     if (this.#limiter === null) return key;
-    const checks: LimitCheck[] = [
-      { policy: 'global', subject: GLOBAL_SUBJECT, spec: this.#config.global },
-      { policy: access.limit, subject: key.id, spec: this.#specOf(key, access.limit) },
-    ];
+    const checks = this.#checksOf(key, access.limit);
     const block = this.#authFailures !== null ? { key: this.#authFailures.redisKey(address), points: this.#authFailures.limit } : undefined;
     const d = await this.#limiter.check(checks, block);
     if ('blocked' in d) return this.#blocked(request, reply, d.retryAfterMs);
@@ -94,6 +96,12 @@ export class AccessGate {
     this.#stats.refused(ErrorCode.RateLimited, 'address-blocked');
     sendError(reply, request, ErrorCode.RateLimited, 'too many failed authentications from this address');
     return null;
+  }
+
+  #checksOf(key: ApiKey, limit: 'forecast' | 'api'): LimitCheck[] {
+    let byKind = this.#checks.get(key);
+    if (byKind === undefined) this.#checks.set(key, (byKind = {}));
+    return (byKind[limit] ??= [this.#global, { policy: limit, subject: key.id, spec: this.#specOf(key, limit) }]);
   }
 
   #specOf(key: ApiKey, limit: 'forecast' | 'api'): LimitSpec {

@@ -80,6 +80,7 @@ export const SERVICE_SCHEMA = closed({
     requestTimeoutMs: int(1, 600_000),
     keepAliveTimeoutMs: int(1, 600_000),
     maxInFlight: int(1, 1_000_000),
+    maxConnections: int(1, 1_000_000),
   }),
   drainTimeoutMs: int(0, 600_000),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },

@@ -46,7 +46,7 @@ export interface ServiceConfig {
     global: LimitSpec;
     authFailures: { limit: number; windowMs: number; blockMs: number };
   };
-  limits: { jsonBodyBytes: number; binaryBodyBytes: number; forecastTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxInFlight: number };
+  limits: { jsonBodyBytes: number; binaryBodyBytes: number; forecastTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxInFlight: number; maxConnections: number };
   drainTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
@@ -72,7 +72,7 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
       global: { algorithm: 'token-bucket', limit: 1000, windowMs: 1_000, burst: 1000 },
       authFailures: { limit: 5, windowMs: 60_000, blockMs: 300_000 },
     },
-    limits: { jsonBodyBytes: 8 << 20, binaryBodyBytes: 32 << 20, forecastTimeoutMs: 1_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxInFlight: 512 },
+    limits: { jsonBodyBytes: 8 << 20, binaryBodyBytes: 32 << 20, forecastTimeoutMs: 1_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxInFlight: 512, maxConnections: 256 },
     drainTimeoutMs: 10_000,
     logLevel: 'info',
   };

@@ -43,7 +43,8 @@ const STATUS: Readonly<Partial<Record<ErrorCodeValue, number>>> = {
 };
 
 export function httpStatusOf(code: string): number {
-  return STATUS[code as ErrorCodeValue] ?? 500;
+  // Own entries only: 'toString' must not find Object.prototype's.
+  return Object.hasOwn(STATUS, code) ? STATUS[code as ErrorCodeValue]! : 500;
 }
 
 /** The guardian's message without anything the client wrote: quoted fragments become "…",

@@ -26,6 +26,7 @@ import { openModels, warmUp, type ServedModel } from './models';
 import { registerAdmin } from './routes/admin';
 import { registerForecast } from './routes/forecast';
 import { readiness, registerHealth } from './routes/health';
+import { registerHooks } from './hooks';
 import { ServiceStats } from './service-stats';
 
 export interface CreateServerOptions extends LoadOptions {
@@ -135,6 +136,17 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     redis?.disconnect();
     throw err;
   }
+  try {
+    return assemble(config, keys, redis, models);
+  } catch (err) {
+    for (const m of models) void m.guardian.close();
+    keys.close();
+    redis?.disconnect();
+    throw err;
+  }
+}
+
+function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[]): Service {
   const rl = config.rateLimits;
   const prefix = rl.redis?.prefix ?? 'tg:';
   const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
@@ -156,40 +168,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     auditLogFor: (m) => (m ?? models[0]!).guardian.auditLog,
   };
   const app = buildApp(config);
+  // Bodies are read whole before a handler runs: open connections bound the memory they take.
+  app.server.maxConnections = config.limits.maxConnections;
   registerParsers(app, config);
   const sweeper = setInterval(() => authFailures?.sweep(), 10_000).unref();
 
-  app.decorateRequest('tg', null as never);
-  app.addHook('onRequest', async (request, reply) => {
-    stats.requests++;
-    request.tg = { key: null, model: null, audited: false, startedNs: process.hrtime.bigint() };
-    const access = request.routeOptions.config.access;
-    if (access === undefined) return;
-    const key = await gate.admit(request, reply, access);
-    if (key === null) return reply; // answered
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    stats.answered(reply.statusCode);
-    const tg = request.tg;
-    if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
-    // An authenticated request to an audited route that ended before the guardian recorded it.
-    const log = ctx.auditLogFor(tg.model);
-    try {
-      log?.append({
-        callerId: tg.key.id,
-        status: 'blocked',
-        latencyUs: Number(process.hrtime.bigint() - tg.startedNs) / 1000,
-        modelHash: tg.model?.guardian.session.sha256 ?? null,
-        inputStats: { service: { httpStatus: reply.statusCode, method: request.method, requestId: String(request.id), route: request.routeOptions.url ?? '' } },
-        decisions: [{ shield: 'service', action: 'refuse', httpStatus: reply.statusCode }],
-      });
-    } catch (err) {
-      request.log.error({ err }, 'audit record of a refused request failed');
-    }
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (state.draining) reply.header('connection', 'close');
-  });
+  registerHooks(app, ctx);
   app.setErrorHandler((err, request, reply) => handleError(err as Error, request, reply, ctx));
   app.setNotFoundHandler((request, reply) => sendError(reply, request, ErrorCode.NotFound, 'no such endpoint'));
   registerHealth(app, ctx);

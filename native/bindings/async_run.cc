@@ -54,7 +54,7 @@ struct RunPromise {
 
 // Runs on the JS thread when the watchdog signalled a deadline (data: a heap copy of the shared
 // promise, freed here; env is null when the environment is being torn down).
-void SettleAtDeadline(Napi::Env env, Napi::Function, std::nullptr_t*, std::shared_ptr<RunPromise>* data) {
+void SettleAtDeadline(Napi::Env env, Napi::Function, EnvRuns*, std::shared_ptr<RunPromise>* data) {
   std::unique_ptr<std::shared_ptr<RunPromise>> owned(data);
   if (env == nullptr || (*data)->settled) return;
   try {
@@ -63,7 +63,15 @@ void SettleAtDeadline(Napi::Env env, Napi::Function, std::nullptr_t*, std::share
   }
 }
 
-using DeadlineSignal = Napi::TypedThreadSafeFunction<std::nullptr_t, std::shared_ptr<RunPromise>, SettleAtDeadline>;
+}  // namespace
+
+// One per environment, shared by every run with a deadline (a thread-safe function per run cost
+// its creation and release on the JS thread, about a fifth of a service request's time here).
+// Never keeps the event loop alive itself: a run with a deadline is in flight, and its outcome's
+// function is referenced until that outcome is delivered, which is after the deadline's.
+using DeadlineSignal = Napi::TypedThreadSafeFunction<EnvRuns, std::shared_ptr<RunPromise>, SettleAtDeadline>;
+
+namespace {
 
 // The native half of a run: all the runner thread touches. Shared by the runner's job and the
 // JS half; freed when both are done with it.
@@ -82,8 +90,8 @@ struct RunCore : TrackedJob {
   std::atomic<bool> timedOut{false};
   uint64_t ticket = 0;
   std::shared_ptr<RunPromise> promise;
-  DeadlineSignal signal;
-  bool hasSignal = false;
+  // The environment's deadline signal (see DeadlineSignal); null without a deadline.
+  DeadlineSignal* signal = nullptr;
   // The outcome, written by the runner thread before it hands the run to the JS thread.
   const char* code = nullptr;  // null: the run succeeded
   OrtErrorCode ortCode = ORT_OK;
@@ -122,7 +130,7 @@ struct RunCore : TrackedJob {
   static void DeadlinePassed(void* self) {
     RunCore* c = static_cast<RunCore*>(self);
     auto* copy = new std::shared_ptr<RunPromise>(c->promise);
-    if (c->signal.NonBlockingCall(copy) != napi_ok) delete copy;
+    if (c->signal->NonBlockingCall(copy) != napi_ok) delete copy;
   }
 };
 
@@ -147,12 +155,19 @@ class EnvRuns {
     if (started_) return;
     done_ = Done::New(env, "tirex-guardian:run", 0, 1, this);
     done_.Unref(env);
+    deadline_ = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1, this);
+    deadline_.Unref(env);
     if (napi_add_env_cleanup_hook(env, &EnvRuns::Teardown, this) != napi_ok) {
       done_.Release();
+      deadline_.Release();
       ThrowType(env, kInternal, "cannot register the async runs' teardown hook");
     }
     started_ = true;
   }
+
+  // The deadline signal of this environment's runs (valid once Start ran, until the teardown
+  // has waited for every run: a run disarms its deadline before it is finished).
+  DeadlineSignal* deadlineSignal() { return &deadline_; }
 
   // JS thread: a job is about to be queued. Throws if the environment is going away.
   void Track(Napi::Env env, TrackedJob* c) {
@@ -207,9 +222,11 @@ class EnvRuns {
     self->idle_.wait(lock, [&] { return self->running_.empty(); });
     lock.unlock();
     self->done_.Release();
+    self->deadline_.Release();
   }
 
   Done done_;
+  DeadlineSignal deadline_;
   bool started_ = false;
   size_t inFlightJs_ = 0;  // JS thread only
   std::mutex mutex_;
@@ -265,12 +282,6 @@ void OnRunDone(Napi::Env env, Napi::Function, EnvRuns* runs, RunJs* js) {
     return;
   }
   runs->Delivered(env);
-  RunCore& c = *js->core;
-  // The watchdog was disarmed on the runner thread: its signal can go.
-  if (c.hasSignal) {
-    c.hasSignal = false;
-    c.signal.Release();
-  }
   try {
     Settle(env, *js);
   } catch (const Napi::Error&) {  // the environment is going away: nobody is waiting
@@ -315,8 +326,7 @@ Napi::Promise StartAsyncRun(Napi::Env env, EnvRuns* runs, const std::shared_ptr<
     // The deadline covers the whole call, queueing included: a run that starts after it is
     // terminated at once by ONNX Runtime.
     if (timeoutMs > 0) {
-      core->signal = DeadlineSignal::New(env, "tirex-guardian:deadline", 0, 1);
-      core->hasSignal = true;
+      core->signal = runs->deadlineSignal();
       core->ticket = ort::ArmDeadline(timeoutMs, core->runOptions, &core->timedOut, &RunCore::DeadlinePassed, core.get());
     }
     RunJs* jsHalf = js.get();
@@ -328,8 +338,6 @@ Napi::Promise StartAsyncRun(Napi::Env env, EnvRuns* runs, const std::shared_ptr<
   } catch (...) {
     if (core->ticket) ort::DisarmDeadline(core->ticket);
     core->ticket = 0;
-    if (core->hasSignal) core->signal.Release();
-    core->hasSignal = false;
     runs->UntrackRun(env, core.get());
     throw;
   }

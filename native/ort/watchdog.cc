@@ -67,23 +67,30 @@ struct Watchdog {
   std::map<uint64_t, Entry> entries;
   uint64_t next = 1;
   bool started = false;
+  // When the thread wakes on its own next (under the lock): a deadline armed at or after it needs
+  // no wake-up (the futex call a notify costs the arming thread, on every run otherwise). Past
+  // (min) while the thread is awake: it looks at the map again before it waits.
+  Clock::time_point wakesAt = Clock::time_point::min();
+  // An idle thread still wakes this often, so that deadlines further away than this never cost
+  // a notify (a service's deadlines of a second, say); nearer ones do.
+  static constexpr std::chrono::milliseconds kIdleTick{50};
 
   void Loop() {
     RequestPromptWakeups();
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
-      if (entries.empty()) {
-        wake.wait(lock);
-        continue;
-      }
-      auto first = entries.begin();
+      const Clock::time_point now = Clock::now();
+      Clock::time_point target = now + kIdleTick;
+      auto first = entries.end();
       for (auto it = entries.begin(); it != entries.end(); ++it)
-        if (it->second.deadline < first->second.deadline) first = it;
+        if (first == entries.end() || it->second.deadline < first->second.deadline) first = it;
       // A copy, never a reference into the map: the wait releases the lock, and a run that
       // finishes meanwhile erases its entry (DisarmDeadline). Every wait below works on locals.
-      const Clock::time_point deadline = first->second.deadline;
-      if (Clock::now() < deadline) {
-        wake.wait_until(lock, deadline);
+      if (first != entries.end() && first->second.deadline < target) target = first->second.deadline;
+      if (now < target) {
+        wakesAt = target;
+        wake.wait_until(lock, target);
+        wakesAt = Clock::time_point::min();
         continue;  // the map may have changed: look again
       }
       Entry e = first->second;
@@ -118,7 +125,7 @@ uint64_t ArmDeadline(double ms, OrtRunOptions* runOptions, std::atomic<bool>* fi
   auto deadline = Clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(ms * 1e6));
   uint64_t ticket = w.next++;
   w.entries.emplace(ticket, Entry{deadline, runOptions, fired, onExpired, owner});
-  w.wake.notify_one();
+  if (deadline < w.wakesAt) w.wake.notify_one();
   return ticket;
 }
 

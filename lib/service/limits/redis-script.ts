@@ -8,7 +8,8 @@
  * KEYS: one state key per check, then (optional) the auth-failure key of the client's address.
  * ARGV: n, blockPoints ('' for none), then per check: algorithm ('tb' | 'sw'), limit, windowMs,
  * burst. The clock is Redis's own (TIME), so instances with skewed clocks agree. A bucket is one
- * string "<tokens> <ms>" (one GET, one SET with its expiry: the fewest calls per decision).
+ * string "<tokens> <ms>": one MGET reads every bucket, one SET with its expiry writes each (the
+ * fewest calls per decision).
  * Reply (integers): blocked address: [-2, msLeft]; otherwise [allowed 0|1, bindIndex (0-based),
  * retryAfterMs, resetMs, remaining].
  */
@@ -24,6 +25,8 @@ if ARGV[2] ~= '' then
 end
 local levels = {}
 local refused = 0
+-- Every bucket's state in one call (a sorted set's key reads as nil here, and is not used).
+local strings = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
   local b = 2 + (i - 1) * 4
   local limit = tonumber(ARGV[b + 2])
@@ -33,7 +36,7 @@ for i = 1, n do
     local burst = tonumber(ARGV[b + 4])
     local tokens = burst
     local at = now
-    local st = redis.call('GET', k)
+    local st = strings[i]
     if st then
       local sp = string.find(st, ' ', 1, true)
       tokens = tonumber(string.sub(st, 1, sp - 1))

@@ -42,6 +42,8 @@ export class SharedLimiter {
   readonly #global: ReadonlySet<string>;
   readonly #divisor: number;
   readonly #insured = new WeakMap<LimitSpec, LimitSpec>();
+  /** Redis keys per check object (the service reuses its checks: no string built per decision). */
+  readonly #keys = new WeakMap<LimitCheck, string>();
   #mode: LimiterMode;
   #insuranceDecisions = 0;
   #redisErrors = 0;
@@ -87,11 +89,11 @@ export class SharedLimiter {
     if (checks.length === 0) throw rangeError(ErrorCode.InvalidArgument, 'a rate-limit decision needs at least one check');
     if (redis === null) return this.memory.check(checks);
     if (redis.status !== 'ready') return this.#insure(checks, null);
-    const args: (string | number)[] = [];
-    for (const c of checks) args.push(this.#prefix + stateKey(c));
+    const args: string[] = [];
+    for (const c of checks) args.push(this.#redisKey(c));
     if (block !== undefined) args.push(block.key);
-    args.push(checks.length, block === undefined ? '' : block.points);
-    for (const c of checks) args.push(c.spec.algorithm === 'token-bucket' ? 'tb' : 'sw', c.spec.limit, c.spec.windowMs, burstOf(c.spec));
+    args.push(String(checks.length), block === undefined ? '' : String(block.points));
+    for (const c of checks) args.push(...specArgs(c.spec));
     return ((redis as unknown as { tgLimits: LimitsCommand }).tgLimits(checks.length + (block === undefined ? 0 : 1), ...args)).then(
       (r) => {
         if (this.#mode !== 'shared') this.#mode = 'shared';
@@ -101,6 +103,12 @@ export class SharedLimiter {
       },
       (err: Error) => this.#insure(checks, err),
     );
+  }
+
+  #redisKey(c: LimitCheck): string {
+    let k = this.#keys.get(c);
+    if (k === undefined) this.#keys.set(c, (k = this.#prefix + stateKey(c)));
+    return k;
   }
 
   #insure(checks: readonly LimitCheck[], err: Error | null): LimitDecision {
@@ -129,4 +137,12 @@ export class SharedLimiter {
     this.#redis?.off('ready', this.#onReady);
     this.#redis?.off('close', this.#onClose);
   }
+}
+
+/** A spec's script arguments, as strings, once per spec object. */
+const SPEC_ARGS = new WeakMap<LimitSpec, readonly string[]>();
+function specArgs(s: LimitSpec): readonly string[] {
+  let a = SPEC_ARGS.get(s);
+  if (a === undefined) SPEC_ARGS.set(s, (a = [s.algorithm === 'token-bucket' ? 'tb' : 'sw', String(s.limit), String(s.windowMs), String(burstOf(s))]));
+  return a;
 }

@@ -7,7 +7,6 @@
  *    `limit` admissions, not the two-window approximation): strict, no burst past the window.
  */
 export type LimitAlgorithm = 'token-bucket' | 'sliding-window';
-export const LIMIT_ALGORITHMS: readonly LimitAlgorithm[] = ['token-bucket', 'sliding-window'];
 
 export interface LimitSpec {
   readonly algorithm: LimitAlgorithm;
@@ -61,6 +60,27 @@ export function burstOf(spec: LimitSpec): number {
  * state of another shape (a Redis WRONGTYPE) or a bucket sized for another burst.
  */
 export function stateKey(check: LimitCheck): string {
-  const s = check.spec;
-  return `${check.policy}:${check.subject}:${s.algorithm === 'token-bucket' ? 'tb' : 'sw'}:${s.limit}:${s.windowMs}:${burstOf(s)}`;
+  let key = STATE_KEYS.get(check);
+  // Stryker disable next-line ConditionalExpression: a cache: computing the key again gives the same key
+  if (key === undefined) {
+    key = `${check.policy}:${check.subject}:${specId(check.spec)}`;
+    STATE_KEYS.set(check, key);
+  }
+  return key;
+}
+
+// Built once per check and spec object: the service reuses both for every request of a key, and
+// a string built per decision (then hashed by the Map) cost more than the decision itself.
+const STATE_KEYS = new WeakMap<LimitCheck, string>();
+
+/** Each spec object's id, computed once. */
+const SPEC_IDS = new WeakMap<LimitSpec, string>();
+function specId(s: LimitSpec): string {
+  let id = SPEC_IDS.get(s);
+  // Stryker disable next-line ConditionalExpression: a cache: computing the id again gives the same id
+  if (id === undefined) {
+    id = `${s.algorithm === 'token-bucket' ? 'tb' : 'sw'}:${s.limit}:${s.windowMs}:${burstOf(s)}`;
+    SPEC_IDS.set(s, id);
+  }
+  return id;
 }
