@@ -60,6 +60,7 @@ export const ErrorCode = {
   NotFound: 'TG_NOT_FOUND',
   Draining: 'TG_DRAINING',
   Overloaded: 'TG_OVERLOADED',
+  Conflict: 'TG_CONFLICT',
   Internal: 'TG_INTERNAL',
 } as const;
 

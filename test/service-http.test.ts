@@ -182,12 +182,25 @@ describe('admin actions and probes', () => {
     expect((await f.json()).error.code).toBe('TG_MAINTENANCE');
     const ready = await fetch(`${t.url}/health/ready`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()).checks['model:default']).toEqual({ ok: false, detail: 'maintenance: model swap' });
+    expect((await ready.json()).checks['model:default']).toEqual({ ok: false, detail: 'maintenance (refuse)' });
+    // A breaker reset does not end maintenance: refused (409), the model stays in maintenance.
+    const names = Object.keys((await (await fetch(`${t.url}/v1/breakers`, { headers: { authorization: `Bearer ${t.keys.reader}` } })).json()).breakers);
+    const reset = await admin(`/v1/breakers/${encodeURIComponent(names[0]!)}/reset`, {});
+    expect([reset.status, (await reset.json()).error.code]).toEqual([409, 'TG_CONFLICT']);
+    expect((await admin('/v1/resume', {})).status).toBe(409);
     expect((await admin('/v1/maintenance', { action: 'exit' })).status).toBe(200);
     expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
     await flushAudit(t);
-    const acts = auditLines(t).filter((e) => e.callerId === 'ops').map((e) => e.decisions[0].action);
-    expect(acts).toEqual(['maintenance-enter', 'maintenance-exit']);
+    const acts = auditLines(t)
+      .filter((e) => e.callerId === 'ops')
+      .map((e) => [e.decisions[0].action, e.decisions[0].httpStatus ?? null]);
+    // The two refused actions are in the log too, with their status.
+    expect(acts).toEqual([
+      ['maintenance-enter', null],
+      ['refuse', 409],
+      ['refuse', 409],
+      ['maintenance-exit', null],
+    ]);
   });
 
   it('lists breakers, resets one by name, 404 for an unknown one, 403 without admin', async () => {
@@ -201,6 +214,9 @@ describe('admin actions and probes', () => {
     expect((await admin('/v1/breakers/nope/reset', {})).status).toBe(404);
     expect((await admin(`/v1/breakers/${encodeURIComponent(names[0]!)}/reset`, {}, t.keys.reader)).status).toBe(403);
     expect((await admin('/v1/resume', {})).status).toBe(200);
+    // No body at all is an empty request (every model).
+    const bare = await fetch(`${t.url}/v1/resume`, { method: 'POST', headers: { authorization: `Bearer ${t.keys.ops}` } });
+    expect(bare.status).toBe(200);
   });
 
   it('probes: live, ready and startup answer 200 with their checks', async () => {

@@ -306,6 +306,13 @@ describe('a Redis slower than the command timeout', () => {
     expect(redis.status).toBe('ready');
     expect(limiter.status()).toMatchObject({ mode: 'insurance', insuranceDecisions: 1, redisErrors: 1 });
     expect(limiter.status().lastError).toMatch(/timed out/i);
+    // Backing off: the next decisions (Redis still stalled, the client still 'ready') are memory's
+    // at once, without trying Redis (no second error, no wait for the command timeout).
+    const quick = Date.now();
+    const meanwhile = [await decision(limiter, [c]), await decision(limiter, [c])];
+    expect(meanwhile.map((x) => x.backend)).toEqual(['memory', 'memory']);
+    expect(Date.now() - quick).toBeLessThan(150);
+    expect(limiter.status()).toMatchObject({ mode: 'insurance', insuranceDecisions: 3, redisErrors: 1 });
     // After the pause, Redis decides again.
     let back: LimitDecision | null = null;
     const deadline = Date.now() + 3000;

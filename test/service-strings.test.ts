@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import Fastify from 'fastify';
 
+import { addressKey } from '../lib/service/access';
 import { httpStatusOf, scrubMessage, sendError } from '../lib/service/http-errors';
 import { COUNT_RULE, describeProblem, IDENT_RULE, stringProblem, USER_RULE, type StringProblem, type StringRule } from '../lib/service/strings';
 
@@ -114,7 +115,7 @@ describe('scrubMessage and httpStatusOf', () => {
 
   it('maps each code to its status, and anything unknown to 500', () => {
     const expected: Record<string, number> = {
-      TG_UNAUTHENTICATED: 401, TG_FORBIDDEN: 403, TG_NOT_FOUND: 404, TG_BODY_TOO_LARGE: 413, TG_UNSUPPORTED_MEDIA_TYPE: 415,
+      TG_UNAUTHENTICATED: 401, TG_FORBIDDEN: 403, TG_NOT_FOUND: 404, TG_CONFLICT: 409, TG_AUDIT_WRITE_FAILED: 503, TG_BODY_TOO_LARGE: 413, TG_UNSUPPORTED_MEDIA_TYPE: 415,
       TG_RATE_LIMITED: 429, TG_DRAINING: 503, TG_OVERLOADED: 503, TG_GUARDIAN_CLOSED: 503, TG_INVALID_ARGUMENT: 400,
       TG_INVALID_BOUNDS: 400, TG_OUT_OF_RANGE: 400, TG_BATCH_INVALID: 400, TG_SHAPE_MISMATCH: 400, TG_CONTEXT_TOO_SHORT: 422,
       TG_CONTEXT_TOO_LONG: 422, TG_HORIZON_TOO_LONG: 422, TG_PRECISION_LOSS: 422, TG_SCALING_INVALID: 422, TG_INPUT_BLOCKED: 422,
@@ -141,5 +142,27 @@ describe('sendError', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('addressKey', () => {
+  it('an IPv4 address is itself; an IPv6 address counts as its /64; a mapped IPv4 address as the IPv4', () => {
+    const cases: [string, string][] = [
+      ['127.0.0.1', '127.0.0.1'],
+      ['10.1.2.3', '10.1.2.3'],
+      ['::ffff:10.1.2.3', '10.1.2.3'],
+      ['::FFFF:10.1.2.3', '10.1.2.3'],
+      ['2001:db8:85a3:8d3:1319:8a2e:370:7348', '2001:db8:85a3:8d3::/64'],
+      ['2001:db8:85a3:8d3::1', '2001:db8:85a3:8d3::/64'],
+      ['2001:DB8:85A3:08D3:ffff::2', '2001:db8:85a3:8d3::/64'],
+      ['2001:db8::1', '2001:db8:0:0::/64'],
+      ['2001:db8:0:0:1::1', '2001:db8:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+      ['64:ff9b::10.1.2.3', '64:ff9b:0:0::/64'],
+      ['not an address', 'unknown-address'],
+      ['', 'unknown-address'],
+    ];
+    for (const [ip, key] of cases) expect([ip, addressKey(ip)]).toEqual([ip, key]);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Who may do what, how often: the first thing every /v1 request meets, before its body is read.
- * In order: a draining service refuses (503); a blocked client address is refused (429); the
- * API key is checked (401, and the failure counts against the address: 5 in a minute block it);
- * the route's scope (403); then the rate limits, global and per key, decided together in one
- * step (memory, or one Redis script call) (429 with Retry-After). Every admitted response carries
+ * In order: a blocked client address is refused (429); the API key is checked (401, and the
+ * failure counts against the address: 5 in a minute block it); a draining service refuses (503,
+ * after the key, so that the refusal is recorded under it); the rate limits, global and per key, decided together in one step (memory, or one Redis script
+ * call) (429 with Retry-After); then the route's scope (403). Every admitted response carries
  * the binding limit in the IETF RateLimit-Policy / RateLimit header fields.
  */
+import { isIPv4, isIPv6 } from 'node:net';
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { ErrorCode } from '../errors';
@@ -50,13 +52,7 @@ export class AccessGate {
 
   /** The caller's key when the request may go on; null when it was answered (refused). */
   async admit(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): Promise<ApiKey | null> {
-    if (this.draining) {
-      reply.header('connection', 'close');
-      this.#stats.refused(ErrorCode.Draining);
-      sendError(reply, request, ErrorCode.Draining, 'the service is shutting down; retry on another instance');
-      return null;
-    }
-    const address = request.ip;
+    const address = addressKey(request.ip);
     const blockedMs = this.#authFailures?.blockedFor(address) ?? 0;
     if (blockedMs > 0) return this.#blocked(request, reply, blockedMs);
     const outcome = this.#keys.authenticate(presentedKey(request));
@@ -65,34 +61,50 @@ export class AccessGate {
       if (blockMs > 0) return this.#blocked(request, reply, blockMs);
       this.#stats.refused(ErrorCode.Unauthenticated, outcome.reason);
       reply.header('www-authenticate', 'Bearer realm="tirex-guardian"');
+      // A client without a key holds no connection slot (they are bounded: limits.maxConnections).
+      reply.header('connection', 'close');
       sendError(reply, request, ErrorCode.Unauthenticated, outcome.reason === 'missing' ? 'an API key is required (Authorization: Bearer <key>)' : 'the API key is not valid');
       return null;
     }
     const key = outcome.key;
     // Known from here on: whatever happens next is recorded under this key (audited routes).
     request.tg.key = key;
+    if (this.draining) {
+      reply.header('connection', 'close');
+      this.#stats.refused(ErrorCode.Draining);
+      sendError(reply, request, ErrorCode.Draining, 'the service is shutting down; retry on another instance');
+      return null;
+    }
+    // The limits before the scope: a key knocking on endpoints it may not use is charged like any
+    // other request (each refusal is an audit record, so it must not come at wire speed).
+    if (this.#limiter !== null && !(await this.#withinLimits(request, reply, key, address, access))) return null;
     if (!access.scopes.some((s) => key.scopes.has(s))) {
       this.#stats.refused(ErrorCode.Forbidden);
       sendError(reply, request, ErrorCode.Forbidden, `this key lacks the scope this endpoint needs (${access.scopes.join(' or ')})`);
       return null;
     }
-    if (this.#limiter === null) return key;
+    return key;
+  }
+
+  async #withinLimits(request: FastifyRequest, reply: FastifyReply, key: ApiKey, address: string, access: RouteAccess): Promise<boolean> {
+    const limiter = this.#limiter!;
     const checks = this.#checksOf(key, access.limit);
     const block = this.#authFailures !== null ? { key: this.#authFailures.redisKey(address), points: this.#authFailures.limit } : undefined;
-    const d = await this.#limiter.check(checks, block);
-    if ('blocked' in d) return this.#blocked(request, reply, d.retryAfterMs);
+    const d = await limiter.check(checks, block);
+    if ('blocked' in d) return this.#blocked(request, reply, d.retryAfterMs) ?? false;
     setRateLimitHeaders(reply, d);
     if (!d.allowed) {
       reply.header('retry-after', String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
       this.#stats.refused(ErrorCode.RateLimited, d.policy);
       sendError(reply, request, ErrorCode.RateLimited, `rate limit '${d.policy}' reached`);
-      return null;
+      return false;
     }
-    return key;
+    return true;
   }
 
   #blocked(request: FastifyRequest, reply: FastifyReply, ms: number): null {
     reply.header('retry-after', String(Math.max(1, Math.ceil(ms / 1000))));
+    reply.header('connection', 'close');
     this.#stats.refused(ErrorCode.RateLimited, 'address-blocked');
     sendError(reply, request, ErrorCode.RateLimited, 'too many failed authentications from this address');
     return null;
@@ -138,4 +150,23 @@ export function setRateLimitHeaders(reply: FastifyReply, d: LimitDecision): void
   const q = d.spec.algorithm === 'token-bucket' ? (d.spec.burst ?? d.spec.limit) : d.spec.limit;
   reply.header('ratelimit-policy', `"${d.policy}";q=${q};w=${w}`);
   reply.header('ratelimit', `"${d.policy}";r=${d.remaining};t=${Math.ceil(d.resetMs / 1000)}`);
+}
+
+/**
+ * The client as the auth-failure limit counts it: an IPv4 address, or an IPv6 address's /64 (a
+ * host can rotate through the addresses of its /64 at will); an IPv4-mapped IPv6 address is its
+ * IPv4 address. Anything else (never from Node's socket) is one bucket of its own.
+ */
+export function addressKey(ip: string): string {
+  if (isIPv4(ip)) return ip;
+  if (!isIPv6(ip)) return 'unknown-address';
+  const bare = ip.split('%')[0]!.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped !== null) return mapped[1]!;
+  const [head, tail] = bare.includes('::') ? (bare.split('::') as [string, string]) : [bare, null];
+  const groups = (s: string | null) => (s === null || s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const h = groups(head);
+  const t = tail === null ? [] : groups(tail);
+  const all = tail === null ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

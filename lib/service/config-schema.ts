@@ -50,6 +50,7 @@ export const SERVICE_SCHEMA = closed({
   host: str(255),
   port: int(0, 65535),
   behindProxy: { type: 'boolean' },
+  proxyHops: int(1, 16),
   tls: { oneOf: [{ type: 'null' }, closed({ certFile: str(), keyFile: str() })] },
   keysFile: str(),
   models: { type: 'array', minItems: 1, maxItems: 64, items: MODEL },
@@ -76,12 +77,14 @@ export const SERVICE_SCHEMA = closed({
   limits: closed({
     jsonBodyBytes: int(1024, 1 << 30),
     binaryBodyBytes: int(1024, 1 << 30),
+    maxResultValues: int(1, 1 << 28),
+    jsonResultValues: int(1, 1 << 28),
     forecastTimeoutMs: int(1, 600_000),
     requestTimeoutMs: int(1, 600_000),
     keepAliveTimeoutMs: int(1, 600_000),
     maxInFlight: int(1, 1_000_000),
     maxConnections: int(1, 1_000_000),
   }),
-  drainTimeoutMs: int(0, 600_000),
+  drainTimeoutMs: int(100, 600_000),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
 });

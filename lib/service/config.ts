@@ -34,6 +34,8 @@ export interface ServiceConfig {
   host: string;
   port: number;
   behindProxy: boolean;
+  /** With behindProxy: how many proxies in front append to X-Forwarded-For (trusted hops). */
+  proxyHops: number;
   tls: { certFile: string; keyFile: string } | null;
   keysFile: string;
   models: ModelEntry[];
@@ -46,7 +48,18 @@ export interface ServiceConfig {
     global: LimitSpec;
     authFailures: { limit: number; windowMs: number; blockMs: number };
   };
-  limits: { jsonBodyBytes: number; binaryBodyBytes: number; forecastTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxInFlight: number; maxConnections: number };
+  limits: {
+    jsonBodyBytes: number;
+    binaryBodyBytes: number;
+    /** Values (series x steps x levels) one forecast may answer; JSON answers fewer. */
+    maxResultValues: number;
+    jsonResultValues: number;
+    forecastTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxInFlight: number;
+    maxConnections: number;
+  };
   drainTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
 }
@@ -60,6 +73,7 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
     host: '127.0.0.1',
     port: 8080,
     behindProxy: false,
+    proxyHops: 1,
     tls: null,
     keysFile: 'tirex-guardian-keys.json',
     models: [{ name: 'default', manifest: path.join(packageRoot(), 'models', 'tirex-guardian-default.json') }],
@@ -72,7 +86,7 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
       global: { algorithm: 'token-bucket', limit: 1000, windowMs: 1_000, burst: 1000 },
       authFailures: { limit: 5, windowMs: 60_000, blockMs: 300_000 },
     },
-    limits: { jsonBodyBytes: 8 << 20, binaryBodyBytes: 32 << 20, forecastTimeoutMs: 1_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxInFlight: 512, maxConnections: 256 },
+    limits: { jsonBodyBytes: 8 << 20, binaryBodyBytes: 32 << 20, maxResultValues: 4 << 20, jsonResultValues: 1 << 18, forecastTimeoutMs: 1_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxInFlight: 512, maxConnections: 256 },
     drainTimeoutMs: 10_000,
     logLevel: 'info',
   };
@@ -260,6 +274,14 @@ function consistencyProblems(c: ServiceConfig): string[] {
     names.add(m.name);
   });
   if (c.tls !== null && (!c.tls.certFile || !c.tls.keyFile)) out.push('tls: needs both certFile and keyFile');
+  const manifests = new Map<string, number>();
+  c.models.forEach((m, i) => {
+    // One guardian per model: two of the same would share breaker names and split its statistics.
+    const seen = manifests.get(path.resolve(m.manifest));
+    if (seen !== undefined) out.push(`models[${i}].manifest: the same model as models[${seen}] (one guardian per model)`);
+    else manifests.set(path.resolve(m.manifest), i);
+  });
+  if (c.limits.jsonResultValues > c.limits.maxResultValues) out.push('limits.jsonResultValues: must not exceed limits.maxResultValues');
   for (const name of ['api', 'forecast', 'global'] as const) {
     const l = c.rateLimits[name];
     // An exact log keeps one time per admission in the window: bounded per subject.

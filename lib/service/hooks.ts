@@ -23,22 +23,52 @@ export function registerHooks(app: FastifyInstance, ctx: ServiceContext): void {
     if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
     recordRefusal(ctx, request, reply.statusCode);
   });
+  // A request admitted and then abandoned by its client (or cut by the request timeout) never
+  // reaches onResponse: recorded here, so that it too is in the log.
+  app.addHook('onRequestAbort', async (request) => {
+    const tg = request.tg;
+    if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
+    tg.audited = true;
+    recordRefusal(ctx, request, 499);
+  });
   app.addHook('onSend', async (_request, reply) => {
     if (ctx.state.draining) reply.header('connection', 'close');
   });
 }
 
-/** A refusal in the audit log: `blocked`, with a `service` decision carrying the HTTP status. */
+/** Rate-limit refusals recorded per key: at most one record a second, carrying how many were
+ * left out since the last (a key hammering past its limit must not fill the log at wire speed). */
+const RATE_LIMIT_RECORD_MS = 1000;
+const lastRateLimitRecord = new Map<string, { at: number; suppressed: number }>(); // bounded by the key ids
+
+/** A refusal in the audit log: `blocked`, with a `service` decision carrying the HTTP status (499:
+ * the client went away, or its request timed out, after it was admitted). */
 function recordRefusal(ctx: ServiceContext, request: FastifyRequest, httpStatus: number): void {
   const tg = request.tg;
   const log = ctx.auditLogFor(tg.model);
+  let suppressed: number | undefined;
+  if (httpStatus === 429) {
+    const now = Date.now();
+    const last = lastRateLimitRecord.get(tg.key!.id);
+    if (last !== undefined && now - last.at < RATE_LIMIT_RECORD_MS) {
+      last.suppressed++;
+      return;
+    }
+    suppressed = last?.suppressed ?? 0;
+    lastRateLimitRecord.set(tg.key!.id, { at: now, suppressed: 0 });
+  }
   try {
     log?.append({
       callerId: tg.key!.id,
       status: 'blocked',
       latencyUs: Number(process.hrtime.bigint() - tg.startedNs) / 1000,
       modelHash: tg.model?.guardian.session.sha256 ?? null,
-      inputStats: { service: { httpStatus, method: request.method, requestId: String(request.id), route: request.routeOptions.url ?? '' } },
+      inputStats: {
+        service:
+          suppressed === undefined
+            ? { httpStatus, method: request.method, requestId: String(request.id), route: request.routeOptions.url ?? '' }
+            : { httpStatus, method: request.method, requestId: String(request.id), route: request.routeOptions.url ?? '', suppressedBefore: suppressed },
+      },
       decisions: [{ shield: 'service', action: 'refuse', httpStatus }],
     });
   } catch (err) {

@@ -8,6 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { isUtf8 } from 'node:buffer';
 import { endianness } from 'node:os';
 
@@ -85,6 +87,29 @@ function handleError(err: Error & { code?: string; statusCode?: number; validati
   return sendError(reply, request, ErrorCode.Internal, 'internal error; quote the request id');
 }
 
+/**
+ * The Node server, with every timeout that bounds what a slow or idle client can hold: the whole
+ * request, its headers, an idle keep-alive connection, a TLS handshake; checked every second (Node
+ * checks every 30 s by default, so a request timeout could pass 30 s late), and the number of
+ * open connections bounded (bodies are read whole before a handler runs).
+ */
+function serverFactory(c: ServiceConfig): (handler: http.RequestListener) => http.Server {
+  return (handler) => {
+    const timeouts = {
+      requestTimeout: c.limits.requestTimeoutMs,
+      headersTimeout: Math.min(c.limits.requestTimeoutMs, 10_000),
+      keepAliveTimeout: c.limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    };
+    const server =
+      c.tls === null
+        ? http.createServer(timeouts, handler)
+        : https.createServer({ ...timeouts, cert: fs.readFileSync(c.tls.certFile), key: fs.readFileSync(c.tls.keyFile), handshakeTimeout: 10_000 }, handler);
+    server.maxConnections = c.limits.maxConnections;
+    return server;
+  };
+}
+
 function buildApp(c: ServiceConfig): FastifyInstance {
   const prefix = randomBytes(4).toString('hex');
   let seq = 0;
@@ -93,11 +118,21 @@ function buildApp(c: ServiceConfig): FastifyInstance {
     // Per-request log lines cost the hot path; refusals are counted (GET /v1/stats), errors logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: c.limits.jsonBodyBytes,
-    trustProxy: c.behindProxy,
-    https: c.tls === null ? null : { cert: fs.readFileSync(c.tls.certFile), key: fs.readFileSync(c.tls.keyFile) },
-    keepAliveTimeout: c.limits.keepAliveTimeoutMs,
-    requestTimeout: c.limits.requestTimeoutMs,
-    routerOptions: { maxParamLength: 128 },
+    // Only the proxies we were told of: with `true`, request.ip would be the left-most
+    // X-Forwarded-For entry, which the client writes (a free address per failed key guess, or a
+    // victim's address to block). Each proxy appends the address it saw.
+    trustProxy: c.behindProxy ? (_address: string, hop: number) => hop < c.proxyHops : false,
+    serverFactory: serverFactory(c),
+    // The router's own refusals would echo the path: ours say only what was wrong.
+    frameworkErrors: (_err, request, reply) => sendError(reply, request, ErrorCode.InvalidArgument, 'the URL is malformed'),
+    routerOptions: {
+      maxParamLength: 128,
+      onMaxParamLength: (_path: string, _req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.statusCode = 414;
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.end(JSON.stringify({ error: { code: ErrorCode.InvalidArgument, message: 'a path segment is longer than 128 characters', requestId: 'none' } }));
+      },
+    },
     // Requests on connections still open while closing meet our own drain refusal (503
     // TG_DRAINING, the JSON error every client knows) and the probes keep answering.
     return503OnClosing: false,
@@ -168,8 +203,6 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
     auditLogFor: (m) => (m ?? models[0]!).guardian.auditLog,
   };
   const app = buildApp(config);
-  // Bodies are read whole before a handler runs: open connections bound the memory they take.
-  app.server.maxConnections = config.limits.maxConnections;
   registerParsers(app, config);
   const sweeper = setInterval(() => authFailures?.sweep(), 10_000).unref();
 
@@ -187,7 +220,9 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
     context: ctx,
     readiness: () => readiness(ctx),
     async listen() {
-      const address = await app.listen({ host: config.host, port: config.port });
+      const listening = await app.listen({ host: config.host, port: config.port });
+      // Fastify names the scheme from its own https option; the TLS server is ours (serverFactory).
+      const address = config.tls === null ? listening : listening.replace(/^http:/, 'https:');
       await warmUp(models);
       state.started = true;
       return address;

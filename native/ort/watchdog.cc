@@ -71,15 +71,24 @@ struct Watchdog {
   // no wake-up (the futex call a notify costs the arming thread, on every run otherwise). Past
   // (min) while the thread is awake: it looks at the map again before it waits.
   Clock::time_point wakesAt = Clock::time_point::min();
-  // An idle thread still wakes this often, so that deadlines further away than this never cost
-  // a notify (a service's deadlines of a second, say); nearer ones do.
+  // A thread with deadlines armed lately still wakes this often, so that deadlines further away
+  // than this never cost a notify (a service's deadlines of a second, say); nearer ones do. After
+  // kRestAfter with nothing armed it sleeps until notified (a quiet process pays no wake-ups).
   static constexpr std::chrono::milliseconds kIdleTick{50};
+  static constexpr std::chrono::milliseconds kRestAfter{1000};
+  Clock::time_point lastArmed{};
 
   void Loop() {
     RequestPromptWakeups();
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
       const Clock::time_point now = Clock::now();
+      if (entries.empty() && now - lastArmed > kRestAfter) {
+        wakesAt = Clock::time_point::max();
+        wake.wait(lock);
+        wakesAt = Clock::time_point::min();
+        continue;
+      }
       Clock::time_point target = now + kIdleTick;
       auto first = entries.end();
       for (auto it = entries.begin(); it != entries.end(); ++it)
@@ -122,9 +131,11 @@ uint64_t ArmDeadline(double ms, OrtRunOptions* runOptions, std::atomic<bool>* fi
   // Beyond ~30 years a deadline is no deadline; clamping keeps the clock arithmetic in range.
   constexpr double kMaxMs = 1e12;
   if (!(ms < kMaxMs)) ms = kMaxMs;
-  auto deadline = Clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(ms * 1e6));
+  const Clock::time_point armedAt = Clock::now();
+  auto deadline = armedAt + std::chrono::nanoseconds(static_cast<int64_t>(ms * 1e6));
   uint64_t ticket = w.next++;
   w.entries.emplace(ticket, Entry{deadline, runOptions, fired, onExpired, owner});
+  w.lastArmed = armedAt;
   if (deadline < w.wakesAt) w.wake.notify_one();
   return ticket;
 }

@@ -33,6 +33,9 @@ export interface SharedLimiterOptions {
   memory?: MemoryLimiter;
 }
 
+ /** How long memory decides alone after a Redis error or timeout. */
+const BACKOFF_MS = 1000;
+
 type LimitsCommand = (...args: (string | number)[]) => Promise<number[]>;
 
 export class SharedLimiter {
@@ -45,6 +48,8 @@ export class SharedLimiter {
   /** Redis keys per check object (the service reuses its checks: no string built per decision). */
   readonly #keys = new WeakMap<LimitCheck, string>();
   #mode: LimiterMode;
+  /** After a Redis failure, memory decides until then (performance.now() ms). */
+  #backoffUntil = 0;
   #insuranceDecisions = 0;
   #redisErrors = 0;
   #lastError: string | null = null;
@@ -65,6 +70,7 @@ export class SharedLimiter {
 
   readonly #onReady = (): void => {
     this.#mode = 'shared';
+    this.#backoffUntil = 0;
   };
   readonly #onClose = (): void => {
     this.#mode = 'insurance';
@@ -88,7 +94,9 @@ export class SharedLimiter {
     const redis = this.#redis;
     if (checks.length === 0) throw rangeError(ErrorCode.InvalidArgument, 'a rate-limit decision needs at least one check');
     if (redis === null) return this.memory.check(checks);
-    if (redis.status !== 'ready') return this.#insure(checks, null);
+    // Not connected, or a recent failure (a slow Redis stays 'ready'): memory decides at once
+    // rather than every request waiting out the command timeout.
+    if (redis.status !== 'ready' || performance.now() < this.#backoffUntil) return this.#insure(checks, null);
     const args: string[] = [];
     for (const c of checks) args.push(this.#redisKey(c));
     if (block !== undefined) args.push(block.key);
@@ -115,6 +123,7 @@ export class SharedLimiter {
     if (err !== null) {
       this.#redisErrors++;
       this.#lastError = err.message;
+      this.#backoffUntil = performance.now() + BACKOFF_MS;
     }
     this.#mode = 'insurance';
     this.#insuranceDecisions++;

@@ -26,7 +26,7 @@ const MAINTENANCE_BODY = {
   required: ['action'],
   properties: { action: { enum: ['enter', 'exit'] }, mode: { enum: ['fallback', 'refuse'] }, reason: { type: 'string' }, model: { type: 'string' } },
 };
-const RESUME_BODY = { type: 'object', additionalProperties: false, properties: { model: { type: 'string' } } };
+const RESUME_BODY = { type: ['object', 'null'], additionalProperties: false, properties: { model: { type: 'string' } } };
 const NO_BODY = { type: 'object', additionalProperties: false, properties: {} };
 
 function describeModel(s: ServedModel): object {
@@ -63,6 +63,18 @@ function targets(ctx: ServiceContext, request: FastifyRequest, reply: FastifyRep
   return [s];
 }
 
+/** An action is taken only when its record can be written (a failed log refuses, 503). */
+function auditWritable(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply, models: readonly (ServedModel | null)[]): boolean {
+  for (const m of models) {
+    const log = ctx.auditLogFor(m);
+    if (log !== null && log.stats().state !== 'open') {
+      sendError(reply, request, ErrorCode.AuditWriteFailed, 'the audit log cannot record this action: nothing was done');
+      return false;
+    }
+  }
+  return true;
+}
+
 function recordAction(ctx: ServiceContext, request: FastifyRequest, model: ServedModel | null, decision: AuditDecision): void {
   const log = ctx.auditLogFor(model);
   request.tg.audited = true;
@@ -97,6 +109,11 @@ export function registerAdmin(app: FastifyInstance, ctx: ServiceContext): void {
     const name = request.params.name;
     const owner = ctx.models.find((s) => s.guardian.breakers.has(name)) ?? null;
     if (owner === null) return sendError(reply, request, ErrorCode.NotFound, 'no such breaker (GET /v1/breakers lists them)', 'name');
+    // A reset closes the breaker but ends neither maintenance nor a suspension: their own actions do.
+    if (owner.guardian.maintenance !== null || owner.guardian.suspended !== null) {
+      return sendError(reply, request, ErrorCode.Conflict, 'the model is in maintenance or suspended: exit maintenance (POST /v1/maintenance) or resume (POST /v1/resume) instead');
+    }
+    if (!auditWritable(ctx, request, reply, [owner])) return reply;
     const breaker = owner.guardian.breakers.get(name);
     breaker.reset(`manual reset through the service by ${request.tg.key!.id}`);
     recordAction(ctx, request, owner, { shield: 'service', action: 'breaker-reset', breaker: name });
@@ -113,7 +130,7 @@ export function registerAdmin(app: FastifyInstance, ctx: ServiceContext): void {
         if (problem !== null) return sendError(reply, request, ErrorCode.InvalidArgument, describeProblem('reason', problem, REASON_RULE), 'reason');
       }
       const models = targets(ctx, request, reply, b.model);
-      if (models === null) return reply;
+      if (models === null || !auditWritable(ctx, request, reply, models)) return reply;
       for (const s of models) {
         if (b.action === 'enter') s.guardian.enterMaintenance(b.reason ?? `by ${request.tg.key!.id}`, b.mode ?? 'fallback');
         else s.guardian.exitMaintenance();
@@ -125,7 +142,10 @@ export function registerAdmin(app: FastifyInstance, ctx: ServiceContext): void {
 
   app.post<{ Body: { model?: string } | undefined }>('/v1/resume', { config: ACT, schema: { body: RESUME_BODY } }, async (request, reply) => {
     const models = targets(ctx, request, reply, request.body?.model);
-    if (models === null) return reply;
+    if (models === null || !auditWritable(ctx, request, reply, models)) return reply;
+    if (models.some((s) => s.guardian.maintenance !== null)) {
+      return sendError(reply, request, ErrorCode.Conflict, 'the model is in maintenance: exit it (POST /v1/maintenance) instead');
+    }
     for (const s of models) {
       s.guardian.resumeInference();
       recordAction(ctx, request, s, { shield: 'service', action: 'resume-inference' });

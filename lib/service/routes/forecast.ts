@@ -171,6 +171,15 @@ export function registerForecast(app: FastifyInstance, ctx: ServiceContext): voi
     const served = ctx.modelOf(modelName);
     if (served === null) return sendError(reply, request, ErrorCode.NotFound, 'no such model (GET /v1/models lists them)', 'model');
     request.tg.model = served;
+    // The answer's size, bounded before any work: a small JSON request for many short series and
+    // a long horizon would otherwise make the service build and stringify millions of numbers.
+    const series = rest.batch ?? (Array.isArray(rest.context) && Array.isArray(rest.context[0]) ? rest.context.length : 1);
+    const values = series * rest.predictionLength * served.guardian.session.manifest.quantileLevels.length;
+    const cap = binary ? ctx.config.limits.maxResultValues : ctx.config.limits.jsonResultValues;
+    if (values > cap) {
+      const hint = binary ? '' : ' (the binary form allows more)';
+      return sendError(reply, request, ErrorCode.InvalidArgument, `the answer would hold ${values} values (series x steps x levels), over this service's ${cap}${hint}`);
+    }
     if (ctx.stats.inFlight >= ctx.config.limits.maxInFlight) {
       reply.header('retry-after', '1');
       ctx.stats.refused(ErrorCode.Overloaded);

@@ -21,17 +21,21 @@ export function readiness(ctx: ServiceContext): { ready: boolean; checks: Record
   checks.lifecycle = ctx.state.draining ? { ok: false, detail: 'draining' } : ctx.state.started ? { ok: true } : { ok: false, detail: 'starting' };
   for (const s of ctx.models) {
     const g = s.guardian;
+    // The guardian's own flags, not only its breaker: a breaker reset does not end maintenance.
+    // (Details stay generic: the probes answer without a key; GET /v1/stats says more.)
     if (g.closed) checks[`model:${s.name}`] = { ok: false, detail: 'closed' };
-    else if (g.breaker.state === 'forced-open') checks[`model:${s.name}`] = { ok: false, detail: g.suspended !== null ? `suspended: ${g.suspended}` : `maintenance: ${g.maintenance?.reason ?? 'forced open'}` };
+    else if (g.maintenance !== null) checks[`model:${s.name}`] = { ok: false, detail: `maintenance (${g.maintenance.mode})` };
+    else if (g.suspended !== null) checks[`model:${s.name}`] = { ok: false, detail: 'suspended after corrupt outputs' };
+    else if (g.breaker.state === 'forced-open') checks[`model:${s.name}`] = { ok: false, detail: 'breaker forced open' };
     else checks[`model:${s.name}`] = { ok: true, detail: `breaker ${g.breaker.state}` };
     const log = g.auditLog;
     if (log !== null) {
       const st = log.stats();
-      checks[`audit:${s.name}`] = st.state === 'open' && st.error === null ? { ok: true } : { ok: false, detail: st.error ?? st.state };
+      checks[`audit:${s.name}`] = st.state === 'open' && st.error === null ? { ok: true } : { ok: false, detail: `audit log ${st.state === 'open' ? 'failing' : st.state}` };
     }
   }
   const keys = ctx.keys.status();
-  checks.keys = { ok: true, detail: `${keys.active} active key(s)${keys.lastError !== null ? `; last reload failed: ${keys.lastError}` : ''}` };
+  checks.keys = { ok: true, detail: keys.lastError !== null ? 'the last reload of the key file failed (the keys loaded before stay)' : 'loaded' };
   if (ctx.limiter !== null) {
     const mode = ctx.limiter.mode;
     checks.rateLimits = { ok: true, detail: mode === 'insurance' ? 'Redis unreachable: the in-memory insurance limiter decides' : mode === 'shared' ? 'shared in Redis' : 'in memory' };
