@@ -57,40 +57,45 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-/** Quantiles [b][h][q] and mean [b][h] as nested arrays (NaN becomes null in JSON). */
-function nested(result: ForecastResult): { quantiles: number[][][] | null; mean: number[][] | null } {
-  const { batch: B, horizon: H } = result;
-  const Q = result.levels.length;
-  const q = result.quantiles;
-  const m = result.mean;
-  if (q === null || m === null) return { quantiles: null, mean: null };
-  const quantiles: number[][][] = new Array(B);
-  const mean: number[][] = new Array(B);
-  for (let b = 0; b < B; b++) {
-    const rows: number[][] = new Array(H);
-    const means: number[] = new Array(H);
-    for (let h = 0; h < H; h++) {
-      const at = (b * H + h) * Q;
-      rows[h] = Array.from(q.subarray(at, at + Q));
-      means[h] = m[b * H + h]!;
-    }
-    quantiles[b] = rows;
-    mean[b] = means;
-  }
-  return { quantiles, mean };
+/** One number as JSON writes it (NaN and infinities become null, -0 becomes 0). */
+function num(v: number): string {
+  return Number.isFinite(v) ? String(v) : 'null';
 }
 
-export function forecastJson(r: ForecastResult): object {
-  const { quantiles, mean } = nested(r);
-  return {
+/**
+ * Rows of a flat array as nested JSON arrays: `groups` of `rows` of `width` numbers. Written by
+ * hand: JSON.stringify of the same numbers as nested arrays took three times as long (measured:
+ * 288 values, 82 µs against 24 µs here), and this is most of a JSON answer.
+ */
+function nestedJson(a: Float32Array, groups: number, rows: number, width: number): string {
+  let s = '[';
+  let at = 0;
+  for (let g = 0; g < groups; g++) {
+    s += g === 0 ? '[' : ',[';
+    for (let r = 0; r < rows; r++) {
+      if (width === 1) {
+        s += r === 0 ? num(a[at++]!) : `,${num(a[at++]!)}`;
+        continue;
+      }
+      s += r === 0 ? '[' : ',[';
+      for (let k = 0; k < width; k++) s += k === 0 ? num(a[at++]!) : `,${num(a[at++]!)}`;
+      s += ']';
+    }
+    s += ']';
+  }
+  return `${s}]`;
+}
+
+/** The JSON answer: the guardian's result, quantiles nested by series and step ([b][h][q]), the
+ * mean by series ([b][h]); a blocked series' values are null (JSON has no NaN). */
+export function forecastJson(r: ForecastResult): string {
+  const meta = JSON.stringify({
     status: r.status,
     reason: r.reason,
     model: r.model,
     batch: r.batch,
     horizon: r.horizon,
     levels: r.levels,
-    quantiles,
-    mean,
     threat: r.threat,
     series: r.series,
     shields: r.shields,
@@ -98,7 +103,10 @@ export function forecastJson(r: ForecastResult): object {
     auditId: r.auditId,
     timings: r.timings,
     warnings: r.warnings,
-  };
+  });
+  const q = r.quantiles === null ? 'null' : nestedJson(r.quantiles, r.batch, r.horizon, r.levels.length);
+  const m = r.mean === null ? 'null' : nestedJson(r.mean, r.batch, r.horizon, 1);
+  return `${meta.slice(0, -1)},"quantiles":${q},"mean":${m}}`;
 }
 
 function setBinaryHeaders(reply: FastifyReply, r: ForecastResult): void {
