@@ -33,20 +33,27 @@ export class AccessGate {
   readonly #authFailures: AuthFailureLimiter | null;
   readonly #config: ServiceConfig['rateLimits'];
   readonly #stats: ServiceStats;
-  /** Per-key limit specs, built once per key and limits (stable objects for the limiters). */
-  readonly #specs = new Map<string, LimitSpec>();
   /** Each key's checks per route kind, built once per key object (a key file reload makes new
    * key objects, and with them new checks): the limiters cache their state keys per check. */
   readonly #checks = new WeakMap<ApiKey, { forecast?: LimitCheck[]; api?: LimitCheck[] }>();
-  draining = false;
   readonly #global: LimitCheck;
+  /** The service's lifecycle (shared with the probes and the drain). */
+  readonly #state: { readonly draining: boolean };
 
-  constructor(o: { keys: KeyStore; limiter: SharedLimiter | null; authFailures: AuthFailureLimiter | null; rateLimits: ServiceConfig['rateLimits']; stats: ServiceStats }) {
+  constructor(o: {
+    keys: KeyStore;
+    limiter: SharedLimiter | null;
+    authFailures: AuthFailureLimiter | null;
+    rateLimits: ServiceConfig['rateLimits'];
+    stats: ServiceStats;
+    state: { readonly draining: boolean };
+  }) {
     this.#keys = o.keys;
     this.#limiter = o.limiter;
     this.#authFailures = o.authFailures;
     this.#config = o.rateLimits;
     this.#stats = o.stats;
+    this.#state = o.state;
     this.#global = { policy: 'global', subject: GLOBAL_SUBJECT, spec: o.rateLimits.global };
   }
 
@@ -69,7 +76,7 @@ export class AccessGate {
     const key = outcome.key;
     // Known from here on: whatever happens next is recorded under this key (audited routes).
     request.tg.key = key;
-    if (this.draining) {
+    if (this.#state.draining) {
       reply.header('connection', 'close');
       this.#stats.refused(ErrorCode.Draining);
       sendError(reply, request, ErrorCode.Draining, 'the service is shutting down; retry on another instance');
@@ -116,22 +123,19 @@ export class AccessGate {
     return (byKind[limit] ??= [this.#global, { policy: limit, subject: key.id, spec: this.#specOf(key, limit) }]);
   }
 
+  /** The key's own limit where its entry sets one, else the service's (built once per key
+   * object, by #checksOf; a limiter keys its state by the limit's values, not this object). */
   #specOf(key: ApiKey, limit: 'forecast' | 'api'): LimitSpec {
     const l = key.limits;
-    const own = limit === 'forecast' ? l.forecastPerSecond !== undefined || l.forecastBurst !== undefined : l.apiPerMinute !== undefined;
-    if (!own) return limit === 'forecast' ? this.#config.forecast : this.#config.api;
-    const id = `${limit}:${key.id}:${l.forecastPerSecond}:${l.forecastBurst}:${l.apiPerMinute}`;
-    let spec = this.#specs.get(id);
-    if (spec === undefined) {
-      const base = limit === 'forecast' ? this.#config.forecast : this.#config.api;
-      spec =
-        limit === 'forecast'
-          ? { algorithm: 'token-bucket', limit: l.forecastPerSecond ?? (base.limit * 1000) / base.windowMs, windowMs: 1000, burst: l.forecastBurst ?? Math.max(1, Math.ceil(l.forecastPerSecond ?? base.burst ?? base.limit)) }
-          : { algorithm: base.algorithm, limit: l.apiPerMinute!, windowMs: 60_000 };
-      if (this.#specs.size > 100_000) this.#specs.clear(); // bounded: rebuilt on demand
-      this.#specs.set(id, spec);
-    }
-    return spec;
+    if (limit === 'api') return l.apiPerMinute === undefined ? this.#config.api : { algorithm: this.#config.api.algorithm, limit: l.apiPerMinute, windowMs: 60_000 };
+    if (l.forecastPerSecond === undefined && l.forecastBurst === undefined) return this.#config.forecast;
+    const base = this.#config.forecast;
+    return {
+      algorithm: 'token-bucket',
+      limit: l.forecastPerSecond ?? (base.limit * 1000) / base.windowMs,
+      windowMs: 1000,
+      burst: l.forecastBurst ?? Math.max(1, Math.ceil(l.forecastPerSecond ?? base.burst ?? base.limit)),
+    };
   }
 }
 

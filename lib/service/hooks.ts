@@ -19,21 +19,23 @@ export function registerHooks(app: FastifyInstance, ctx: ServiceContext): void {
   });
   app.addHook('onResponse', async (request, reply) => {
     ctx.stats.answered(reply.statusCode);
-    const tg = request.tg;
-    if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
-    recordRefusal(ctx, request, reply.statusCode);
+    if (unrecorded(request)) recordRefusal(ctx, request, reply.statusCode);
   });
   // A request admitted and then abandoned by its client (or cut by the request timeout) never
   // reaches onResponse: recorded here, so that it too is in the log.
   app.addHook('onRequestAbort', async (request) => {
-    const tg = request.tg;
-    if (tg === null || tg.key === null || tg.audited || request.routeOptions.config.audited !== true) return;
-    tg.audited = true;
-    recordRefusal(ctx, request, 499);
+    if (unrecorded(request)) recordRefusal(ctx, request, 499);
   });
   app.addHook('onSend', async (_request, reply) => {
     if (ctx.state.draining) reply.header('connection', 'close');
   });
+}
+
+/** An authenticated request to an audited route that neither the guardian nor an admin handler
+ * has recorded. */
+function unrecorded(request: FastifyRequest): boolean {
+  const tg = request.tg;
+  return tg !== null && tg.key !== null && !tg.audited && request.routeOptions.config.audited === true;
 }
 
 /** Rate-limit refusals recorded per key: at most one record a second, carrying how many were
@@ -45,6 +47,7 @@ const lastRateLimitRecord = new Map<string, { at: number; suppressed: number }>(
  * the client went away, or its request timed out, after it was admitted). */
 function recordRefusal(ctx: ServiceContext, request: FastifyRequest, httpStatus: number): void {
   const tg = request.tg;
+  tg.audited = true; // once: an abort after the response (or the reverse) is not a second record
   const log = ctx.auditLogFor(tg.model);
   let suppressed: number | undefined;
   if (httpStatus === 429) {

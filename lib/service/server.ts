@@ -187,8 +187,8 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
   const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
   const authFailures = rl.enabled ? new AuthFailureLimiter({ redis, prefix: `${prefix}authfail`, ...rl.authFailures }) : null;
   const stats = new ServiceStats();
-  const gate = new AccessGate({ keys, limiter, authFailures, rateLimits: rl, stats });
   const state = { started: false, draining: false };
+  const gate = new AccessGate({ keys, limiter, authFailures, rateLimits: rl, stats, state });
   const byName = new Map(models.map((m) => [m.name, m]));
   const ctx: ServiceContext = {
     config,
@@ -231,7 +231,6 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
       draining ??= (async () => {
         app.log.info({ reason }, 'draining');
         state.draining = true;
-        gate.draining = true;
         // Requests already admitted finish (Fastify's close waits for them and refuses new ones).
         // Their responses carry Connection: close (onSend), and connections left idle are closed
         // as they appear: a client's keep-alive socket would otherwise hold the close open.

@@ -167,13 +167,13 @@ function jsonRequest(request: FastifyRequest, reply: FastifyReply, body: JsonBod
 
 export function registerForecast(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/forecast', { schema: { body: { content: { 'application/json': { schema: FORECAST_BODY }, 'application/octet-stream': { schema: {} } } } }, config: { access: { scopes: ['forecast'], limit: 'forecast' }, audited: true } }, async (request, reply) => {
-    const binary = Buffer.isBuffer(request.body);
-    const b = request.body;
+    const body = request.body;
+    const binary = Buffer.isBuffer(body);
     // No body (no content type at all) is not checked by the per-type schemas: refuse it here.
-    if (!binary && (b === null || typeof b !== 'object' || Array.isArray(b))) {
+    if (!binary && (body === null || typeof body !== 'object' || Array.isArray(body))) {
       return sendError(reply, request, ErrorCode.UnsupportedMediaType, 'send application/json or application/octet-stream');
     }
-    const req = binary ? binaryRequest(request, reply, request.body as Buffer) : jsonRequest(request, reply, request.body as JsonBody);
+    const req = binary ? binaryRequest(request, reply, body) : jsonRequest(request, reply, body as JsonBody);
     if (req === null) return reply;
     const { model: modelName, ...rest } = req;
     const served = ctx.modelOf(modelName);
