@@ -31,6 +31,9 @@ const ALL = [
   ['soak.mjs', []],
   ['service.mjs', ['latency']],
   ['service.mjs', ['limits']],
+  ['observability.mjs', ['overhead']],
+  ['observability.mjs', ['tracing']],
+  ['observability.mjs', ['scrape']],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

@@ -25,6 +25,10 @@ import { packageRoot } from './native/addon';
 import { cpuFeatures } from './kernels/cpu';
 import { scan } from './kernels/scan';
 import { runtimeInfo } from './native/runtime';
+import { progressReporter } from './cli-progress';
+import { evaluationSvg } from './plot/evaluation-chart';
+import { fanChartSvg } from './plot/fan-chart';
+import { svgPathProblem, writeSvgFile } from './plot/write';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service/keys-command';
 
 type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate' | 'keys create' | 'keys revoke' | 'keys list' | 'serve';
@@ -33,7 +37,7 @@ const PAD = ' '.repeat(29);
 const USAGE: Readonly<Record<CommandName, string>> = {
   forecast:
     'usage: tirex-guardian forecast <file.csv> [--column NAME|INDEX] [--horizon 32] [--profile staging|production|development]\n' +
-    `${PAD}[--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json]`,
+    `${PAD}[--model M.json] [--model-sha256 HEX] [--audit-file F --signing-key-file K] [--user ID] [--json] [--plot FILE.svg]`,
   'audit verify':
     'usage: tirex-guardian audit verify <audit.log | segment dir> [--public-key-file PEM | --signing-key-file K] [--json]\n' +
     `${PAD}(HMAC key: the file, else $TG_AUDIT_SIGNING_KEY; Ed25519: the public key)`,
@@ -44,7 +48,7 @@ const USAGE: Readonly<Record<CommandName, string>> = {
   scan: 'usage: tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]',
   evaluate:
     'usage: tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]\n' +
-    `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json]`,
+    `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json] [--plot FILE.svg]`,
   'keys create':
     'usage: tirex-guardian keys create --id ID --scopes forecast[,admin,metrics] [--expires 2027-01-31T00:00:00Z | --expires-in 30d|12h|2w]\n' +
     `${PAD}[--forecast-per-second N] [--forecast-burst N] [--api-per-minute N] [--keys-file F] [--json]\n` +
@@ -66,7 +70,7 @@ interface CommandSpec {
 const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   forecast: {
     positional: '<file.csv>',
-    flags: { column: 'string', horizon: 'string', profile: 'string', model: 'string', 'model-sha256': 'string', 'audit-file': 'string', 'signing-key-file': 'string', user: 'string', json: 'boolean' },
+    flags: { column: 'string', horizon: 'string', profile: 'string', model: 'string', 'model-sha256': 'string', 'audit-file': 'string', 'signing-key-file': 'string', user: 'string', json: 'boolean', plot: 'string' },
   },
   'audit verify': { positional: '<audit.log | segment dir>', flags: { 'public-key-file': 'string', 'signing-key-file': 'string', json: 'boolean' } },
   'audit query': {
@@ -77,7 +81,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   scan: { positional: '<file.csv>', flags: { column: 'string', lo: 'string', hi: 'string', json: 'boolean' } },
   evaluate: {
     positional: '<model.json>',
-    flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string' },
+    flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string', plot: 'string' },
   },
   'keys create': {
     positional: null,
@@ -191,6 +195,15 @@ class Flags {
     return v;
   }
 
+  /** A chart's file: a path ending in .svg (checked before anything runs). */
+  svgFile(name: string): string | undefined {
+    const file = this.string(name);
+    if (file === undefined) return undefined;
+    const problem = svgPathProblem(file);
+    if (problem !== null) throw this.error(`--${name}: ${problem}`);
+    return file;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.string(name);
     if (raw === undefined) return fallback;
@@ -238,6 +251,7 @@ function forecastSigningKey(f: Flags, auditFile: string | undefined): string {
 function forecastCommand(f: Flags, file: string): number {
   const horizon = f.integer('horizon', 32, 1, 100_000);
   const profile = f.oneOf('profile', PROFILE_NAMES, 'staging');
+  const plot = f.svgFile('plot');
   const auditFile = f.string('audit-file');
   const signingKey = forecastSigningKey(f, auditFile);
   const col = readCsvColumn(file, f.string('column'));
@@ -272,6 +286,22 @@ function forecastCommand(f: Flags, file: string): number {
     levels: result.levels,
     quantiles: steps,
   };
+  if (plot !== undefined) {
+    const shields = result.shields.map((s) => `${s.shield} ${s.action}${s.detail ? ` (${s.detail})` : ''}`);
+    writeSvgFile(
+      plot,
+      fanChartSvg({
+        context: col.values,
+        quantiles: result.quantiles,
+        levels: result.levels,
+        title: `${path.basename(file)} [${col.name}]: ${horizon}-step forecast, ${m.name} ${m.version}`,
+        status: result.status,
+        fallback: result.fallback?.method ?? null,
+        corrected: result.status === 'corrected',
+        notes: [...(result.reason ? [`reason: ${result.reason}`] : []), ...(shields.length ? [`shields: ${shields.join('; ')}`] : [])].map((l) => (l.length > 130 ? `${l.slice(0, 129)}\u2026` : l)),
+      }),
+    );
+  }
   if (f.has('json')) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else {
@@ -379,11 +409,18 @@ function scanCommand(f: Flags, file: string): number {
 function evaluateCommand(f: Flags, manifest: string, argv: string[]): number {
   const horizon = f.integer('horizon', 32, 1, 100_000);
   const maxOrigins = f.integer('origins', 64, 1, 1_000_000);
+  const plot = f.svgFile('plot');
   const session = ModelSession.load(manifest, { intraOpThreads: 1 });
   const dataDir = path.resolve(f.string('data') ?? path.join(process.cwd(), 'data'));
   const prefix = f.string('series') ?? '';
   const series = loadSeries(dataDir).filter((s) => s.id.startsWith(prefix));
-  const result = evaluateModel(session, series, { horizon, maxOrigins });
+  const progress = progressReporter('evaluate', 'windows');
+  let result;
+  try {
+    result = evaluateModel(session, series, { horizon, maxOrigins, onProgress: progress.update });
+  } finally {
+    progress.end();
+  }
   process.stdout.write(formatEvaluation(result) + '\n');
   const out = f.string('json');
   if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
@@ -391,6 +428,12 @@ function evaluateCommand(f: Flags, manifest: string, argv: string[]): number {
   if (f.has('update-manifest')) writeManifestEvaluation(session.manifest, manifestEvaluation(result, command));
   const card = f.string('card');
   if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(f.string('latency'))));
+  if (plot !== undefined) {
+    // The report's coverage counts the interval from the first level to the last.
+    const levels = session.manifest.quantileLevels;
+    const nominal = levels[levels.length - 1]! - levels[0]!;
+    writeSvgFile(plot, evaluationSvg(result, nominal > 0 && nominal < 1 ? { nominalCoverage: nominal } : {}));
+  }
   return 0;
 }
 

@@ -51,6 +51,9 @@ export { TiRexGuardian, type GuardianConfig, type ForecastRequest, type Forecast
 export { INPUT_THRESHOLDS, OUTPUT_THRESHOLDS, PIPELINE_THRESHOLDS, PROFILES, REQUEST_LIMITS } from './guardian/thresholds';
 export { productionGateFailures, checkProductionGates, type GateFailure } from './guardian/gates';
 export type { StatsSnapshot } from './guardian/stats';
+export { LATENCY_BOUNDS_S, type LatencySummary } from './guardian/latency';
+export { BREAKER_STATE_VALUE, METRIC_PREFIX, type GuardianMetricsOptions } from './observability/metrics';
+export { FORECAST_SPAN, MODEL_SPAN, TRACER_NAME } from './observability/tracing';
 export * from './fallback';
 export * from './breaker';
 export {

@@ -6,12 +6,16 @@
 // could not run. Needs the compiled library (the npm script builds it first).
 //
 // Options: --category nanHandling,contextLength (only these categories), --raw N (also list the
-// first N unsafe raw-path cases), --json FILE (the whole report as JSON), --verbose (one line per
-// case on stderr).
+// first N unsafe raw-path cases), --json FILE (the whole report as JSON), --svg FILE.svg (the safety
+// per category of both paths as a chart), --verbose (one line per case on stderr). On a terminal,
+// without --verbose, one progress line on stderr, cleared at the end.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { runSafetyReport, formatSafetyReport, CATEGORIES } = require(path.join(__dirname, '..', 'dist', 'cjs', 'safety', 'index.js'));
+const dist = path.join(__dirname, '..', 'dist', 'cjs');
+const { runSafetyReport, formatSafetyReport, CATEGORIES } = require(path.join(dist, 'safety', 'index.js'));
+const { safetySummarySvg, svgPathProblem, writeSvgFile } = require(path.join(dist, 'plot', 'index.js'));
+const { progressReporter } = require(path.join(dist, 'cli-progress.js'));
 
 const args = process.argv.slice(2);
 const value = (name) => {
@@ -21,6 +25,14 @@ const value = (name) => {
 const verbose = args.includes('--verbose');
 const rawDetails = args.includes('--raw') ? Number(value('--raw') ?? 20) || 20 : 0;
 const jsonFile = value('--json');
+const svgFile = value('--svg');
+if (args.includes('--svg')) {
+  const problem = svgFile === undefined || svgFile.startsWith('--') ? '--svg needs a file name ending in .svg' : svgPathProblem(svgFile);
+  if (problem !== null) {
+    process.stderr.write(`safety-report: ${problem}\n`);
+    process.exit(2);
+  }
+}
 const only = value('--category');
 const categories = only ? only.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 for (const c of categories ?? []) {
@@ -30,15 +42,19 @@ for (const c of categories ?? []) {
   }
 }
 
+const progress = verbose ? null : progressReporter('safety-report', 'cases');
 runSafetyReport({
   categories,
+  onProgress: progress ? progress.update : undefined,
   onCase: verbose
     ? (r, i, n) => process.stderr.write(`[${i + 1}/${n}] ${r.id}: raw ${r.rawSafe ? 'safe' : 'UNSAFE'}, guarded ${r.guardedSafe ? 'safe' : 'UNSAFE'} (${r.ms.toFixed(0)} ms)\n`)
     : undefined,
 })
+  .finally(() => progress && progress.end())
   .then((report) => {
     process.stdout.write(formatSafetyReport(report, { rawDetails }) + '\n');
     if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+    if (svgFile) writeSvgFile(svgFile, safetySummarySvg(report));
     process.exitCode = report.passed ? 0 : 1;
   })
   .catch((err) => {

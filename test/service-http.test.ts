@@ -269,7 +269,8 @@ describe('malformed requests', () => {
       [`${marker}\u001b[31m`, 'contains a control character'],
       [`${marker}\u0085`, 'contains a control character'],
       [marker + 'x'.repeat(200), 'is longer than 64 characters'],
-      [`${marker}<script>`, 'may contain only letters, digits and . _ : / + - (starting with a letter or digit)'],
+      [`${marker}\u00e9`, 'may contain only printable ASCII, no space at either end'],
+      [`${marker} `, 'may contain only printable ASCII, no space at either end'],
     ];
     for (const [value, words] of bad) {
       const r = await fetch(`${t.url}/v1/forecast`, json(t.keys.desk, { context: series(64), predictionLength: 32, instrument: value }));
@@ -278,6 +279,13 @@ describe('malformed requests', () => {
       expect(JSON.parse(text).error).toMatchObject({ code: 'TG_INVALID_ARGUMENT', field: 'instrument', message: `instrument ${words}` });
       expect(text.includes(marker)).toBe(false);
     }
+    // Printable ASCII passes the string rule ('ES=F', '^GSPC'); an instrument without market
+    // bounds is then the guardian's refusal, which does not echo it either.
+    const r = await fetch(`${t.url}/v1/forecast`, json(t.keys.desk, { context: series(64), predictionLength: 32, instrument: `${marker}<script>` }));
+    const text = await r.text();
+    expect(r.status).toBe(400);
+    expect(JSON.parse(text).error.code).toBe('TG_INVALID_ARGUMENT');
+    expect(text.includes(marker)).toBe(false);
   });
 
   it('an instrument without market bounds: the guardian refuses it, and the reply does not echo it', async () => {

@@ -161,6 +161,14 @@ export interface AuditLogStats {
   /** Write batches in this session. */
   batches: number;
   checkpoints: number;
+  /** When this session last created a checkpoint (epoch ms; null: none yet). */
+  lastCheckpointAtMs: number | null;
+  /** When this session opened the log (epoch ms): the reference before the first checkpoint. */
+  openedAtMs: number;
+  /** Entries since the last checkpoint: not yet covered by a signature. */
+  sinceCheckpoint: number;
+  /** The queue bound (`maxQueue`): `pending` at this refuses records. */
+  maxQueue: number;
   /** seq and hash of the newest entry (hashed, maybe not yet written). */
   lastSeq: number;
   lastHash: string;
@@ -628,6 +636,8 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
   private bytes = 0;
   private batches = 0;
   private checkpoints = 0;
+  private lastCheckpointAtMs: number | null = null;
+  private openedAtMs = 0;
   private dropped = 0;
   private droppedSinceGap = 0;
   /** Refused before they reached the log (a full hand-off buffer), not yet in a gap entry. */
@@ -715,6 +725,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.segmentFirstSeq = segment?.firstSeq ?? 0;
     this.segmentBytesSoFar = tail.keepBytes;
     this.segmentStartMs = cfg.now();
+    this.openedAtMs = this.segmentStartMs;
     this.instanceId = instanceId;
     this.fd = fd;
     this.lockPath = lockPath;
@@ -867,6 +878,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.cursor.lastCheckpointSeq = body.seq;
     this.sinceCheckpoint = 0;
     this.checkpoints++;
+    this.lastCheckpointAtMs = this.cfg.now();
     if (this.listenerCount('checkpoint') > 0) {
       this.emit('checkpoint', { seq: body.seq, fromSeq: body.fromSeq, toSeq: body.toSeq, lastHash: body.lastHash, hash, time: body.time, final });
     }
@@ -1304,6 +1316,10 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
       bytes: this.bytes,
       batches: this.batches,
       checkpoints: this.checkpoints,
+      lastCheckpointAtMs: this.lastCheckpointAtMs,
+      openedAtMs: this.openedAtMs,
+      sinceCheckpoint: this.sinceCheckpoint,
+      maxQueue: this.cfg.maxQueue,
       lastSeq: this.cursor.nextSeq - 1,
       lastHash: this.cursor.prevHash,
       lastWrittenSeq: this.writtenSeq,

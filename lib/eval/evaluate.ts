@@ -12,6 +12,8 @@ export interface EvaluationOptions {
   horizon: number;
   /** Most origins per series, evenly spaced over the held-out part. */
   maxOrigins: number;
+  /** Called after each window (origin) with the windows done, their total and the series id. */
+  onProgress?: (done: number, total: number, label: string) => void;
 }
 
 export interface Scores {
@@ -58,13 +60,17 @@ export function evaluateModel(session: ModelSession, all: LoadedSeries[], option
   const m = session.manifest;
   const { horizon } = options;
   const results: SeriesResult[] = [];
-  for (const s of all) {
-    const n = s.values.length;
+  // The origins of every series first: the progress total is known before the first window.
+  const plans = all.map((s) => {
     const first = Math.max(s.trainLength, m.minContext);
-    const last = n - horizon;
+    const last = s.values.length - horizon;
+    const stride = Math.max(1, Math.ceil((last - first + 1) / options.maxOrigins));
+    return { s, first, last, stride, windows: last < first ? 0 : Math.floor((last - first) / stride) + 1 };
+  });
+  const total = plans.reduce((t, p) => t + p.windows, 0);
+  let done = 0;
+  for (const { s, first, last, stride } of plans) {
     if (last < first) continue;
-    const span = last - first + 1;
-    const stride = Math.max(1, Math.ceil(span / options.maxOrigins));
     const scale = naiveScale(s.values, s.trainLength);
     const acc = {
       model: new ScoreAccumulator(m.quantileLevels, m.medianIndex, scale),
@@ -78,6 +84,7 @@ export function evaluateModel(session: ModelSession, all: LoadedSeries[], option
       acc.lastValue.add(lastValueForecast(s.values, origin, horizon, m.quantileLevels), actual);
       if (acc.seasonal && s.season) acc.seasonal.add(seasonalNaiveForecast(s.values, origin, horizon, m.quantileLevels, s.season), actual);
       windows++;
+      options.onProgress?.(++done, total, s.id);
     }
     if (acc.model.points === 0) continue;
     results.push({

@@ -4,6 +4,7 @@
  */
 import type { AuditDecision } from '../audit';
 import type { FallbackStep } from '../fallback';
+import type { TraceStart } from '../observability/tracing';
 import type { BatchAssessment } from './input-shield';
 import type { PreparedContext } from './pipeline-shield';
 import { NO_THREAT, type ForecastStatus, type SeriesState, type ThreatView } from './series';
@@ -49,6 +50,13 @@ export interface CallState {
   borrowed: Float32Array[] | null;
   /** True while a model run that may still read them is not known to have ended. */
   borrowedByRun: boolean;
+  /** The model run the call's result rests on: when it started (performance.now()) and on how
+   * many series (null: the model did not run). */
+  modelRun: { startedAt: number; rows: number } | null;
+  /** The instrument the request named (null: none). */
+  instrument: string | null;
+  /** The tracer and parent context when an OpenTelemetry SDK is registered (lib/observability). */
+  trace: TraceStart | null;
 }
 
 export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: number }>): CallState {
@@ -75,5 +83,8 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     bounds,
     borrowed: null,
     borrowedByRun: false,
+    modelRun: null,
+    instrument: null,
+    trace: null,
   };
 }

@@ -29,7 +29,12 @@ import { judgeInputs, type CallFailure } from './input-decisions';
 import { InputShield } from './input-shield';
 import { judgeOutputs } from './output-decisions';
 import { OutputShield } from './output-shield';
-import { isRefusal, PipelineShield, type PipelineRefusal, type PreparedContext } from './pipeline-shield';
+import { PipelineShield, type PipelineRefusal } from './pipeline-shield';
+import { preparePipeline } from './pipeline-decisions';
+import { recordCallEnd } from './call-end';
+import { beginTrace } from '../observability/tracing';
+import { checkMetricsOptions, registerGuardianMetrics, type GuardianMetricsOptions } from '../observability/metrics';
+import type { Registry } from 'prom-client';
 import { readRequest, readTimeout, type RequestSnapshot } from './request';
 import { OWN_BUFFERS, ResultSlab, type ResultBuffers } from './result-slab';
 import { sendToFallback, settleSeries, type ForecastStatus, type SeriesOutcome } from './series';
@@ -77,6 +82,7 @@ export class TiRexGuardian {
   readonly #failOf: CallFailure = {
     fail: (st, code, message) => this.#fail(st, code, message),
     refuse: (st, refusal) => this.#refuse(st, refusal),
+    reject: (st, code, message) => this.#fail(st, code, message, true),
   };
   /** Async calls accepted and not yet settled: close() waits for them. */
   readonly #inFlight = new Set<Promise<ForecastResult>>();
@@ -142,6 +148,19 @@ export class TiRexGuardian {
   /** Protection statistics so far. */
   stats(): StatsSnapshot {
     return this.#stats.snapshot({ lateModelResults: this.session.closed ? null : this.session.lateResults - this.#lateBase });
+  }
+
+  /**
+   * Registers this guardian's Prometheus metrics in `registry` (prom-client), labelled
+   * model=`options.name` (default: the manifest's name); several guardians share a registry.
+   * From here on each call records its latency (two histogram observations). `instruments`: the
+   * only instruments counted on their own (lib/observability/metrics.ts).
+   */
+  registerMetrics(registry: Registry, options: GuardianMetricsOptions = {}): void {
+    const o = checkMetricsOptions(options, this.session.manifest.name);
+    registerGuardianMetrics(registry, o.name, this, () => this.#stats.latency);
+    this.#stats.enableLatency();
+    this.#stats.trackInstruments(o.instruments);
   }
 
   get auditLog(): AuditLog | null {
@@ -395,6 +414,7 @@ export class TiRexGuardian {
   /** Records the model's time, then the output shield (a forecast) or the failure path (an error). */
   #modelDone(st: CallState, permit: Permit, started: number, q: Float32Array | null, err: unknown): ForecastResult {
     st.modelUs = (now() - started) * 1000;
+    st.modelRun = { startedAt: started, rows: st.modelRows.length };
     if (q) this.#afterModel(st, permit, q);
     else this.#modelFailed(st, permit, err);
     return this.#finish(st);
@@ -405,6 +425,7 @@ export class TiRexGuardian {
   #begin(request: ForecastRequest, copyRows = false): CallState {
     const st = newCallState(now(), this.#defaultBounds);
     this.#stats.calls++;
+    st.trace = beginTrace();
     if (this.#closing) {
       // The log is closed too: there is nowhere to record the call, so it is refused outright.
       this.#stats.bump(this.#stats.errors, ErrorCode.GuardianClosed);
@@ -428,13 +449,14 @@ export class TiRexGuardian {
       if (client !== null) this.#fail(st, ErrorCode.InvalidArgument, `clientUserId: ${client}`, true);
       st.clientUserId = req.clientUserId as string;
     }
-    this.#preparePipeline(st, req, copyRows);
+    preparePipeline(st, req, copyRows, this.#pipeline, this.#stats, this.#failOf, (c, n) => this.#borrow(c, n));
     if (req.instrument !== undefined) {
       // Own entries only: an instrument named '__proto__' or 'constructor' has no bounds.
       if (!Object.prototype.hasOwnProperty.call(this.#bounds, req.instrument)) {
         this.#fail(st, ErrorCode.InvalidArgument, `instrument ${JSON.stringify(req.instrument)} has no market bounds in the configuration`, true);
       }
       st.bounds = this.#bounds[req.instrument]!;
+      st.instrument = req.instrument;
     }
     return st;
   }
@@ -446,50 +468,6 @@ export class TiRexGuardian {
     st.inputs = this.#input.assessBatch(p.assessData, p.assessSpans, p.batch, st.bounds);
     judgeInputs(st, this.#pipeline.thresholds, this.#stats, this.config.strategy === 'strict', this.#failOf);
     if (st.modelRows.length > 0) this.#emergency(st);
-  }
-
-  /** Pipeline shield: horizon, shapes, lengths, dtype. */
-  #preparePipeline(st: CallState, req: RequestSnapshot, copyRows: boolean): void {
-    const horizonRefusal = this.#pipeline.checkHorizon(req.predictionLength);
-    this.#stats.check('contextLength', horizonRefusal !== null);
-    if (horizonRefusal) this.#refuse(st, horizonRefusal);
-    st.horizon = req.predictionLength as number;
-    let prepared: PreparedContext | PipelineRefusal;
-    try {
-      // Tensors from the pool (given back by #finish): a fresh one per call costs a garbage
-      // collector's attention (lib/native/staging.ts).
-      prepared = this.#pipeline.prepare(req.context, req.batch, (n) => this.#borrow(st, n));
-    } catch (err) {
-      // A coded error from a kernel (a detached buffer, say) is the caller's: typed and audited.
-      const code = ((err as { code?: string }).code ?? ErrorCode.Internal) as ErrorCodeValue;
-      this.#fail(st, code, `context: ${(err as Error).message}`, true);
-    }
-    if (isRefusal(prepared)) {
-      this.#stats.check(prepared.code === 'TG_PRECISION_LOSS' ? 'devicePrecision' : prepared.code === 'TG_CONTEXT_TOO_SHORT' || prepared.code === 'TG_CONTEXT_TOO_LONG' ? 'contextLength' : 'tensorOperations', true);
-      this.#refuse(st, prepared);
-    }
-    const p = prepared as PreparedContext;
-    if (copyRows) this.#pipeline.ownCopy(p, (n) => this.#borrow(st, n)); // async: nothing the caller owns is read after this
-    st.prepared = p;
-    st.batch = p.batch;
-    for (const w of p.warnings) st.warnings.push(w);
-    this.#stats.check('contextLength', p.trimmed);
-    const ragged = p.batch > 1 && p.lengths.some((l) => l !== p.lengths[0]);
-    this.#stats.check('tensorOperations', ragged);
-    this.#stats.check('devicePrecision', p.precisionLoss > 0);
-    if (p.trimmed) {
-      st.shields.push({ shield: 'pipeline', action: 'trim', detail: `kept the last ${p.window} points` });
-      st.decisions.push({ shield: 'pipeline', action: 'trim', kept: p.window });
-    }
-    if (p.imputed > 0) {
-      st.shields.push({ shield: 'pipeline', action: 'impute', detail: `${p.imputed} values` });
-      st.decisions.push({ shield: 'pipeline', action: 'impute', values: p.imputed });
-    }
-    if (ragged) st.decisions.push({ shield: 'pipeline', action: 'pad-ragged', window: p.window });
-    if (p.precisionLoss > 0) st.decisions.push({ shield: 'pipeline', action: 'float32', maxRelativeError: p.precisionLoss });
-    if (p.precisionLoss > 1e-3) {
-      st.warnings.push(`float32 conversion lost ${p.precisionLoss.toExponential(2)} of a series' own scale (accepted up to ${this.#pipeline.thresholds.maxPrecisionLoss})`);
-    }
   }
 
   /** Emergency procedures before the model: maintenance and suspension. */
@@ -594,6 +572,7 @@ export class TiRexGuardian {
     this.#stats.bump(this.#stats.errors, code);
     this.#stats.byStatus.blocked++;
     const auditId = this.#trail?.record(st) ?? null;
+    recordCallEnd(this.#stats, st, this.#modelInfo, auditId, now(), code);
     Object.assign(err, { auditId, status: 'blocked' as const, strategy: alwaysThrow ? 'any' : this.config.strategy });
     throw err;
   }
@@ -618,7 +597,9 @@ export class TiRexGuardian {
     const series = settleSeries(st, this.#levels.length);
     this.#stats.byStatus[st.status]++;
     const auditId = this.#trail?.record(st) ?? null;
-    const totalUs = (now() - st.t0) * 1000;
+    const end = now();
+    recordCallEnd(this.#stats, st, this.#modelInfo, auditId, end, null);
+    const totalUs = (end - st.t0) * 1000;
     return {
       status: st.status,
       reason: st.reason,

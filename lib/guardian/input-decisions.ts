@@ -16,6 +16,8 @@ import type { PipelineThresholds } from './thresholds';
 export interface CallFailure {
   fail(st: CallState, code: ErrorCodeValue, message: string): never;
   refuse(st: CallState, refusal: PipelineRefusal): never;
+  /** The caller's mistake: thrown whatever the strategy (there is nothing to serve). */
+  reject(st: CallState, code: ErrorCodeValue, message: string): never;
 }
 
 export function judgeInputs(st: CallState, thresholds: PipelineThresholds, stats: ProtectionStats, strict: boolean, end: CallFailure): void {

@@ -116,6 +116,8 @@ export interface SafetyReportOptions {
   defaultManifest?: string;
   /** Called after each case (progress). */
   onCase?: (r: CaseResult, index: number, total: number) => void;
+  /** Called after each case with the cases done, their total and "category: case id". */
+  onProgress?: (done: number, total: number, label: string) => void;
 }
 
 const SIGNING_KEY = 'tirex-guardian-safety-suite-signing-key-0123456789';
@@ -501,6 +503,7 @@ export async function runSafetyReport(options: SafetyReportOptions = {}): Promis
       const r = await runCase(runnable[i]!, pools);
       results.push(r);
       options.onCase?.(r, i, runnable.length);
+      options.onProgress?.(i + 1, runnable.length, `${CATEGORY_LABELS[r.category]}: ${r.id}`);
     }
   } finally {
     auditChecks = await pools.close();

@@ -25,6 +25,8 @@ const LIMIT = {
 };
 
 const NAME = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+/** As the service's INSTRUMENT_RULE (strings.ts): printable ASCII, no space at either end. */
+const INSTRUMENT = { type: 'string', maxLength: 64, pattern: '^[\\x21-\\x7e](?:[\\x20-\\x7e]*[\\x21-\\x7e])?$' };
 
 const MODEL = {
   type: 'object',
@@ -86,5 +88,16 @@ export const SERVICE_SCHEMA = closed({
     maxConnections: int(1, 1_000_000),
   }),
   drainTimeoutMs: int(100, 600_000),
+  metrics: closed({
+    enabled: { type: 'boolean' },
+    port: { oneOf: [{ type: 'null' }, int(0, 65535)] },
+    host: { oneOf: [{ type: 'null' }, str(255)] },
+    allow: { type: 'array', maxItems: 256, items: str(64) },
+    instruments: { type: 'array', maxItems: 1000, uniqueItems: true, items: INSTRUMENT },
+  }),
+  dashboard: closed({
+    enabled: { type: 'boolean' },
+    instruments: { type: 'array', maxItems: 64, uniqueItems: true, items: INSTRUMENT },
+  }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
 });

@@ -15,6 +15,8 @@ import { PROFILE_NAMES, type ProfileName } from '../guardian/thresholds';
 import { packageRoot } from '../native/addon';
 import { SERVICE_SCHEMA } from './config-schema';
 import type { LimitSpec } from './limits/spec';
+import { parseAddressBlock } from './address-list';
+import { tracingFromEnv, type TracingConfig } from './tracing-config';
 
 export interface ModelEntry {
   name: string;
@@ -62,6 +64,29 @@ export interface ServiceConfig {
   };
   drainTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** GET /metrics (Prometheus): on the service's port for a `metrics` or `admin` key or an
+   * allowed address, and, with `port`, on a listener of its own that serves nothing else. */
+  metrics: {
+    enabled: boolean;
+    /** A second listener for /metrics only (null: none). */
+    port: number | null;
+    /** Its host (null: the service's). */
+    host: string | null;
+    /** Addresses or CIDR blocks that scrape without a key (both listeners). On the metrics port
+     * an empty list admits everyone (a port reachable only inside the cluster). */
+    allow: string[];
+    /** Instruments counted on their own (tirex_guardian_instrument_forecasts_total). */
+    instruments: string[];
+  };
+  /** The status page at / (read-only unless the viewer's key holds `admin`). */
+  dashboard: {
+    enabled: boolean;
+    /** Instruments whose latest forecast the page draws as a fan chart. */
+    instruments: string[];
+  };
+  /** OpenTelemetry tracing, from the standard OTEL_* variables (null: off). Not in the file:
+   * OTEL_* is how every OpenTelemetry deployment configures it. */
+  tracing: TracingConfig | null;
 }
 
 /** Seed 004's presets: 100 requests/min per key on the API, 10 forecasts/s per key, 1000/s in
@@ -89,10 +114,13 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
     limits: { jsonBodyBytes: 8 << 20, binaryBodyBytes: 32 << 20, maxResultValues: 4 << 20, jsonResultValues: 1 << 18, forecastTimeoutMs: 1_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxInFlight: 512, maxConnections: 256 },
     drainTimeoutMs: 10_000,
     logLevel: 'info',
+    metrics: { enabled: true, port: null, host: null, allow: [], instruments: [] },
+    dashboard: { enabled: true, instruments: [] },
+    tracing: null,
   };
 }
 
-type EnvKind = 'string' | 'int' | 'bool' | 'profile';
+type EnvKind = 'string' | 'int' | 'bool' | 'profile' | 'list';
 interface EnvVariable {
   readonly name: string;
   readonly kind: EnvKind;
@@ -125,6 +153,13 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'TG_MAX_IN_FLIGHT', kind: 'int', meaning: 'limits.maxInFlight: forecasts in progress before 503', apply: (c, v) => (c.limits.maxInFlight = v) },
   { name: 'TG_DRAIN_TIMEOUT_MS', kind: 'int', meaning: 'drainTimeoutMs: the most a SIGTERM drain waits', apply: (c, v) => (c.drainTimeoutMs = v) },
   { name: 'TG_LOG_LEVEL', kind: 'string', meaning: 'logLevel: fatal, error, warn, info, debug or silent', apply: (c, v) => (c.logLevel = v) },
+  { name: 'TG_METRICS', kind: 'bool', meaning: 'metrics.enabled: GET /metrics', apply: (c, v) => (c.metrics.enabled = v) },
+  { name: 'TG_METRICS_PORT', kind: 'int', meaning: 'metrics.port: a listener for /metrics only', apply: (c, v) => (c.metrics.port = v) },
+  { name: 'TG_METRICS_HOST', kind: 'string', meaning: "metrics.host: that listener's host", apply: (c, v) => (c.metrics.host = v) },
+  { name: 'TG_METRICS_ALLOW', kind: 'list', meaning: 'metrics.allow: addresses or CIDR blocks that scrape without a key (comma-separated)', apply: (c, v) => (c.metrics.allow = v) },
+  { name: 'TG_METRICS_INSTRUMENTS', kind: 'list', meaning: 'metrics.instruments: instruments counted on their own (comma-separated)', apply: (c, v) => (c.metrics.instruments = v) },
+  { name: 'TG_DASHBOARD', kind: 'bool', meaning: 'dashboard.enabled: the status page at /', apply: (c, v) => (c.dashboard.enabled = v) },
+  { name: 'TG_DASHBOARD_INSTRUMENTS', kind: 'list', meaning: "dashboard.instruments: whose latest forecast the page draws (comma-separated)", apply: (c, v) => (c.dashboard.instruments = v) },
   // Read by the library itself, not by the service's configuration.
   { name: 'TG_ADDON_PATH', kind: 'string', meaning: 'another build of the addon (library)', apply: null },
   { name: 'TG_RUNNER_SPIN_US', kind: 'int', meaning: "the runner threads' spin after a job (library)", apply: null },
@@ -146,6 +181,11 @@ function envValue(v: EnvVariable, raw: string, problems: string[]): unknown {
       if (Object.hasOwn(BOOLS, raw.toLowerCase())) return BOOLS[raw.toLowerCase()];
       problems.push(`${v.name}: must be true or false (1/0, on/off, yes/no)`);
       return undefined;
+    case 'list':
+      return raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
     case 'profile':
       if ((PROFILE_NAMES as readonly string[]).includes(raw)) return raw;
       problems.push(`${v.name}: must be one of ${PROFILE_NAMES.join(', ')}`);
@@ -260,7 +300,10 @@ export function loadServiceConfig(o: LoadOptions = {}): ServiceConfig {
   }
   merged = merge(merged, overrides);
   merged.profile = profile;
+  // OTEL_* only (the file and overrides cannot set it: `tracing` is not in the schema).
+  delete merged.tracing;
   if (!validate(merged)) for (const e of validate.errors ?? []) problems.push(describe(e));
+  merged.tracing = tracingFromEnv(env, problems);
   if (problems.length === 0) problems.push(...consistencyProblems(merged as ServiceConfig));
   if (problems.length > 0) throw invalid(problems);
   return merged as ServiceConfig;
@@ -288,6 +331,8 @@ function consistencyProblems(c: ServiceConfig): string[] {
     if (l.algorithm === 'sliding-window' && l.limit > 100_000) out.push(`rateLimits.${name}.limit: a sliding window keeps at most 100000 admissions; use token-bucket for more`);
     if (l.algorithm === 'sliding-window' && l.burst !== undefined) out.push(`rateLimits.${name}.burst: only a token bucket has a burst`);
   }
+  for (const [i, a] of c.metrics.allow.entries()) if (parseAddressBlock(a) === null) out.push(`metrics.allow[${i}]: not an IP address or CIDR block (10.0.0.0/8, fd00::/8)`);
+  if (c.metrics.port !== null && c.metrics.port !== 0 && c.metrics.port === c.port) out.push('metrics.port: must differ from port');
   const fa = c.rateLimits.authFailures;
   if (fa.windowMs % 1000 !== 0 || fa.blockMs % 1000 !== 0) out.push('rateLimits.authFailures: windowMs and blockMs must be whole seconds');
   return out;

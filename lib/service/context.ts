@@ -8,6 +8,9 @@ import type { AuthFailureLimiter } from './limits/auth-failures';
 import type { SharedLimiter } from './limits/shared';
 import type { ServedModel } from './models';
 import type { ServiceStats } from './service-stats';
+import type { LatestForecasts } from './latest-forecasts';
+import type { ServiceMetrics } from './metrics';
+import type { Context, Span } from '@opentelemetry/api';
 
 export interface ServiceContext {
   readonly config: ServiceConfig;
@@ -23,6 +26,9 @@ export interface ServiceContext {
   auditLogFor(model: ServedModel | null): AuditLog | null;
   /** Lifecycle, for the probes. */
   readonly state: { started: boolean; draining: boolean };
+  readonly metrics: ServiceMetrics;
+  /** The dashboard's fan charts. */
+  readonly latest: LatestForecasts;
 }
 
 /** Per request. */
@@ -32,6 +38,8 @@ export interface RequestTrail {
   /** True once the guardian (or an admin handler) has recorded the request itself. */
   audited: boolean;
   startedNs: bigint;
+  /** The request's server span and its context (null: no tracing SDK). */
+  trace: { span: Span; context: Context } | null;
 }
 
 declare module 'fastify' {

@@ -3,15 +3,29 @@
  * record of an authenticated request to an audited route that ended before the guardian or an
  * admin handler recorded it (onResponse), and Connection: close on every answer while draining.
  */
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import type { ServiceContext } from './context';
+import { startRequestSpan } from './telemetry';
+
+/** The route's pattern (bounded, unlike the URL): the metrics' and spans' label. */
+const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+
+function endSpan(request: FastifyRequest, status: number): void {
+  const t = request.tg?.trace;
+  if (t === null || t === undefined) return;
+  request.tg.trace = null;
+  t.span.setAttribute('http.response.status_code', status);
+  if (status >= 500 || status === 499) t.span.setStatus({ code: SpanStatusCode.ERROR });
+  t.span.end();
+}
 
 export function registerHooks(app: FastifyInstance, ctx: ServiceContext): void {
   app.decorateRequest('tg', null as never);
   app.addHook('onRequest', async (request, reply) => {
     ctx.stats.requests++;
-    request.tg = { key: null, model: null, audited: false, startedNs: process.hrtime.bigint() };
+    request.tg = { key: null, model: null, audited: false, startedNs: process.hrtime.bigint(), trace: startRequestSpan(request.method, routeOf(request), request.headers) };
     const access = request.routeOptions.config.access;
     if (access === undefined) return;
     const key = await ctx.gate.admit(request, reply, access);
@@ -19,11 +33,14 @@ export function registerHooks(app: FastifyInstance, ctx: ServiceContext): void {
   });
   app.addHook('onResponse', async (request, reply) => {
     ctx.stats.answered(reply.statusCode);
+    ctx.metrics.observe(routeOf(request), request.method, reply.statusCode, Number(process.hrtime.bigint() - request.tg.startedNs) / 1e9);
+    endSpan(request, reply.statusCode);
     if (unrecorded(request)) recordRefusal(ctx, request, reply.statusCode);
   });
   // A request admitted and then abandoned by its client (or cut by the request timeout) never
   // reaches onResponse: recorded here, so that it too is in the log.
   app.addHook('onRequestAbort', async (request) => {
+    endSpan(request, 499);
     if (unrecorded(request)) recordRefusal(ctx, request, 499);
   });
   app.addHook('onSend', async (_request, reply) => {

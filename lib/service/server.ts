@@ -30,6 +30,11 @@ import { registerForecast } from './routes/forecast';
 import { readiness, registerHealth } from './routes/health';
 import { registerHooks } from './hooks';
 import { ServiceStats } from './service-stats';
+import { LatestForecasts } from './latest-forecasts';
+import { ServiceMetrics } from './metrics';
+import { registerDashboard } from './routes/dashboard';
+import { registerMetricsRoute, startMetricsListener, type MetricsListener } from './routes/metrics';
+import { installTracing, type ServiceTracing } from './telemetry';
 
 export interface CreateServerOptions extends LoadOptions {
   /** A configuration already loaded (skips the file and the environment). */
@@ -42,6 +47,8 @@ export interface Service {
   readonly context: ServiceContext;
   /** Binds, then warms every model; resolves to the address ('http://host:port'). */
   listen(): Promise<string>;
+  /** The metrics listener's address once listening (null: metrics.port is not set). */
+  readonly metricsUrl: string | null;
   /** The graceful stop; idempotent. Resolves once everything is closed. */
   drain(reason?: string): Promise<void>;
   readiness(): ReturnType<typeof readiness>;
@@ -171,17 +178,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
     redis?.disconnect();
     throw err;
   }
+  // Before anything serves: the guardians' spans need the provider from their first call.
+  const tracing = config.tracing === null ? null : installTracing(config.tracing);
   try {
-    return assemble(config, keys, redis, models);
+    return assemble(config, keys, redis, models, tracing);
   } catch (err) {
     for (const m of models) void m.guardian.close();
     keys.close();
     redis?.disconnect();
+    void tracing?.shutdown();
     throw err;
   }
 }
 
-function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[]): Service {
+function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[], tracing: ServiceTracing | null): Service {
   const rl = config.rateLimits;
   const prefix = rl.redis?.prefix ?? 'tg:';
   const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
@@ -201,6 +211,8 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
     state,
     modelOf: (name) => (name === undefined ? models[0]! : (byName.get(name) ?? null)),
     auditLogFor: (m) => (m ?? models[0]!).guardian.auditLog,
+    metrics: new ServiceMetrics(config, models, stats, limiter),
+    latest: new LatestForecasts(config.dashboard.instruments),
   };
   const app = buildApp(config);
   registerParsers(app, config);
@@ -212,14 +224,21 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
   registerHealth(app, ctx);
   registerForecast(app, ctx);
   registerAdmin(app, ctx);
+  if (config.metrics.enabled) registerMetricsRoute(app, ctx);
+  if (config.dashboard.enabled) registerDashboard(app, ctx);
 
   let draining: Promise<void> | null = null;
+  let metricsListener: MetricsListener | null = null;
   const service: Service = {
     app,
     config,
     context: ctx,
     readiness: () => readiness(ctx),
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
+    },
     async listen() {
+      if (config.metrics.enabled && config.metrics.port !== null) metricsListener = await startMetricsListener(ctx);
       const listening = await app.listen({ host: config.host, port: config.port });
       // Fastify names the scheme from its own https option; the TLS server is ours (serverFactory).
       const address = config.tls === null ? listening : listening.replace(/^http:/, 'https:');
@@ -247,6 +266,9 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
         limiter?.close();
         keys.close();
         if (redis !== null) await redis.quit().catch(() => redis.disconnect());
+        // Last: the final spans and scrapes of the drain itself go out.
+        await tracing?.shutdown();
+        await metricsListener?.close();
       })();
       return draining;
     },

@@ -18,6 +18,11 @@ export interface StringRule {
 
 /** Identifiers: instruments ('BRENT', 'EUR/USD', 'ES:Z26'), model names. */
 export const IDENT_RULE: StringRule = { maxLength: 64, allow: /^[A-Za-z0-9][A-Za-z0-9._:/+-]*$/, allowed: 'letters, digits and . _ : / + - (starting with a letter or digit)' };
+/** Instruments as exchanges and data vendors name them ('BRENT', 'EUR/USD', 'ES=F', '^GSPC',
+ * 'BRK B', 'M&M.NS'): printable ASCII, no space at either end. The guardian serves only the
+ * instruments its configuration bounds, and every place that shows one escapes it (JSON, the
+ * audit log, Prometheus labels, the dashboard's text nodes). */
+export const INSTRUMENT_RULE: StringRule = { maxLength: 64, allow: /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, allowed: 'printable ASCII, no space at either end' };
 /** User ids as a client names them: also e-mail-like ids (the audit log pseudonymizes those). */
 export const USER_RULE: StringRule = { maxLength: 128, allow: /^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/, allowed: 'letters, digits and . _ : @ + - (starting with a letter or digit)' };
 /** A decimal count in a header. */

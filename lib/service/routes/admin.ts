@@ -29,7 +29,7 @@ const MAINTENANCE_BODY = {
 const RESUME_BODY = { type: ['object', 'null'], additionalProperties: false, properties: { model: { type: 'string' } } };
 const NO_BODY = { type: 'object', additionalProperties: false, properties: {} };
 
-function describeModel(s: ServedModel): object {
+export function describeModel(s: ServedModel): object {
   const g = s.guardian;
   const m = g.session.manifest;
   return {
@@ -89,21 +89,47 @@ function recordAction(ctx: ServiceContext, request: FastifyRequest, model: Serve
   });
 }
 
-export function registerAdmin(app: FastifyInstance, ctx: ServiceContext): void {
-  app.get('/v1/models', { config: READ }, async () => ({ models: ctx.models.map(describeModel) }));
-
-  app.get('/v1/stats', { config: READ }, async () => ({
+/** GET /v1/stats (the dashboard shows the same numbers): the service's counters, the limits,
+ * the keys, each guardian's statistics and each audit log's health. */
+export function statsBody(ctx: ServiceContext): object {
+  return {
     service: ctx.stats.snapshot(),
     rateLimits: ctx.limiter === null ? { enabled: false } : { enabled: true, ...ctx.limiter.status(), authFailures: ctx.authFailures?.status() ?? null },
     keys: ctx.keys.status(),
     models: Object.fromEntries(ctx.models.map((s) => [s.name, s.guardian.stats()])),
-  }));
+    audit: Object.fromEntries(ctx.models.map((s) => [s.name, auditHealth(s)])),
+  };
+}
 
-  app.get('/v1/breakers', { config: READ }, async () => {
-    const breakers: Record<string, object> = {};
-    for (const s of ctx.models) for (const [name, st] of Object.entries(s.guardian.breakers.stats())) breakers[name] = { model: s.name, ...st };
-    return { breakers };
-  });
+function auditHealth(s: ServedModel): object | null {
+  const log = s.guardian.auditLog;
+  if (log === null) return null;
+  const a = log.stats();
+  return {
+    state: a.state,
+    error: a.error === null ? null : 'the log failed: see the service log',
+    pending: a.pending,
+    maxQueue: a.maxQueue,
+    written: a.written,
+    dropped: a.dropped,
+    checkpoints: a.checkpoints,
+    lastCheckpointAt: a.lastCheckpointAtMs === null ? null : new Date(a.lastCheckpointAtMs).toISOString(),
+    sinceCheckpoint: a.sinceCheckpoint,
+  };
+}
+
+export function breakersBody(ctx: ServiceContext): Record<string, object> {
+  const breakers: Record<string, object> = {};
+  for (const s of ctx.models) for (const [name, st] of Object.entries(s.guardian.breakers.stats())) breakers[name] = { model: s.name, ...st };
+  return breakers;
+}
+
+export function registerAdmin(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get('/v1/models', { config: READ }, async () => ({ models: ctx.models.map(describeModel) }));
+
+  app.get('/v1/stats', { config: READ }, async () => statsBody(ctx));
+
+  app.get('/v1/breakers', { config: READ }, async () => ({ breakers: breakersBody(ctx) }));
 
   app.post<{ Params: { name: string } }>('/v1/breakers/:name/reset', { config: ACT, schema: { body: NO_BODY } }, async (request, reply) => {
     const name = request.params.name;

@@ -10,12 +10,13 @@
  * The caller recorded in the audit log is the API key's id; a client's `userId` goes beside it
  * (`clientUserId`). Every string is checked (strings.ts) before the guardian sees the request.
  */
+import { context } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ErrorCode } from '../../errors';
 import type { ForecastRequest, ForecastResult } from '../../guardian/types';
 import { scrubMessage, sendError } from '../http-errors';
-import { COUNT_RULE, describeProblem, IDENT_RULE, stringProblem, USER_RULE, type StringRule } from '../strings';
+import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, USER_RULE, type StringRule } from '../strings';
 import type { ServiceContext } from '../context';
 
 // Bounds from the guardian's own (REQUEST_LIMITS): the schema refuses before any work is done.
@@ -130,7 +131,7 @@ function binaryRequest(request: FastifyRequest, reply: FastifyReply, body: Buffe
   const fields: [string, string | undefined, StringRule][] = [
     ['x-tg-prediction-length', h('x-tg-prediction-length'), COUNT_RULE],
     ['x-tg-batch', h('x-tg-batch'), COUNT_RULE],
-    ['x-tg-instrument', h('x-tg-instrument'), IDENT_RULE],
+    ['x-tg-instrument', h('x-tg-instrument'), INSTRUMENT_RULE],
     ['x-tg-user-id', h('x-tg-user-id'), USER_RULE],
     ['x-tg-model', h('x-tg-model'), IDENT_RULE],
   ];
@@ -154,7 +155,7 @@ function binaryRequest(request: FastifyRequest, reply: FastifyReply, body: Buffe
 }
 
 function jsonRequest(request: FastifyRequest, reply: FastifyReply, body: JsonBody): (Omit<ForecastRequest, 'userId'> & { model?: string }) | null {
-  if (body.instrument !== undefined && !checkField(request, reply, 'instrument', body.instrument, IDENT_RULE)) return null;
+  if (body.instrument !== undefined && !checkField(request, reply, 'instrument', body.instrument, INSTRUMENT_RULE)) return null;
   if (body.userId !== undefined && !checkField(request, reply, 'userId', body.userId, USER_RULE)) return null;
   if (body.model !== undefined && !checkField(request, reply, 'model', body.model, IDENT_RULE)) return null;
   const out: Omit<ForecastRequest, 'userId'> & { model?: string } = { context: body.context as ForecastRequest['context'], predictionLength: body.predictionLength };
@@ -199,7 +200,9 @@ export function registerForecast(app: FastifyInstance, ctx: ServiceContext): voi
     // From here the guardian records the call itself, whatever happens to it.
     request.tg.audited = true;
     try {
-      result = await served.guardian.safeForecastAsync({ ...rest, userId: request.tg.key!.id }, { timeoutMs: ctx.config.limits.forecastTimeoutMs });
+      const call = () => served.guardian.safeForecastAsync({ ...rest, userId: request.tg.key!.id }, { timeoutMs: ctx.config.limits.forecastTimeoutMs });
+      // The guardian's span is a child of the request's (it reads the active context when called).
+      result = await (request.tg.trace === null ? call() : context.with(request.tg.trace.context, call));
     } catch (err) {
       const e = err as { code?: unknown; message?: string; option?: unknown; auditId?: unknown };
       if (typeof e.code !== 'string' || !e.code.startsWith('TG_')) throw err;
@@ -209,6 +212,7 @@ export function registerForecast(app: FastifyInstance, ctx: ServiceContext): voi
     } finally {
       ctx.stats.inFlight--;
     }
+    ctx.latest.offer(served.name, rest, result);
     if (binary) {
       setBinaryHeaders(reply, result);
       const q = result.quantiles;

@@ -1,0 +1,26 @@
+/**
+ * Writing a chart: only to a path ending in .svg, and atomically (FILE.tmp, then renamed over
+ * FILE), so that a reader never sees half a picture and a failed write leaves the old one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Why `file` cannot take a chart, or null when it can (a name ending in .svg). */
+export function svgPathProblem(file: string): string | null {
+  if (!/\.svg$/i.test(file) || path.basename(file).length <= 4) return `the chart is SVG: the file name must end in .svg, got ${JSON.stringify(file)}`;
+  return null;
+}
+
+/** Writes `svg` to `file` through `file`.tmp and a rename. */
+export function writeSvgFile(file: string, svg: string): void {
+  const problem = svgPathProblem(file);
+  if (problem !== null) throw new Error(problem);
+  const tmp = `${file}.tmp`;
+  try {
+    fs.writeFileSync(tmp, svg);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
