@@ -54,6 +54,7 @@ export type { StatsSnapshot } from './guardian/stats';
 export { LATENCY_BOUNDS_S, type LatencySummary } from './guardian/latency';
 export { BREAKER_STATE_VALUE, METRIC_PREFIX, type GuardianMetricsOptions } from './observability/metrics';
 export { FORECAST_SPAN, MODEL_SPAN, TRACER_NAME } from './observability/tracing';
+export { fanChartSvg, evaluationSvg, safetySummarySvg, type FanChartInput } from './plot';
 export * from './fallback';
 export * from './breaker';
 export {

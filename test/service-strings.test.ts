@@ -11,7 +11,7 @@ import Fastify from 'fastify';
 
 import { addressKey } from '../lib/service/access';
 import { httpStatusOf, scrubMessage, sendError } from '../lib/service/http-errors';
-import { COUNT_RULE, describeProblem, IDENT_RULE, stringProblem, USER_RULE, type StringProblem, type StringRule } from '../lib/service/strings';
+import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, USER_RULE, type StringProblem, type StringRule } from '../lib/service/strings';
 
 /** The contract, one code unit at a time. */
 function reference(value: unknown, rule: StringRule): StringProblem | null {
@@ -31,9 +31,27 @@ function reference(value: unknown, rule: StringRule): StringProblem | null {
   return rule.allow.test(value) ? null : 'not-allowed';
 }
 
-const RULES: [string, StringRule][] = [['ident', IDENT_RULE], ['user', USER_RULE], ['count', COUNT_RULE]];
+const RULES: [string, StringRule][] = [['ident', IDENT_RULE], ['instrument', INSTRUMENT_RULE], ['user', USER_RULE], ['count', COUNT_RULE]];
 
 describe('stringProblem', () => {
+  it('instruments: printable ASCII as exchanges write them, no space at either end, at most 64', () => {
+    for (const ok of ['BRENT', 'EUR/USD', 'ES=F', '^GSPC', 'BRK B', 'M&M.NS', '<img src=x onerror=alert(1)>', '!', '~', 'a b', 'x'.repeat(64)]) {
+      expect([ok, stringProblem(ok, INSTRUMENT_RULE)]).toEqual([ok, null]);
+    }
+    const refused: [string, StringProblem][] = [
+      [' BRENT', 'not-allowed'],
+      ['BRENT ', 'not-allowed'],
+      [' ', 'not-allowed'],
+      ['BR\u00e9NT', 'not-allowed'],
+      ['\u00a0', 'not-allowed'],
+      ['BR\tENT', 'control-character'],
+      ['', 'empty'],
+      ['x'.repeat(65), 'too-long'],
+    ];
+    for (const [value, problem] of refused) expect([value, stringProblem(value, INSTRUMENT_RULE)]).toEqual([value, problem]);
+    expect(describeProblem('instrument', 'not-allowed', INSTRUMENT_RULE)).toBe('instrument may contain only printable ASCII, no space at either end');
+  });
+
   it('equals the reference for any string, on every rule', () => {
     const anyString = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 140 }),
