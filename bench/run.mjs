@@ -34,6 +34,7 @@ const ALL = [
   ['observability.mjs', ['overhead']],
   ['observability.mjs', ['tracing']],
   ['observability.mjs', ['scrape']],
+  ['regime.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

@@ -50,7 +50,7 @@ const USAGE: Readonly<Record<CommandName, string>> = {
     'usage: tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]\n' +
     `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json] [--plot FILE.svg]`,
   'keys create':
-    'usage: tirex-guardian keys create --id ID --scopes forecast[,admin,metrics] [--expires 2027-01-31T00:00:00Z | --expires-in 30d|12h|2w]\n' +
+    'usage: tirex-guardian keys create --id ID --scopes forecast[,admin,metrics,ticks] [--expires 2027-01-31T00:00:00Z | --expires-in 30d|12h|2w]\n' +
     `${PAD}[--forecast-per-second N] [--forecast-burst N] [--api-per-minute N] [--keys-file F] [--json]\n` +
     `${PAD}(key file: --keys-file, else $TG_KEYS_FILE, else ./tirex-guardian-keys.json)`,
   'keys revoke': 'usage: tirex-guardian keys revoke --id ID [--keys-file F]',

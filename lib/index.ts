@@ -55,6 +55,19 @@ export { LATENCY_BOUNDS_S, type LatencySummary } from './guardian/latency';
 export { BREAKER_STATE_VALUE, METRIC_PREFIX, type GuardianMetricsOptions } from './observability/metrics';
 export { FORECAST_SPAN, MODEL_SPAN, TRACER_NAME } from './observability/tracing';
 export { fanChartSvg, evaluationSvg, safetySummarySvg, type FanChartInput } from './plot';
+export {
+  RegimeEngine,
+  registerRegimeMetrics,
+  resolveRegimeConfig,
+  DEFAULT_SIZE_FACTORS,
+  SIZE_FACTOR_BOUNDS,
+  type Bar,
+  type RegimeConfig,
+  type RegimeSnapshot,
+  type RegimeStats,
+  type SizeFactors,
+} from './regime';
+export { REGIME_BOUND_FACTORS, type RegimeSource } from './guardian/regime-use';
 export * from './fallback';
 export * from './breaker';
 export {

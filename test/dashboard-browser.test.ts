@@ -19,12 +19,16 @@ const RESULTS = path.resolve(__dirname, '..', 'test-results');
 let t: TestService;
 let browser: Browser;
 
-const forecast = (instrument: string, context = series(256)) =>
-  fetch(`${t.url}/v1/forecast`, {
+/** A forecast, its body read whole (an unread body keeps the connection busy past the drain). */
+async function forecast(instrument: string, context = series(256)): Promise<{ status: number }> {
+  const r = await fetch(`${t.url}/v1/forecast`, {
     method: 'POST',
     headers: { authorization: `Bearer ${t.keys.desk}`, 'content-type': 'application/json' },
     body: JSON.stringify({ context, predictionLength: 16, instrument }),
   });
+  await r.text();
+  return { status: r.status };
+}
 
 async function stats(): Promise<any> {
   return (await fetch(`${t.url}/v1/stats`, { headers: { authorization: `Bearer ${t.keys.reader}` } })).json();

@@ -51,7 +51,7 @@ describe('deploy/prometheus: the alert rules', () => {
   });
 
   it('name only metrics that a real scrape of the service holds', async () => {
-    await fetch(`${t.url}/v1/forecast`, { method: 'POST', headers: { authorization: `Bearer ${t.keys.desk}`, 'content-type': 'application/json' }, body: JSON.stringify({ context: series(256), predictionLength: 8 }) });
+    await (await fetch(`${t.url}/v1/forecast`, { method: 'POST', headers: { authorization: `Bearer ${t.keys.desk}`, 'content-type': 'application/json' }, body: JSON.stringify({ context: series(256), predictionLength: 8 }) })).text();
     const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.keys.reader}` } })).text();
     const exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [m[1]!, `${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
     const named = new Set([...fs.readFileSync(RULES, 'utf8').matchAll(/\b((?:tirex_guardian|process|nodejs)_[a-z_]+)\b/g)].map((m) => m[1]!));
@@ -89,7 +89,9 @@ describe('deploy/k8s: the example', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/health/live');
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
       expect(container[probe].httpGet.port).toBe('http');
-      expect((await fetch(`${t.url}${container[probe].httpGet.path}`)).status).toBe(200);
+      const r = await fetch(`${t.url}${container[probe].httpGet.path}`);
+      await r.text();
+      expect(r.status).toBe(200);
     }
     const a = deployment.spec.template.metadata.annotations;
     expect(a['prometheus.io/scrape']).toBe('true');

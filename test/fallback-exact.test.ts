@@ -73,8 +73,9 @@ function ok(r: FallbackResult) {
   return r;
 }
 
-function info(method: FallbackInfo['method'], fields: Omit<FallbackInfo, 'method' | 'clamped' | 'floored' | 'slope' | 'pairs'> & Partial<FallbackInfo>): FallbackInfo {
-  return { method, slope: 0, pairs: 0, floored: false, clamped: 0, ...fields };
+function info(method: FallbackInfo['method'], fields: Omit<FallbackInfo, 'method' | 'clamped' | 'floored' | 'slope' | 'pairs' | 'sigmaSource'> & Partial<FallbackInfo>): FallbackInfo {
+  // Without a caller's sigmaRelative, sigma is the realized volatility or the floor.
+  return { method, slope: 0, pairs: 0, floored: false, clamped: 0, ...fields, sigmaSource: fields.sigmaSource ?? (fields.floored ? 'floor' : 'realized') };
 }
 
 // --- exact outputs --------------------------------------------------------------------------------

@@ -295,7 +295,7 @@ describe('KeyStore following the file', () => {
       loadedAt: 1_000,
       reloads: 0,
       failedReloads: 2,
-      lastError: `key file ${file}: keys[0].scopes[0]: 'root' is not one of forecast, admin, metrics`,
+      lastError: `key file ${file}: keys[0].scopes[0]: 'root' is not one of forecast, admin, metrics, ticks`,
     });
     expect(accepted(store.authenticate(key)).id).toBe('keep-1');
 
@@ -303,7 +303,7 @@ describe('KeyStore following the file', () => {
     const r = store.reload();
     expect(r.ok).toBe(false);
     expect(r.ok === false && r.error.code).toBe('TG_KEY_FILE_INVALID');
-    expect(r.ok === false && r.error.message).toBe(`key file ${file}: keys[0].scopes[0]: 'root' is not one of forecast, admin, metrics`);
+    expect(r.ok === false && r.error.message).toBe(`key file ${file}: keys[0].scopes[0]: 'root' is not one of forecast, admin, metrics, ticks`);
     expect(store.status().failedReloads).toBe(3);
 
     fs.rmSync(file);
@@ -359,7 +359,7 @@ describe('KeyStore.open on an invalid file', () => {
   };
 
   it.each<[string, unknown, string]>([
-    ['an unknown scope', fileWith((d) => void (d.keys[2]!.scopes = ['root'])), "keys[2].scopes[0]: 'root' is not one of forecast, admin, metrics"],
+    ['an unknown scope', fileWith((d) => void (d.keys[2]!.scopes = ['root'])), "keys[2].scopes[0]: 'root' is not one of forecast, admin, metrics, ticks"],
     ['a duplicate id', fileWith((d) => void (d.keys[2]!.id = 'a')), "keys[2].id: 'a' duplicates keys[0].id"],
     ['an empty scope list', fileWith((d) => void (d.keys[0]!.scopes = [])), 'keys[0].scopes: is empty (a key needs at least one of forecast, admin, metrics)'],
     ['a scope listed twice', fileWith((d) => void (d.keys[1]!.scopes = ['admin', 'admin'])), "keys[1].scopes[1]: 'admin' is listed twice"],
@@ -436,7 +436,7 @@ describe('createKey, revokeKey and listKeys on the file', () => {
   it.each<[string, Parameters<typeof createKey>[1], string]>([
     ['a bad id', { id: 'desk 7', scopes: ['forecast'] }, "createKey: id: 'desk 7' is not a key id (1 to 64 of A-Z a-z 0-9 _ -, starting with a letter or digit)"],
     ['no scopes', { id: 'x', scopes: [] }, 'createKey: scopes: is empty (a key needs at least one of forecast, admin, metrics)'],
-    ['an unknown scope', { id: 'x', scopes: ['root' as 'admin'] }, "createKey: scopes[0]: 'root' is not one of forecast, admin, metrics"],
+    ['an unknown scope', { id: 'x', scopes: ['root' as 'admin'] }, "createKey: scopes[0]: 'root' is not one of forecast, admin, metrics, ticks"],
     ['a zero burst', { id: 'x', scopes: ['forecast'], limits: { forecastBurst: 0 } }, 'createKey: limits.forecastBurst: 0 is not an integer of at least 1'],
     ['an unknown limit', { id: 'x', scopes: ['forecast'], limits: { perDay: 5 } as never }, 'createKey: limits.perDay: unknown field (known: forecastPerSecond, forecastBurst, apiPerMinute)'],
     ['a past expiry', { id: 'x', scopes: ['forecast'], expiresAt: new Date('2020-01-01T00:00:00Z') }, 'createKey: expiresAt 2020-01-01T00:00:00.000Z is not in the future'],

@@ -90,7 +90,9 @@ describe('tracing through the service (OTLP/HTTP to a real receiver)', () => {
   it('exports the request span, the guardian span and the model span, linked, continuing the caller\'s traceparent', async () => {
     const spiked = series(256);
     spiked[250] = spiked[250]! * 1e4;
-    expect((await forecast({ context: series(256), predictionLength: 8 }, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` })).status).toBe(200);
+    const traced = await forecast({ context: series(256), predictionLength: 8 }, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` });
+    await traced.text();
+    expect(traced.status).toBe(200);
     const blocked = await forecast({ context: spiked, predictionLength: 8 });
     expect(blocked.status).toBe(200);
     expect(((await blocked.json()) as { status: string }).status).toBe('fallback');

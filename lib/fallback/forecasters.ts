@@ -16,6 +16,7 @@
  * Data problems never throw: a forecaster that cannot forecast returns { ok: false, reason }
  * and writes nothing. Programming errors (wrong types, bad options) throw coded errors.
  */
+import { ErrorCode, rangeError } from '../errors';
 import type { FloatArray } from '../kernels/validate';
 import {
   changeStd,
@@ -71,6 +72,10 @@ export interface FallbackOptions {
   out?: Float32Array;
   /** Finite points whose one-step changes give the realized volatility (>= 2). Default 64. */
   volWindow?: number;
+  /** When the context gives no reliable volatility (fewer than two changes, or a realized one
+   * under the floor), the bands' sigma is this share of |center| (a market regime's ATR, say),
+   * if that is above the floor. Default: none (the floor). */
+  sigmaRelative?: number;
 }
 
 export interface MovingAverageOptions extends FallbackOptions {
@@ -113,6 +118,8 @@ export interface FallbackInfo {
   sigma: number;
   /** True when sigma is the floor. */
   floored: boolean;
+  /** Where sigma came from: the realized volatility, the floor, or the caller's `sigmaRelative`. */
+  sigmaSource: 'realized' | 'floor' | 'relative';
   /** Output values clamped to the float32 range (float64 input beyond it only). */
   clamped: number;
 }
@@ -145,6 +152,8 @@ export interface Resolved {
   q: number;
   out: Float32Array | undefined;
   volWindow: number;
+  /** 0: none. */
+  sigmaRelative: number;
 }
 
 export function resolveCommon(horizon: number, options: FallbackOptions): Resolved {
@@ -152,7 +161,9 @@ export function resolveCommon(horizon: number, options: FallbackOptions): Resolv
   const q = options.levels === undefined ? z.length : options.levels.length;
   const volWindow = checkWindow(options.volWindow, 'volWindow', 2, FALLBACK_DEFAULTS.volWindow);
   const out = checkOut(options.out, horizon * q);
-  return { z, q, out, volWindow };
+  const rel = options.sigmaRelative;
+  if (rel !== undefined && !(typeof rel === 'number' && rel >= 0 && rel <= 10)) throw rangeError(ErrorCode.OutOfRange, `sigmaRelative must be a number from 0 to 10, got ${String(rel)}`);
+  return { z, q, out, volWindow, sigmaRelative: rel ?? 0 };
 }
 
 function fail(method: FallbackMethod, reason: string, finitePoints: number): FallbackFailure {
@@ -182,7 +193,10 @@ function finish(
   const realizedSigma = volatility.changes >= 2 ? unscaleSigma(volatility.sigma, gathered.scale) : NaN;
   const floor = sigmaFloor(center);
   const floored = !(realizedSigma >= floor);
-  const sigma = floored ? floor : realizedSigma;
+  // The caller's relative sigma stands in for an unreliable realized one (never below the floor).
+  const hinted = floored && r.sigmaRelative > 0 ? unscaleSigma(r.sigmaRelative * Math.abs(center), 1) : 0;
+  const fromHint = hinted > floor;
+  const sigma = fromHint ? hinted : floored ? floor : realizedSigma;
   const out = r.out ?? new Float32Array(horizon * r.q);
   const clamped = writeBands(out, horizon, r.z, r.q, a, b, scale, sigma);
   return {
@@ -202,7 +216,8 @@ function finish(
       changes: volatility.changes,
       realizedSigma,
       sigma,
-      floored,
+      floored: floored && !fromHint,
+      sigmaSource: fromHint ? 'relative' : floored ? 'floor' : 'realized',
       clamped,
     },
   };

@@ -5,6 +5,7 @@
 import type { AuditDecision } from '../audit';
 import type { FallbackStep } from '../fallback';
 import type { TraceStart } from '../observability/tracing';
+import type { RegimeSnapshot } from '../regime/types';
 import type { BatchAssessment } from './input-shield';
 import type { PreparedContext } from './pipeline-shield';
 import { NO_THREAT, type ForecastStatus, type SeriesState, type ThreatView } from './series';
@@ -57,6 +58,10 @@ export interface CallState {
   instrument: string | null;
   /** The tracer and parent context when an OpenTelemetry SDK is registered (lib/observability). */
   trace: TraceStart | null;
+  /** The instrument's market regime when the guardian has an engine (lib/guardian/regime-use.ts). */
+  regime: RegimeSnapshot | null;
+  /** The output shield's bound multiplier from that regime (1: none). */
+  regimeBoundFactor: number;
 }
 
 export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: number }>): CallState {
@@ -86,5 +91,7 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     modelRun: null,
     instrument: null,
     trace: null,
+    regime: null,
+    regimeBoundFactor: 1,
   };
 }

@@ -43,6 +43,7 @@ import {
   type ProfileName,
   type ThreatLevel,
 } from './thresholds';
+import type { RegimeSource } from './regime-use';
 
 type AuditConfig = NonNullable<GuardianConfig['audit']>;
 
@@ -61,6 +62,7 @@ const TOP_KEYS = [
   'clock',
   'suspendAfterCorruptOutputs',
   'resultBuffers',
+  'regime',
 ] as const satisfies readonly (keyof GuardianConfig)[];
 const AUDIT_KEYS = [
   'file',
@@ -138,6 +140,8 @@ export interface ResolvedGuardianConfig {
   breaker: Readonly<Omit<ResolvedBreakerOptions, 'name'>>;
   suspendAfterCorruptOutputs: number;
   resultBuffers: 'pooled' | 'own';
+  /** The market regime engine (null: none). */
+  regime: RegimeSource | null;
 }
 
 type Fields = Map<string, unknown>;
@@ -331,6 +335,14 @@ function resolveBreaker(value: unknown, clock: Clock): ResolvedGuardianConfig['b
 
 }
 
+function resolveRegime(value: unknown): RegimeSource | null {
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object' || typeof (value as RegimeSource).snapshot !== 'function') {
+    throw fail('regime', `must be a regime engine (an object with snapshot(symbol)), got ${shown(value)}`);
+  }
+  return value as RegimeSource;
+}
+
 function resolveTop(f: Fields): ResolvedGuardianConfig {
   const profile = oneOf(f, 'profile', 'profile', PROFILE_NAMES) ?? 'development';
   const preset = lookup(PROFILES, profile, 'profile');
@@ -359,6 +371,7 @@ function resolveTop(f: Fields): ResolvedGuardianConfig {
     breaker: resolveBreaker(f.get('breaker'), clock),
     suspendAfterCorruptOutputs: int(f, 'suspendAfterCorruptOutputs', 'suspendAfterCorruptOutputs', 1, MAX_SUSPEND_AFTER) ?? 5,
     resultBuffers: oneOf(f, 'resultBuffers', 'resultBuffers', RESULT_BUFFERS) ?? 'pooled',
+    regime: resolveRegime(f.get('regime')),
   };
 }
 

@@ -7,6 +7,7 @@
 import { fallbackChain } from '../fallback';
 import { AssessField } from '../kernels/assess';
 import type { CallState } from './call-state';
+import { regimeSigmaRelative } from './regime-use';
 import type { ResultBuffers } from './result-slab';
 import type { ProtectionStats } from './stats';
 
@@ -45,7 +46,7 @@ export function serveFallbacks(st: CallState, layout: FallbackLayout, buffers: R
     const out = q.subarray(b * H * Q, (b + 1) * H * Q);
     let r: ReturnType<typeof fallbackChain>;
     try {
-      r = fallbackChain(cleanRow(st, b), H, { levels: layout.levels, out });
+      r = fallbackChain(cleanRow(st, b), H, { levels: layout.levels, out, sigmaRelative: regimeSigmaRelative(st) });
     } catch (err) {
       r = { ok: false, reason: `the context could not be read: ${(err as Error).message}`, steps: [] };
     }

@@ -32,6 +32,7 @@ import { OutputShield } from './output-shield';
 import { PipelineShield, type PipelineRefusal } from './pipeline-shield';
 import { preparePipeline } from './pipeline-decisions';
 import { recordCallEnd } from './call-end';
+import { applyRegime, type RegimeSource } from './regime-use';
 import { beginTrace } from '../observability/tracing';
 import { checkMetricsOptions, registerGuardianMetrics, type GuardianMetricsOptions } from '../observability/metrics';
 import type { Registry } from 'prom-client';
@@ -67,6 +68,8 @@ export class TiRexGuardian {
   readonly #stats = new ProtectionStats();
   readonly #bounds: Record<string, { lo: number; hi: number }>;
   readonly #suspendAfter: number;
+  /** The market regime engine (null: none; lib/guardian/regime-use.ts). */
+  readonly #regime: RegimeSource | null;
   /** Read once: the result must be buildable even after the session was closed. */
   readonly #modelInfo: Readonly<{ name: string; sha256: string; provider: string }>;
   /** The levels, frozen: results hand them out, and a caller must not be able to change them. */
@@ -128,6 +131,7 @@ export class TiRexGuardian {
     this.#fallbackLayout = Object.freeze({ levels: this.#levels, medianIndex: m.medianIndex });
     this.#bounds = c.marketBounds; // no prototype: an instrument named 'constructor' finds nothing
     this.#suspendAfter = c.suspendAfterCorruptOutputs;
+    this.#regime = c.regime;
     this.breakers = new BreakerRegistry(c.breaker);
     this.breaker = this.breakers.get(`model:${m.name}@${this.session.sha256.slice(0, 12)}`);
     this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
@@ -457,6 +461,7 @@ export class TiRexGuardian {
       }
       st.bounds = this.#bounds[req.instrument]!;
       st.instrument = req.instrument;
+      if (this.#regime !== null) applyRegime(st, this.#regime, req.instrument);
     }
     return st;
   }
@@ -615,6 +620,7 @@ export class TiRexGuardian {
       auditId,
       model: this.#modelInfo,
       timings: { totalUs, modelUs: st.modelUs, shieldsUs: totalUs - st.modelUs },
+      regime: st.regime,
       warnings: st.warnings,
     };
   }

@@ -42,7 +42,7 @@ export function judgeOutputs(st: CallState, q: Float32Array, io: ForecastRowsIO,
     io.io[o + ForecastRow.sigma] = a.stat(b, AssessField.sigma);
     io.io[o + ForecastRow.min] = a.stat(b, AssessField.min);
     io.io[o + ForecastRow.max] = a.stat(b, AssessField.max);
-    io.io[o + ForecastRow.k] = output.k(a.decisions[b] === CAUTION);
+    io.io[o + ForecastRow.k] = output.k(a.decisions[b] === CAUTION) * st.regimeBoundFactor;
   }
   output.inspectRows(q, R, H, io, modelMean);
   let quantiles = q;

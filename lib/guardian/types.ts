@@ -6,7 +6,9 @@ import type { HandoffFullPolicy } from '../audit/handoff';
 import type { BreakerOptions, Clock } from '../breaker';
 import type { FallbackStep } from '../fallback';
 import type { SessionOptions } from '../model/session';
+import type { RegimeSnapshot } from '../regime/types';
 import type { ShieldActivation } from './call-state';
+import type { RegimeSource } from './regime-use';
 import type { ContextInput } from './pipeline-shield';
 import type { ForecastStatus, SeriesOutcome, ThreatView } from './series';
 import type { FallbackStrategy, PipelineProtection, PROFILES, ThreatLevel } from './thresholds';
@@ -46,6 +48,10 @@ export interface GuardianConfig {
   marketBounds?: Record<string, { lo: number; hi: number }>;
   breaker?: Omit<BreakerOptions, 'name' | 'clock'>;
   clock?: Clock;
+  /** A market regime engine (lib/regime, RegimeEngine): a request's `instrument` gets its regime,
+   * which widens or tightens the output shield's bound and informs the fallback's bands
+   * (lib/guardian/regime-use.ts). */
+  regime?: RegimeSource;
   /** Consecutive corrupt model outputs before inference is suspended (manual resume). */
   suspendAfterCorruptOutputs?: number;
   /**
@@ -97,6 +103,8 @@ export interface ForecastResult {
   auditId: string | null;
   model: { name: string; sha256: string; provider: string };
   timings: { totalUs: number; modelUs: number; shieldsUs: number };
+  /** The instrument's market regime the call used (null: no engine, or no instrument). */
+  regime: RegimeSnapshot | null;
   warnings: string[];
 }
 

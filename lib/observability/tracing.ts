@@ -75,6 +75,12 @@ function forecastAttributes(st: CallState, model: SpanModelInfo, auditId: string
   };
   if (st.threat.signals.length > 0) a['tirex_guardian.threat.signals'] = st.threat.signals;
   if (auditId !== null) a['tirex_guardian.audit_id'] = auditId;
+  if (st.regime !== null) {
+    a['tirex_guardian.regime.trend'] = st.regime.trend;
+    a['tirex_guardian.regime.volatility'] = st.regime.volatility;
+    a['tirex_guardian.regime.structure'] = st.regime.structure;
+    a['tirex_guardian.regime.neutral'] = st.regime.neutral;
+  }
   if (code !== null) a['error.type'] = code;
   return a;
 }

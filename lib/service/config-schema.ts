@@ -95,6 +95,16 @@ export const SERVICE_SCHEMA = closed({
     allow: { type: 'array', maxItems: 256, items: str(64) },
     instruments: { type: 'array', maxItems: 1000, uniqueItems: true, items: INSTRUMENT },
   }),
+  regime: closed({
+    enabled: { type: 'boolean' },
+    barPeriodMs: int(1, 31_622_400_000), // up to a year: weekly and monthly bars too
+    maxBars: int(6, 10_000),
+    slopePeriod: int(5, 1000),
+    atrPeriod: int(5, 1000),
+    ttlMs: int(0, 3_600_000),
+    maxSymbols: int(1, 1_000_000),
+    maxTicksPerRequest: int(1, 100_000),
+  }),
   dashboard: closed({
     enabled: { type: 'boolean' },
     instruments: { type: 'array', maxItems: 64, uniqueItems: true, items: INSTRUMENT },

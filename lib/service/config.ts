@@ -84,6 +84,19 @@ export interface ServiceConfig {
     /** Instruments whose latest forecast the page draws as a fan chart. */
     instruments: string[];
   };
+  /** The market regime engine (lib/regime): fed by POST /v1/regime/ticks, read by
+   * GET /v1/regime/:symbol, and used by every guardian for a request's instrument. */
+  regime: {
+    enabled: boolean;
+    barPeriodMs: number;
+    maxBars: number;
+    slopePeriod: number;
+    atrPeriod: number;
+    ttlMs: number;
+    maxSymbols: number;
+    /** Ticks one POST may carry. */
+    maxTicksPerRequest: number;
+  };
   /** OpenTelemetry tracing, from the standard OTEL_* variables (null: off). Not in the file:
    * OTEL_* is how every OpenTelemetry deployment configures it. */
   tracing: TracingConfig | null;
@@ -116,6 +129,7 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
     logLevel: 'info',
     metrics: { enabled: true, port: null, host: null, allow: [], instruments: [] },
     dashboard: { enabled: true, instruments: [] },
+    regime: { enabled: false, barPeriodMs: 60_000, maxBars: 100, slopePeriod: 20, atrPeriod: 14, ttlMs: 1000, maxSymbols: 10_000, maxTicksPerRequest: 10_000 },
     tracing: null,
   };
 }
@@ -160,6 +174,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'TG_METRICS_INSTRUMENTS', kind: 'list', meaning: 'metrics.instruments: instruments counted on their own (comma-separated)', apply: (c, v) => (c.metrics.instruments = v) },
   { name: 'TG_DASHBOARD', kind: 'bool', meaning: 'dashboard.enabled: the status page at /', apply: (c, v) => (c.dashboard.enabled = v) },
   { name: 'TG_DASHBOARD_INSTRUMENTS', kind: 'list', meaning: "dashboard.instruments: whose latest forecast the page draws (comma-separated)", apply: (c, v) => (c.dashboard.instruments = v) },
+  { name: 'TG_REGIME', kind: 'bool', meaning: 'regime.enabled: the market regime engine (POST /v1/regime/ticks, GET /v1/regime/:symbol)', apply: (c, v) => (c.regime.enabled = v) },
+  { name: 'TG_REGIME_BAR_PERIOD_MS', kind: 'int', meaning: "regime.barPeriodMs: the engine's bar length", apply: (c, v) => (c.regime.barPeriodMs = v) },
   // Read by the library itself, not by the service's configuration.
   { name: 'TG_ADDON_PATH', kind: 'string', meaning: 'another build of the addon (library)', apply: null },
   { name: 'TG_RUNNER_SPIN_US', kind: 'int', meaning: "the runner threads' spin after a job (library)", apply: null },

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { codedError, ErrorCode, type CodedError } from '../errors';
 
-export const SCOPES = ['forecast', 'admin', 'metrics'] as const;
+export const SCOPES = ['forecast', 'admin', 'metrics', 'ticks'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Per-key overrides of the service's rate limits. */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { codedError, ErrorCode } from '../errors';
 import { productionGateFailures, type GateFailure } from '../guardian/gates';
 import { TiRexGuardian } from '../guardian/guardian';
+import type { RegimeSource } from '../guardian/regime-use';
 import type { GuardianConfig } from '../guardian/types';
 import { loadManifest } from '../model/manifest';
 import type { ModelEntry, ServiceConfig } from './config';
@@ -30,7 +31,7 @@ function readSecret(file: string, what: string): string {
   }
 }
 
-export function guardianConfigOf(c: ServiceConfig, m: ModelEntry): GuardianConfig {
+export function guardianConfigOf(c: ServiceConfig, m: ModelEntry, regime: RegimeSource | null = null): GuardianConfig {
   const signingKey = c.audit.signingKeyFile !== null ? readSecret(c.audit.signingKeyFile, 'audit.signingKeyFile') : undefined;
   const callerIdKey = c.audit.callerIdKeyFile !== null ? readSecret(c.audit.callerIdKeyFile, 'audit.callerIdKeyFile') : undefined;
   const g: GuardianConfig = { profile: c.profile, model: m.manifest, enableAuditLogging: c.audit.enabled };
@@ -42,6 +43,7 @@ export function guardianConfigOf(c: ServiceConfig, m: ModelEntry): GuardianConfi
   if (m.breaker !== undefined) g.breaker = m.breaker as GuardianConfig['breaker'];
   if (m.session !== undefined) g.session = m.session as GuardianConfig['session'];
   if (m.suspendAfterCorruptOutputs !== undefined) g.suspendAfterCorruptOutputs = m.suspendAfterCorruptOutputs;
+  if (regime !== null) g.regime = regime;
   if (c.audit.enabled) {
     const audit: NonNullable<GuardianConfig['audit']> = { durability: c.audit.durability };
     // One directory of segments per model: two writers never share a chain.
@@ -78,8 +80,8 @@ function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig
 
 /** Builds every guardian, or throws TG_GATE_FAILED listing every failing gate of the service and
  * of each model (production), or the first model's own error; nothing stays open on failure. */
-export function openModels(c: ServiceConfig, keys: KeyStore | null): ServedModel[] {
-  const configs = c.models.map((m) => ({ m, g: guardianConfigOf(c, m) }));
+export function openModels(c: ServiceConfig, keys: KeyStore | null, regime: RegimeSource | null = null): ServedModel[] {
+  const configs = c.models.map((m) => ({ m, g: guardianConfigOf(c, m, regime) }));
   if (c.profile === 'production') {
     const failures = [...serviceGateFailures(c, keys), ...configs.flatMap(({ m, g }) => guardianGateFailures(c, m, g))];
     if (failures.length > 0) {

@@ -35,6 +35,8 @@ import { ServiceMetrics } from './metrics';
 import { registerDashboard } from './routes/dashboard';
 import { registerMetricsRoute, startMetricsListener, type MetricsListener } from './routes/metrics';
 import { installTracing, type ServiceTracing } from './telemetry';
+import { RegimeEngine, registerRegimeMetrics } from '../regime';
+import { registerRegime } from './routes/regime';
 
 export interface CreateServerOptions extends LoadOptions {
   /** A configuration already loaded (skips the file and the environment). */
@@ -171,8 +173,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const keys = KeyStore.open(config.keysFile);
   const redis = config.rateLimits.enabled && config.rateLimits.redis !== null ? redisClient(config.rateLimits.redis) : null;
   let models: ServedModel[];
+  // One engine for every model: the market is the same whichever model forecasts it.
+  const r = config.regime;
+  const regime = r.enabled
+    ? new RegimeEngine({ barPeriodMs: r.barPeriodMs, maxBars: r.maxBars, slopePeriod: r.slopePeriod, atrPeriod: r.atrPeriod, ttlMs: r.ttlMs, maxSymbols: r.maxSymbols })
+    : null;
   try {
-    models = openModels(config, keys);
+    models = openModels(config, keys, regime);
   } catch (err) {
     keys.close();
     redis?.disconnect();
@@ -181,7 +188,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   // Before anything serves: the guardians' spans need the provider from their first call.
   const tracing = config.tracing === null ? null : installTracing(config.tracing);
   try {
-    return assemble(config, keys, redis, models, tracing);
+    return assemble(config, keys, redis, models, tracing, regime);
   } catch (err) {
     for (const m of models) void m.guardian.close();
     keys.close();
@@ -191,7 +198,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   }
 }
 
-function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[], tracing: ServiceTracing | null): Service {
+function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[], tracing: ServiceTracing | null, regime: RegimeEngine | null): Service {
   const rl = config.rateLimits;
   const prefix = rl.redis?.prefix ?? 'tg:';
   const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
@@ -226,6 +233,10 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
   registerAdmin(app, ctx);
   if (config.metrics.enabled) registerMetricsRoute(app, ctx);
   if (config.dashboard.enabled) registerDashboard(app, ctx);
+  if (regime !== null) {
+    registerRegime(app, ctx, regime);
+    registerRegimeMetrics(ctx.metrics.registry, regime);
+  }
 
   let draining: Promise<void> | null = null;
   let metricsListener: MetricsListener | null = null;

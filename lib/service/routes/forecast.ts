@@ -103,6 +103,7 @@ export function forecastJson(r: ForecastResult): string {
     fallback: r.fallback,
     auditId: r.auditId,
     timings: r.timings,
+    regime: r.regime,
     warnings: r.warnings,
   });
   const q = r.quantiles === null ? 'null' : nestedJson(r.quantiles, r.batch, r.horizon, r.levels.length);
@@ -120,6 +121,7 @@ function setBinaryHeaders(reply: FastifyReply, r: ForecastResult): void {
   reply.header('x-tg-threat-decision', r.threat.decision);
   reply.header('x-tg-series-status', r.series.map((s) => s.status).join(','));
   if (r.fallback !== null) reply.header('x-tg-fallback', r.fallback.method);
+  if (r.regime !== null) reply.header('x-tg-regime', `${r.regime.trend};${r.regime.volatility};${r.regime.structure}${r.regime.neutral ? ';neutral' : ''}`);
   if (r.auditId !== null) reply.header('x-tg-audit-id', r.auditId);
   reply.header('x-tg-model-sha256', r.model.sha256);
   reply.header('server-timing', `total;dur=${r.timings.totalUs / 1000}, model;dur=${r.timings.modelUs / 1000}, shields;dur=${r.timings.shieldsUs / 1000}`);
