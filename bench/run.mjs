@@ -35,6 +35,7 @@ const ALL = [
   ['observability.mjs', ['tracing']],
   ['observability.mjs', ['scrape']],
   ['regime.mjs', []],
+  ['signature.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

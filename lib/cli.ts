@@ -30,8 +30,9 @@ import { evaluationSvg } from './plot/evaluation-chart';
 import { fanChartSvg } from './plot/fan-chart';
 import { svgPathProblem, writeSvgFile } from './plot/write';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service/keys-command';
+import { modelSignCommand, modelVerifyCommand } from './model/model-command';
 
-type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate' | 'keys create' | 'keys revoke' | 'keys list' | 'serve';
+type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate' | 'keys create' | 'keys revoke' | 'keys list' | 'serve' | 'model sign' | 'model verify';
 
 const PAD = ' '.repeat(29);
 const USAGE: Readonly<Record<CommandName, string>> = {
@@ -56,6 +57,8 @@ const USAGE: Readonly<Record<CommandName, string>> = {
   'keys revoke': 'usage: tirex-guardian keys revoke --id ID [--keys-file F]',
   serve: 'usage: tirex-guardian serve [--config FILE.json]   (and TG_* environment variables: README, "The service")',
   'keys list': 'usage: tirex-guardian keys list [--keys-file F] [--json]',
+  'model sign': 'usage: tirex-guardian model sign <model.json> --key ED25519-PRIVATE.pem [--json]   (writes <model.json>.sig)',
+  'model verify': 'usage: tirex-guardian model verify <model.json> [--trusted-keys FILE] [--json]   (default: the shipped models/trusted-keys.json)',
 };
 const ALL_USAGE = Object.values(USAGE).join('\n');
 
@@ -98,6 +101,8 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     },
   },
   'keys revoke': { positional: null, flags: { id: 'string', 'keys-file': 'string' } },
+  'model sign': { positional: '<model.json>', flags: { key: 'string', json: 'boolean' } },
+  'model verify': { positional: '<model.json>', flags: { 'trusted-keys': 'string', json: 'boolean' } },
   'keys list': { positional: null, flags: { 'keys-file': 'string', json: 'boolean' } },
   serve: { positional: null, flags: { config: 'string' } },
 };
@@ -458,12 +463,18 @@ function commandOf(argv: string[]): { command: CommandName; args: string[] } {
     const why = sub === undefined ? 'keys needs a subcommand' : `unknown keys subcommand ${JSON.stringify(sub)}`;
     throw new UsageError(`${why} (known: create, revoke, list)`, null);
   }
+  if (first === 'model') {
+    const sub = rest[0];
+    if (sub === 'sign' || sub === 'verify') return { command: `model ${sub}`, args: rest.slice(1) };
+    const why = sub === undefined ? 'model needs a subcommand' : `unknown model subcommand ${JSON.stringify(sub)}`;
+    throw new UsageError(`${why} (known: sign, verify)`, null);
+  }
   if (first === 'verify') return { command: 'audit verify', args: rest }; // the older spelling
   // Two-word names ('audit verify') are reached only through their first word, above.
   if (first !== undefined && !first.includes(' ') && Object.hasOwn(COMMANDS, first)) {
     return { command: first as CommandName, args: rest };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list)`, null);
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list, model sign, model verify)`, null);
 }
 
 function run(command: CommandName, args: string[], argv: string[]): number | Promise<number> {
@@ -488,6 +499,10 @@ function run(command: CommandName, args: string[], argv: string[]): number | Pro
       return keysRevokeCommand(f);
     case 'keys list':
       return keysListCommand(f);
+    case 'model sign':
+      return modelSignCommand(f, parsed.target);
+    case 'model verify':
+      return modelVerifyCommand(f, parsed.target);
     case 'serve':
       // Loaded only here: the other commands do not pay for Fastify and ioredis at start.
       return import('./service/serve-command').then((m) => m.serveCommand(f.string('config')));

@@ -44,6 +44,7 @@ import {
   type ThreatLevel,
 } from './thresholds';
 import type { RegimeSource } from './regime-use';
+import { defaultTrustedKeysFile } from '../model/signature';
 
 type AuditConfig = NonNullable<GuardianConfig['audit']>;
 
@@ -55,6 +56,8 @@ const TOP_KEYS = [
   'enableAuditLogging',
   'model',
   'modelSha256',
+  'requireSignedModels',
+  'trustedModelKeys',
   'session',
   'audit',
   'marketBounds',
@@ -130,6 +133,8 @@ export interface ResolvedGuardianConfig {
   /** The manifest's path (default: the model shipped in models/). */
   model: string;
   modelSha256: string | undefined;
+  /** Signed models: required or not (the production profile: required), and whose keys count. */
+  signedModels: Readonly<{ required: boolean; trustedKeysFile: string }>;
   /** Every session option given a value, on an object without a prototype. */
   session: Readonly<Required<SessionOptions>>;
   audit: Readonly<ResolvedAuditConfig>;
@@ -365,6 +370,10 @@ function resolveTop(f: Fields): ResolvedGuardianConfig {
     }),
     model: text(f, 'model', 'model') ?? path.join(packageRoot(), 'models', 'tirex-guardian-default.json'),
     modelSha256: sha as string | undefined,
+    signedModels: Object.freeze({
+      required: bool(f, 'requireSignedModels', 'requireSignedModels') ?? profile === 'production',
+      trustedKeysFile: path.resolve(text(f, 'trustedModelKeys', 'trustedModelKeys') ?? defaultTrustedKeysFile()),
+    }),
     session: resolveSession(f.get('session')),
     audit: resolveAudit(f.get('audit'), profile, audit),
     marketBounds: resolveMarketBounds(f.get('marketBounds')),

@@ -2,7 +2,9 @@
  * Fail-closed production gates (SPEC section 5, seed 001): in the production profile the
  * guardian refuses to start when audit is off, the audit signing key is missing or short, the
  * model hash is not pinned or does not match, or the audit directory is not writable (an
- * in-memory audit log has neither file nor directory: the audit-file gate). The error lists every
+ * in-memory audit log has neither file nor directory: the audit-file gate), or the model is not
+ * signed by a trusted key (lib/model/signature.ts; the gate fails too when a production
+ * configuration turns the requirement off). The error lists every
  * failing gate with its remedy, not just the first.
  */
 import { createHash, KeyObject } from 'node:crypto';
@@ -11,6 +13,7 @@ import * as path from 'node:path';
 
 import { codedError, ErrorCode } from '../errors';
 import { loadManifest, type LoadedManifest } from '../model/manifest';
+import { loadTrustedKeys, verifyModelSignature } from '../model/signature';
 import type { ResolvedGuardianConfig } from './config';
 
 export interface GateInputs {
@@ -21,6 +24,8 @@ export interface GateInputs {
   auditDir?: string | undefined;
   pinnedSha256: string | undefined;
   manifest: LoadedManifest;
+  /** Signed models: whether required, and the trusted keys (absent: not checked here). */
+  signedModels?: { required: boolean; trustedKeysFile: string };
 }
 
 export interface GateFailure {
@@ -73,7 +78,29 @@ export function productionGateFailures(g: GateInputs): GateFailure[] {
       out.push({ gate: 'model-hash', problem: `the model file's sha256 is ${actual}, the pin is ${g.pinnedSha256}`, remedy: 'deploy the approved model or update the pin through your change process' });
     }
   }
+  if (g.signedModels !== undefined) out.push(...signatureGateFailures(g.signedModels, g.manifest.manifestPath));
   return out;
+}
+
+const SIGNATURE_REMEDY: Readonly<Record<string, string>> = {
+  [ErrorCode.ModelUnsigned]: 'sign the approved manifest: tirex-guardian model sign <model.json> --key <ed25519.pem>',
+  [ErrorCode.ModelSignatureInvalid]: 'the manifest or its signature changed after signing: review the change, then sign it again',
+  [ErrorCode.ModelKeyUntrusted]: 'add the signer\'s public key to the trusted-keys file (trustedModelKeys) through your change process, or have a trusted key sign it',
+  [ErrorCode.TrustedKeysInvalid]: 'fix the trusted-keys file: { "v": 1, "keys": [{ "keyId", "publicKey", "comment" }] }',
+};
+
+/** The model-signature gate: required in production, and the signature valid by a trusted key. */
+function signatureGateFailures(s: { required: boolean; trustedKeysFile: string }, manifestPath: string): GateFailure[] {
+  if (!s.required) {
+    return [{ gate: 'model-signature', problem: 'signed models are not required (requireSignedModels: false)', remedy: 'leave requireSignedModels on in production and sign the approved model' }];
+  }
+  try {
+    verifyModelSignature(manifestPath, loadTrustedKeys(s.trustedKeysFile));
+    return [];
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? ErrorCode.ModelSignatureInvalid;
+    return [{ gate: 'model-signature', problem: `${code}: ${(err as Error).message}`, remedy: SIGNATURE_REMEDY[code] ?? SIGNATURE_REMEDY[ErrorCode.ModelSignatureInvalid]! }];
+  }
 }
 
 export function checkProductionGates(g: GateInputs): void {
@@ -96,5 +123,6 @@ export function checkProductionConfig(c: ResolvedGuardianConfig): void {
     auditDir: c.audit.dir,
     pinnedSha256: c.modelSha256,
     manifest: loadManifest(c.model),
+    signedModels: c.signedModels,
   });
 }

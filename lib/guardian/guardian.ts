@@ -19,6 +19,7 @@ import { codedError, ErrorCode, type CodedError, type ErrorCodeValue } from '../
 import { ForecastRowsIO } from '../kernels/forecast-check';
 import { rollout, rolloutSync } from '../model/rollout';
 import { checkTimeout, ModelSession } from '../model/session';
+import { loadTrustedKeys, verifyModelSignature, type SignatureCheck } from '../model/signature';
 import { StagingPool } from '../native/staging';
 import { GuardianAuditTrail } from './audit-trail';
 import { newCallState, type CallState, type ShieldActivation } from './call-state';
@@ -60,6 +61,8 @@ export class TiRexGuardian {
   readonly session: ModelSession;
   readonly breakers: BreakerRegistry;
   readonly breaker: CircuitBreaker;
+  /** Who signed the model, when signatures are checked (requireSignedModels); null otherwise. */
+  readonly modelSignature: SignatureCheck | null = null;
   readonly #input: InputShield;
   readonly #pipeline: PipelineShield;
   readonly #output: OutputShield;
@@ -107,6 +110,8 @@ export class TiRexGuardian {
     this.config = c.policy;
     // Fail closed before anything is loaded: every remedy at once.
     if (c.profile === 'production') checkProductionConfig(c);
+    // Before the model is loaded: an unsigned or tampered one never reaches ONNX Runtime.
+    if (c.signedModels.required) this.modelSignature = verifyModelSignature(c.model, loadTrustedKeys(c.signedModels.trustedKeysFile));
     this.session = ModelSession.load(c.model, c.session);
     if (c.modelSha256 !== undefined && c.modelSha256 !== this.session.sha256) {
       this.session.close();

@@ -24,6 +24,12 @@ export interface GuardianConfig {
   model?: string;
   /** The sha256 the model must have (required in production). */
   modelSha256?: string;
+  /** Refuse a model without a valid signature by a trusted key (lib/model/signature.ts):
+   * TG_MODEL_UNSIGNED, TG_MODEL_SIGNATURE_INVALID, TG_MODEL_KEY_UNTRUSTED. Default: on in the
+   * production profile (where turning it off is a failing gate), off otherwise. */
+  requireSignedModels?: boolean;
+  /** The trusted-keys file (default: models/trusted-keys.json, the project's key). */
+  trustedModelKeys?: string;
   session?: SessionOptions;
   audit?: {
     file?: string;

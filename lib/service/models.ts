@@ -13,6 +13,7 @@ import { TiRexGuardian } from '../guardian/guardian';
 import type { RegimeSource } from '../guardian/regime-use';
 import type { GuardianConfig } from '../guardian/types';
 import { loadManifest } from '../model/manifest';
+import { defaultTrustedKeysFile } from '../model/signature';
 import type { ModelEntry, ServiceConfig } from './config';
 import type { KeyStore } from './keys';
 
@@ -75,6 +76,7 @@ function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig
     auditDir: g.audit?.dir,
     pinnedSha256: m.sha256,
     manifest: loadManifest(m.manifest),
+    signedModels: { required: g.requireSignedModels ?? true, trustedKeysFile: g.trustedModelKeys ?? defaultTrustedKeysFile() },
   }).map((f) => ({ ...f, gate: `models[${m.name}].${f.gate}` }));
 }
 
