@@ -33,6 +33,7 @@ import { OutputShield } from './output-shield';
 import { PipelineShield, type PipelineRefusal } from './pipeline-shield';
 import { preparePipeline } from './pipeline-decisions';
 import { recordCallEnd } from './call-end';
+import { EmergencyState, type MaintenanceMode } from './emergency';
 import { applyRegime, type RegimeSource } from './regime-use';
 import { beginTrace } from '../observability/tracing';
 import { checkMetricsOptions, registerGuardianMetrics, type GuardianMetricsOptions } from '../observability/metrics';
@@ -70,7 +71,6 @@ export class TiRexGuardian {
   readonly #trail: GuardianAuditTrail | null = null;
   readonly #stats = new ProtectionStats();
   readonly #bounds: Record<string, { lo: number; hi: number }>;
-  readonly #suspendAfter: number;
   /** The market regime engine (null: none; lib/guardian/regime-use.ts). */
   readonly #regime: RegimeSource | null;
   /** Read once: the result must be buildable even after the session was closed. */
@@ -97,10 +97,9 @@ export class TiRexGuardian {
   /** Set by close(): every later call is refused. */
   #closing: Promise<void> | null = null;
   readonly #defaultBounds: Readonly<{ lo: number; hi: number }>;
-  #corruptInARow = 0;
   #lastCallerId: string | null = null;
-  #suspended: string | null = null;
-  #maintenance: { reason: string; mode: 'fallback' | 'refuse' } | null = null;
+  /** Maintenance and suspension (lib/guardian/emergency.ts). */
+  readonly #emergencyState: EmergencyState;
 
   constructor(config: GuardianConfig = {}) {
     // One snapshot, checked whole before anything is loaded (lib/guardian/config.ts): nothing
@@ -135,10 +134,10 @@ export class TiRexGuardian {
     this.#output = new OutputShield(c.thresholds.output, m.quantileLevels.length, m.medianIndex);
     this.#fallbackLayout = Object.freeze({ levels: this.#levels, medianIndex: m.medianIndex });
     this.#bounds = c.marketBounds; // no prototype: an instrument named 'constructor' finds nothing
-    this.#suspendAfter = c.suspendAfterCorruptOutputs;
     this.#regime = c.regime;
     this.breakers = new BreakerRegistry(c.breaker);
     this.breaker = this.breakers.get(`model:${m.name}@${this.session.sha256.slice(0, 12)}`);
+    this.#emergencyState = new EmergencyState(this.breaker, c.suspendAfterCorruptOutputs);
     this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
     if (c.audit.enabled) {
       const key = c.audit.signingKey;
@@ -184,22 +183,18 @@ export class TiRexGuardian {
   // ------------------------------------------------------------------ emergency procedures
 
   /** Maintenance: the breaker is forced open; calls get a fallback ('fallback') or are refused. */
-  enterMaintenance(reason: string, mode: 'fallback' | 'refuse' = 'fallback'): void {
-    this.#maintenance = { reason, mode };
-    this.breaker.forceOpen(`maintenance: ${reason}`);
+  enterMaintenance(reason: string, mode: MaintenanceMode = 'fallback'): void {
+    this.#emergencyState.enterMaintenance(reason, mode);
   }
 
   /** Ends maintenance; recovery goes through half-open trials. */
   exitMaintenance(): void {
-    this.#maintenance = null;
-    this.breaker.release('maintenance over', 'half-open');
+    this.#emergencyState.exitMaintenance();
   }
 
   /** Inference stays suspended after repeated corrupt outputs until this is called. */
   resumeInference(): void {
-    this.#suspended = null;
-    this.#corruptInARow = 0;
-    this.breaker.release('inference resumed', 'half-open');
+    this.#emergencyState.resume();
   }
 
   /** Manual breaker reset to closed, statistics cleared. */
@@ -208,11 +203,11 @@ export class TiRexGuardian {
   }
 
   get suspended(): string | null {
-    return this.#suspended;
+    return this.#emergencyState.suspended;
   }
 
-  get maintenance(): { reason: string; mode: 'fallback' | 'refuse' } | null {
-    return this.#maintenance;
+  get maintenance(): { reason: string; mode: MaintenanceMode } | null {
+    return this.#emergencyState.maintenance;
   }
 
   /**
@@ -276,7 +271,7 @@ export class TiRexGuardian {
   #canSpeculate(st: CallState): boolean {
     // A series the pipeline already refused would only make the run a discarded one.
     if (st.prepared!.rowProblems?.some((r) => r !== null)) return false;
-    return this.#maintenance === null && this.#suspended === null && this.breaker.state === 'closed';
+    return this.#emergencyState.clear && this.breaker.state === 'closed';
   }
 
   /** The permit of a speculative run (the circuit is closed: always granted). */
@@ -482,14 +477,15 @@ export class TiRexGuardian {
 
   /** Emergency procedures before the model: maintenance and suspension. */
   #emergency(st: CallState): void {
-    if (this.#maintenance) {
-      const reason = `maintenance: ${this.#maintenance.reason}`;
-      st.shields.push({ shield: 'emergency', action: 'maintenance', detail: this.#maintenance.reason });
-      if (this.#maintenance.mode === 'refuse' || this.config.strategy === 'strict') this.#fail(st, ErrorCode.Maintenance, reason);
+    const { maintenance, suspended } = this.#emergencyState;
+    if (maintenance) {
+      const reason = `maintenance: ${maintenance.reason}`;
+      st.shields.push({ shield: 'emergency', action: 'maintenance', detail: maintenance.reason });
+      if (maintenance.mode === 'refuse' || this.config.strategy === 'strict') this.#fail(st, ErrorCode.Maintenance, reason);
       this.#toFallback(st, reason);
-    } else if (this.#suspended) {
-      const reason = `inference suspended: ${this.#suspended}`;
-      st.shields.push({ shield: 'emergency', action: 'suspended', detail: this.#suspended });
+    } else if (suspended) {
+      const reason = `inference suspended: ${suspended}`;
+      st.shields.push({ shield: 'emergency', action: 'suspended', detail: suspended });
       this.#toFallback(st, reason, ErrorCode.Suspended);
     }
   }
@@ -534,30 +530,11 @@ export class TiRexGuardian {
   #afterModel(st: CallState, permit: Permit, q: Float32Array): void {
     if (this.#checkIO.maxBatch < st.modelRows.length) this.#checkIO = new ForecastRowsIO(Math.max(st.modelRows.length, 2 * this.#checkIO.maxBatch));
     const o = judgeOutputs(st, q, this.#checkIO, this.#output, this.#buffers, this.#stats, this.#levels.length);
-    this.#settlePermit(st, permit, o.corrupt, o.replaced);
+    this.#emergencyState.settle(st, permit, o.corrupt, o.replaced);
     if (this.config.strategy === 'strict') {
       if (o.firstCorrupt !== null) this.#fail(st, ErrorCode.OutputCorrupt, o.firstCorrupt);
       if (o.firstImplausible !== null) this.#fail(st, ErrorCode.OutputImplausible, o.firstImplausible);
     }
-  }
-
-  /** Breaker and suspension after the output shield: the call failed when any series did. */
-  #settlePermit(st: CallState, permit: Permit, corrupt: number, replaced: number): void {
-    if (corrupt > 0) {
-      permit.failure('non-finite output');
-      this.#corruptInARow++;
-      if (this.#corruptInARow >= this.#suspendAfter && !this.#suspended) {
-        this.#suspended = `${this.#corruptInARow} corrupt outputs in a row`;
-        this.breaker.forceOpen(`suspended: ${this.#suspended}`);
-        st.shields.push({ shield: 'emergency', action: 'suspend', detail: this.#suspended });
-        // In the record too: the call that suspends inference is where an auditor looks for why.
-        st.decisions.push({ shield: 'emergency', action: 'suspend', corruptInARow: this.#corruptInARow });
-      }
-      return;
-    }
-    this.#corruptInARow = 0;
-    if (replaced > 0) permit.failure('implausible output');
-    else permit.success();
   }
 
   #refuse(st: CallState, refusal: PipelineRefusal): never {
