@@ -290,7 +290,11 @@ describe('the log never holds them in clear', () => {
     log.append({ callerId: '4111\u00a01111\u00a01111\u00a01111', status: 'ok', latencyUs: 1 });
     await log.close();
     const text = log.memoryLines().join('\n');
-    expect(text).not.toMatch(/müller|beispiel|4111/);
+    // Hashes, ids, the pid and the times are the log's own digits: '4111' turned up in one by
+    // chance (CI), so they are left out before looking for the caller's.
+    // (A hex run is the log's only when it has a letter: a card number leaked as bare digits stays.)
+    const own = text.replace(/(?=[0-9a-f]*[a-f])[0-9a-f]{12,}/g, '').replace(/"(pid|latencyUs)":\d+/g, '').replace(/"time":"[^"]*"/g, '');
+    expect(own).not.toMatch(/müller|beispiel|4111/);
     expect(text).toMatch(/"callerId":"\[email:[0-9a-f]{12}\]"/);
     expect(text).toMatch(/"callerId":"\[card:[0-9a-f]{12}\]"/);
   });
