@@ -64,7 +64,14 @@ const perModel = (value: (r: Read) => number | null): Collect => (r, out) => {
 
 const STATUSES = ['ok', 'corrected', 'fallback', 'blocked'] as const;
 
-const COUNTERS: readonly { name: string; help: string; labels: string[]; collect: Collect }[] = [
+interface MetricSpec {
+  name: string;
+  help: string;
+  labels: string[];
+  collect: Collect;
+}
+
+const COUNTERS: readonly MetricSpec[] = [
   {
     name: 'forecasts_total',
     help: 'Guarded forecast calls by status (the worst of their series: ok, corrected, fallback, blocked).',
@@ -131,7 +138,7 @@ const COUNTERS: readonly { name: string; help: string; labels: string[]; collect
   },
 ];
 
-const GAUGES: readonly { name: string; help: string; labels: string[]; collect: Collect }[] = [
+const GAUGES: readonly MetricSpec[] = [
   {
     name: 'breaker_state',
     help: 'Circuit breaker state: 0 closed, 1 open, 2 half-open, 3 forced-open.',
@@ -162,32 +169,28 @@ class GuardianMetricSet {
   #reads: Read[] | null = null;
 
   constructor(registry: Registry) {
-    const reads = () => this.#readAll();
+    // Every metric's samples from the same per-scrape read; counters are set by reset + inc.
+    const samples = (m: MetricSpec): Sample[] => {
+      const out: Sample[] = [];
+      for (const r of this.#readAll()) m.collect(r, out);
+      return out;
+    };
+    const spec = (m: MetricSpec) => ({ name: METRIC_PREFIX + m.name, help: m.help, labelNames: m.labels, registers: [registry] });
     for (const m of COUNTERS) {
       new Counter({
-        name: METRIC_PREFIX + m.name,
-        help: m.help,
-        labelNames: m.labels,
-        registers: [registry],
+        ...spec(m),
         collect() {
           this.reset();
-          const out: Sample[] = [];
-          for (const r of reads()) m.collect(r, out);
-          for (const s of out) this.inc(s.labels, s.value);
+          for (const s of samples(m)) this.inc(s.labels, s.value);
         },
       });
     }
     for (const m of GAUGES) {
       new Gauge({
-        name: METRIC_PREFIX + m.name,
-        help: m.help,
-        labelNames: m.labels,
-        registers: [registry],
+        ...spec(m),
         collect() {
           this.reset();
-          const out: Sample[] = [];
-          for (const r of reads()) m.collect(r, out);
-          for (const s of out) this.set(s.labels, s.value);
+          for (const s of samples(m)) this.set(s.labels, s.value);
         },
       });
     }
