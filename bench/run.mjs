@@ -36,6 +36,7 @@ const ALL = [
   ['observability.mjs', ['scrape']],
   ['regime.mjs', []],
   ['signature.mjs', []],
+  ['preflight.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

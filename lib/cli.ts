@@ -1,6 +1,6 @@
 /**
  * The command line: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create,
- * keys revoke, keys list (USAGE below).
+ * keys revoke, keys list, model sign, model verify, preflight, evidence verify (USAGE below).
  * Every subcommand declares its flags and their types; anything else (an unknown or misspelt
  * flag, a flag without its value, a malformed number, an unknown profile, a stray argument) is a
  * usage error: the problem and the subcommand's usage line on stderr, exit 2, nothing run. A
@@ -31,8 +31,23 @@ import { fanChartSvg } from './plot/fan-chart';
 import { svgPathProblem, writeSvgFile } from './plot/write';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service/keys-command';
 import { modelSignCommand, modelVerifyCommand } from './model/model-command';
+import { evidenceVerifyCommand } from './evidence/evidence-command';
 
-type CommandName = 'forecast' | 'audit verify' | 'audit query' | 'info' | 'scan' | 'evaluate' | 'keys create' | 'keys revoke' | 'keys list' | 'serve' | 'model sign' | 'model verify';
+type CommandName =
+  | 'forecast'
+  | 'audit verify'
+  | 'audit query'
+  | 'info'
+  | 'scan'
+  | 'evaluate'
+  | 'keys create'
+  | 'keys revoke'
+  | 'keys list'
+  | 'serve'
+  | 'model sign'
+  | 'model verify'
+  | 'preflight'
+  | 'evidence verify';
 
 const PAD = ' '.repeat(29);
 const USAGE: Readonly<Record<CommandName, string>> = {
@@ -59,6 +74,11 @@ const USAGE: Readonly<Record<CommandName, string>> = {
   'keys list': 'usage: tirex-guardian keys list [--keys-file F] [--json]',
   'model sign': 'usage: tirex-guardian model sign <model.json> --key ED25519-PRIVATE.pem [--json]   (writes <model.json>.sig)',
   'model verify': 'usage: tirex-guardian model verify <model.json> [--trusted-keys FILE] [--json]   (default: the shipped models/trusted-keys.json)',
+  preflight:
+    'usage: tirex-guardian preflight [--json] [--evidence-dir DIR] [--project DIR] [--allowlist FILE] [--osv-dir DIR] [--advisory-db DIR]\n' +
+    `${PAD}[--threshold low|moderate|high|critical] [--offline | --registry URL] [--omit-dev] [--model M.json] [--trusted-keys FILE]\n` +
+    `${PAD}(exit 0 pass, 1 findings, 2 cannot check, 3 bad configuration; $TG_EVIDENCE_DIR, $TG_SECURITY_ALLOWLIST, $TG_SECURITY_OSV_DIR)`,
+  'evidence verify': 'usage: tirex-guardian evidence verify <evidence dir> [--json]   (the run audit chain and the artifacts it names)',
 };
 const ALL_USAGE = Object.values(USAGE).join('\n');
 
@@ -105,6 +125,24 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'model verify': { positional: '<model.json>', flags: { 'trusted-keys': 'string', json: 'boolean' } },
   'keys list': { positional: null, flags: { 'keys-file': 'string', json: 'boolean' } },
   serve: { positional: null, flags: { config: 'string' } },
+  preflight: {
+    positional: null,
+    flags: {
+      json: 'boolean',
+      'evidence-dir': 'string',
+      project: 'string',
+      allowlist: 'string',
+      'osv-dir': 'string',
+      'advisory-db': 'string',
+      threshold: 'string',
+      offline: 'boolean',
+      registry: 'string',
+      'omit-dev': 'boolean',
+      model: 'string',
+      'trusted-keys': 'string',
+    },
+  },
+  'evidence verify': { positional: '<evidence dir>', flags: { json: 'boolean' } },
 };
 
 /** A command line the CLI cannot honour: exit 2 with the usage of `command` (all when null). */
@@ -469,12 +507,18 @@ function commandOf(argv: string[]): { command: CommandName; args: string[] } {
     const why = sub === undefined ? 'model needs a subcommand' : `unknown model subcommand ${JSON.stringify(sub)}`;
     throw new UsageError(`${why} (known: sign, verify)`, null);
   }
+  if (first === 'evidence') {
+    const sub = rest[0];
+    if (sub === 'verify') return { command: 'evidence verify', args: rest.slice(1) };
+    const why = sub === undefined ? 'evidence needs a subcommand' : `unknown evidence subcommand ${JSON.stringify(sub)}`;
+    throw new UsageError(`${why} (known: verify)`, null);
+  }
   if (first === 'verify') return { command: 'audit verify', args: rest }; // the older spelling
   // Two-word names ('audit verify') are reached only through their first word, above.
   if (first !== undefined && !first.includes(' ') && Object.hasOwn(COMMANDS, first)) {
     return { command: first as CommandName, args: rest };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list, model sign, model verify)`, null);
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list, model sign, model verify, preflight, evidence verify)`, null);
 }
 
 function run(command: CommandName, args: string[], argv: string[]): number | Promise<number> {
@@ -503,6 +547,10 @@ function run(command: CommandName, args: string[], argv: string[]): number | Pro
       return modelSignCommand(f, parsed.target);
     case 'model verify':
       return modelVerifyCommand(f, parsed.target);
+    case 'preflight':
+      return import('./security/preflight-command').then((m) => m.preflightCommand(f));
+    case 'evidence verify':
+      return evidenceVerifyCommand(f, parsed.target);
     case 'serve':
       // Loaded only here: the other commands do not pay for Fastify and ioredis at start.
       return import('./service/serve-command').then((m) => m.serveCommand(f.string('config')));
@@ -511,7 +559,8 @@ function run(command: CommandName, args: string[], argv: string[]): number | Pro
 
 function usageFailure(err: UsageError): number {
   process.stderr.write(`tirex-guardian: ${err.message}\n${err.command === null ? ALL_USAGE : USAGE[err.command]}\n`);
-  return 2;
+  // The preflight's exit codes give 2 to "cannot check": its bad command lines are configuration (3).
+  return err.command === 'preflight' ? 3 : 2;
 }
 
 /** Runs the command line; the exit status (2: usage error), or a promise of it. Usage errors are

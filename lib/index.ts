@@ -82,3 +82,9 @@ export {
   type AuditLogOptions,
   type AuditQuery,
 } from './audit';
+export { runPreflight, runPreflightSync, type PreflightOptions, type PreflightReport, type PreflightStatus, type SourceReport } from './security/preflight';
+export type { Finding, AdvisoryRef, AllowlistUse } from './security/findings';
+export { type SecurityPreflightConfig } from './guardian/types';
+export { appendRunEvent, verifyRunAudit, type RunEvent, type RunAuditLine } from './evidence/run-audit';
+export { writeArtifact, listArtifacts, type ArtifactKind } from './evidence/artifacts';
+export { recordPreflight } from './evidence/preflight-evidence';

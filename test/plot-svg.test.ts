@@ -133,7 +133,7 @@ describe('ticks', () => {
 });
 
 describe('writing a chart', () => {
-  it('only to a name ending in .svg, through FILE.tmp and a rename', () => {
+  it('only to a name ending in .svg, through a temporary file and a rename', () => {
     expect(svgPathProblem('out.svg')).toBeNull();
     expect(svgPathProblem('dir/OUT.SVG')).toBeNull();
     expect(svgPathProblem('out.png')).toMatch(/must end in \.svg/);

@@ -48,6 +48,31 @@ describe('loadServiceConfig', () => {
     expect(loadServiceConfig({ file, env: { TG_KEYS_FILE: 'other.json' } }).keysFile).toBe('other.json');
   });
 
+  it('evidence and the security preflight: profile defaults, file paths relative to the file, TG_* variables', () => {
+    expect([loadServiceConfig({ env: {} }).evidenceDir, loadServiceConfig({ env: {} }).security.preflight]).toEqual([null, false]);
+    const prod = loadServiceConfig({ env: { TG_PROFILE: 'production' } });
+    expect([prod.evidenceDir, prod.security]).toEqual([
+      'evidence',
+      { preflight: true, registry: 'https://registry.npmjs.org', allowlistFile: null, osvDir: null, advisoryDb: null, severityThreshold: 'moderate', maxArtifactAgeHours: 24, projectDir: null, omitDev: null },
+    ]);
+    const dir = tempDir();
+    const file = path.join(dir, 'c.json');
+    fs.writeFileSync(file, JSON.stringify({ evidenceDir: 'ev', security: { allowlistFile: 'allow.json', osvDir: 'osv', projectDir: '/srv/app', severityThreshold: 'high', maxArtifactAgeHours: 0 } }));
+    const c = loadServiceConfig({ file, env: {} });
+    expect([c.evidenceDir, c.security.allowlistFile, c.security.osvDir, c.security.projectDir, c.security.severityThreshold, c.security.maxArtifactAgeHours]).toEqual([
+      path.join(dir, 'ev'),
+      path.join(dir, 'allow.json'),
+      path.join(dir, 'osv'),
+      '/srv/app',
+      'high',
+      0,
+    ]);
+    const e = loadServiceConfig({ file, env: { TG_EVIDENCE_DIR: '/var/ev', TG_SECURITY_PREFLIGHT: 'on', TG_SECURITY_REGISTRY: 'off', TG_SECURITY_OSV_DIR: '/osv', TG_SECURITY_HARD_FAIL: '0' } });
+    expect([e.evidenceDir, e.security.preflight, e.security.registry, e.security.osvDir]).toEqual(['/var/ev', true, null, '/osv']);
+    expect(thrown(() => loadServiceConfig({ env: { TG_SECURITY_REGISTRY: 'ftp://mirror' } })).problems).toContain('security.registry: must match pattern "^https?://"');
+    expect(thrown(() => loadServiceConfig({ env: {}, overrides: { security: { severityThreshold: 'severe' } } })).problems![0]).toMatch(/^security.severityThreshold: must be one of/);
+  });
+
   it('reports every problem at once, each naming its key or variable', () => {
     const dir = tempDir();
     const file = path.join(dir, 'c.json');

@@ -38,7 +38,7 @@ export async function startService(
   fs.writeFileSync(signingKeyFile, SIGNING_KEY, { mode: 0o600 });
   const config = loadServiceConfig({
     env: { TG_PORT: '0', TG_LOG_LEVEL: 'silent', TG_KEYS_FILE: keysFile, ...env },
-    overrides: { profile: 'staging', rateLimits: { forecast: { algorithm: 'token-bucket', limit: 1000, windowMs: 1000 } }, audit: { dir: path.join(dir, 'audit'), durability: 'none', signingKeyFile }, ...overrides },
+    overrides: { profile: 'staging', rateLimits: { forecast: { algorithm: 'token-bucket', limit: 1000, windowMs: 1000 } }, audit: { dir: path.join(dir, 'audit'), durability: 'none', signingKeyFile }, evidenceDir: path.join(dir, 'evidence'), ...overrides },
   });
   const service = await createServer({ config });
   beforeListen?.(service);

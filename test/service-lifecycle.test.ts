@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { createKey } from '../lib/service/keys';
 import { auditLinesIn, series, SIGNING_KEY, tempDir } from './service-fixtures';
 import { startServe } from './service-process';
@@ -106,10 +107,26 @@ describe('refusing to start', () => {
 
   it('production lists every failing gate of the service and the model at once', () => {
     const { dir } = setup();
-    const r = run({ TG_PROFILE: 'production', TG_KEYS_FILE: path.join(dir, 'keys.json'), TG_RATE_LIMITS: 'off', TG_AUDIT_DIR: path.join(dir, 'audit') });
+    const evidenceDir = path.join(dir, 'evidence');
+    // An allowlist entry without its justification: the preflight's configuration is invalid.
+    const allowlist = path.join(dir, 'allowlist.json');
+    fs.writeFileSync(allowlist, JSON.stringify({ v: 1, entries: [{ id: 'NSWG-ECO-493', expires: '2026-12-31', tracking: 'SEC-1' }] }));
+    const r = run({ TG_PROFILE: 'production', TG_KEYS_FILE: path.join(dir, 'keys.json'), TG_RATE_LIMITS: 'off', TG_AUDIT_DIR: path.join(dir, 'audit'), TG_EVIDENCE_DIR: evidenceDir, TG_SECURITY_REGISTRY: 'off', TG_SECURITY_ALLOWLIST: allowlist });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('[TG_GATE_FAILED]');
-    for (const gate of ['tls:', 'rate-limits:', 'models[default].signing-key:', 'models[default].model-pin:']) expect(r.stderr).toContain(gate);
+    for (const gate of ['tls:', 'rate-limits:', 'models[default].signing-key:', 'models[default].model-pin:', 'security-preflight:']) expect(r.stderr).toContain(gate);
+    expect(r.stderr).toContain('entries[0].justification: missing');
     expect(r.stderr).not.toContain('api-keys:'); // the file has an active key
+    // The refusal is evidence too: the preflight, the gate decision with every failure, the refused start.
+    const runAudit = verifyRunAudit(evidenceDir);
+    expect(runAudit.problems).toEqual([]);
+    expect(runAudit.entries.map((e) => [e.event, e.decision])).toEqual([
+      ['preflight', 'fail'],
+      ['production-gate', 'fail'],
+      ['serve-start', 'refused'],
+    ]);
+    const gate = JSON.parse(fs.readFileSync(path.join(evidenceDir, runAudit.entries[1]!.artifact!.file), 'utf8'));
+    expect(gate.failures.map((f: { gate: string }) => f.gate)).toEqual(['tls', 'rate-limits', 'models[default].signing-key', 'models[default].model-pin', 'security-preflight']);
+    expect(runAudit.entries[2]!.detail.code).toBe('TG_GATE_FAILED');
   });
 });

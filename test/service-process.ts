@@ -1,6 +1,8 @@
 /** `tirex-guardian serve` as a child process, as an operator runs it: the CLI, a config file, TG_*
  * variables, signals. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { freePort } from './redis-server';
@@ -18,7 +20,9 @@ export interface ServeProcess {
 export async function startServe(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ServeProcess> {
   const port = await freePort();
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TG_') || k === 'TG_ADDON_PATH'));
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...clean, TG_PORT: String(port), TG_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Evidence (staging's and production's default: ./evidence) goes to a temporary directory, not the repository.
+  const evidence = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-serve-evidence-'));
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...clean, TG_PORT: String(port), TG_LOG_LEVEL: 'warn', TG_EVIDENCE_DIR: evidence, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { verifyAuditDir } from '../lib/audit';
+import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { loadServiceConfig } from '../lib/service/config';
 import { createKey } from '../lib/service/keys';
 import { createServer } from '../lib/service/server';
@@ -46,6 +47,8 @@ describe('production over TLS', () => {
         keysFile: 'keys.json',
         models: [{ name: 'default', manifest: path.join(__dirname, '..', 'models', 'tirex-guardian-default.json'), sha256: MODEL_SHA256 }],
         audit: { dir: 'audit', signingKeyFile: 'signing.key' },
+        evidenceDir: 'evidence',
+        security: { registry: null },
         logLevel: 'silent',
       }),
     );
@@ -76,5 +79,19 @@ describe('production over TLS', () => {
     }
     const report = await verifyAuditDir(path.join(dir, 'audit', 'default'), { signingKey: SIGNING_KEY });
     expect(report.ok).toBe(true);
+    // The evidence of this start and stop: the service's preflight (which the guardian accepted
+    // instead of running it again), both gate decisions, the start and the stop, chained.
+    const evidence = verifyRunAudit(path.join(dir, 'evidence'));
+    expect(evidence.problems).toEqual([]);
+    expect(evidence.entries.map((e) => [e.event, e.decision, e.detail.entryPoint ?? null])).toEqual([
+      ['preflight', 'pass', 'serve'],
+      ['production-gate', 'pass', 'serve'],
+      ['production-gate', 'pass', 'guardian'],
+      ['serve-start', 'started', null],
+      ['serve-stop', 'stopped', null],
+    ]);
+    const preflight = JSON.parse(fs.readFileSync(path.join(dir, 'evidence', evidence.entries[0]!.artifact!.file), 'utf8'));
+    expect(preflight.versions).toMatchObject({ node: process.version, onnxRuntime: '1.30.0', model: { sha256: MODEL_SHA256, signer: 'f89d2536a7016496', signature: 'valid' } });
+    expect(preflight.report).toMatchObject({ decision: 'pass', exitCode: 0, findings: [], tree: { checked: true, problems: [] } });
   }, 60_000);
 });

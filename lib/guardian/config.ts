@@ -24,7 +24,7 @@ import { codedError, ErrorCode, rangeError, typeError, type ErrorCodeValue } fro
 import { DEFAULT_ASYNC_SPIN_US, type SessionOptions } from '../model/session';
 import { packageRoot } from '../native/addon';
 import { describeThrown } from './request';
-import type { GuardianConfig } from './types';
+import type { GuardianConfig, SecurityPreflightConfig } from './types';
 import {
   FALLBACK_STRATEGIES,
   INPUT_THRESHOLDS,
@@ -45,6 +45,9 @@ import {
 } from './thresholds';
 import type { RegimeSource } from './regime-use';
 import { defaultTrustedKeysFile } from '../model/signature';
+import type { PreflightOptions } from '../security/preflight';
+import { SEVERITIES } from '../security/severity';
+import type { ResolvedSecurityConfig } from './security-gate';
 
 type AuditConfig = NonNullable<GuardianConfig['audit']>;
 
@@ -58,6 +61,8 @@ const TOP_KEYS = [
   'modelSha256',
   'requireSignedModels',
   'trustedModelKeys',
+  'evidenceDir',
+  'securityPreflight',
   'session',
   'audit',
   'marketBounds',
@@ -78,6 +83,16 @@ const AUDIT_KEYS = [
   'handoffLimit',
   'onHandoffFull',
 ] as const satisfies readonly (keyof AuditConfig)[];
+const SECURITY_KEYS = [
+  'required',
+  'maxArtifactAgeHours',
+  'projectDir',
+  'allowlistFile',
+  'osvDir',
+  'advisoryDb',
+  'severityThreshold',
+  'omitDev',
+] as const satisfies readonly (keyof SecurityPreflightConfig)[];
 const SESSION_KEYS = [
   'intraOpThreads',
   'interOpThreads',
@@ -95,7 +110,11 @@ const BREAKER_KEYS = (Object.keys(BREAKER_DEFAULTS) as (keyof ResolvedBreakerOpt
 
 // Compile-time: a field added to GuardianConfig, its audit options or SessionOptions without a
 // place in the lists above fails the build here, instead of being refused at run time.
-type Unlisted = Exclude<keyof GuardianConfig, (typeof TOP_KEYS)[number]> | Exclude<keyof AuditConfig, (typeof AUDIT_KEYS)[number]> | Exclude<keyof SessionOptions, (typeof SESSION_KEYS)[number]>;
+type Unlisted =
+  | Exclude<keyof GuardianConfig, (typeof TOP_KEYS)[number]>
+  | Exclude<keyof AuditConfig, (typeof AUDIT_KEYS)[number]>
+  | Exclude<keyof SessionOptions, (typeof SESSION_KEYS)[number]>
+  | Exclude<keyof SecurityPreflightConfig, (typeof SECURITY_KEYS)[number]>;
 const everyKeyListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyKeyListed;
 
@@ -135,6 +154,8 @@ export interface ResolvedGuardianConfig {
   modelSha256: string | undefined;
   /** Signed models: required or not (the production profile: required), and whose keys count. */
   signedModels: Readonly<{ required: boolean; trustedKeysFile: string }>;
+  /** The evidence directory and the security preflight (lib/guardian/security-gate.ts). */
+  security: ResolvedSecurityConfig;
   /** Every session option given a value, on an object without a prototype. */
   session: Readonly<Required<SessionOptions>>;
   audit: Readonly<ResolvedAuditConfig>;
@@ -340,6 +361,34 @@ function resolveBreaker(value: unknown, clock: Clock): ResolvedGuardianConfig['b
 
 }
 
+/** The evidence directory and the preflight's options; the environment fills what is not given. */
+function resolveSecurity(f: Fields, profile: ProfileName): ResolvedSecurityConfig {
+  const env = process.env;
+  const given = f.get('securityPreflight');
+  const s: Fields = given === undefined ? new Map() : fieldsOf(given, 'securityPreflight', SECURITY_KEYS);
+  const opt = (k: string): string | undefined => text(s, k, `securityPreflight.${k}`);
+  const evidenceDir = text(f, 'evidenceDir', 'evidenceDir') ?? (env.TG_EVIDENCE_DIR || undefined);
+  const options: PreflightOptions = { registry: false };
+  const projectDir = opt('projectDir');
+  const allowlistFile = opt('allowlistFile') ?? (env.TG_SECURITY_ALLOWLIST || undefined);
+  const osvDir = opt('osvDir') ?? (env.TG_SECURITY_OSV_DIR || undefined);
+  const advisoryDb = opt('advisoryDb');
+  const threshold = oneOf(s, 'severityThreshold', 'securityPreflight.severityThreshold', SEVERITIES);
+  const omitDev = bool(s, 'omitDev', 'securityPreflight.omitDev');
+  if (projectDir !== undefined) options.projectDir = path.resolve(projectDir);
+  if (allowlistFile !== undefined) options.allowlistFile = path.resolve(allowlistFile);
+  if (osvDir !== undefined) options.osvDir = path.resolve(osvDir);
+  if (advisoryDb !== undefined) options.advisoryDb = path.resolve(advisoryDb);
+  if (threshold !== undefined) options.severityThreshold = threshold;
+  if (omitDev !== undefined) options.omitDev = omitDev;
+  return Object.freeze({
+    evidenceDir: evidenceDir === undefined ? null : path.resolve(evidenceDir),
+    required: bool(s, 'required', 'securityPreflight.required') ?? profile === 'production',
+    maxArtifactAgeMs: (int(s, 'maxArtifactAgeHours', 'securityPreflight.maxArtifactAgeHours', 0, 24 * 365) ?? 24) * 3_600_000,
+    options: Object.freeze(options),
+  });
+}
+
 function resolveRegime(value: unknown): RegimeSource | null {
   if (value === undefined) return null;
   if (value === null || typeof value !== 'object' || typeof (value as RegimeSource).snapshot !== 'function') {
@@ -374,6 +423,7 @@ function resolveTop(f: Fields): ResolvedGuardianConfig {
       required: bool(f, 'requireSignedModels', 'requireSignedModels') ?? profile === 'production',
       trustedKeysFile: path.resolve(text(f, 'trustedModelKeys', 'trustedModelKeys') ?? defaultTrustedKeysFile()),
     }),
+    security: resolveSecurity(f, profile),
     session: resolveSession(f.get('session')),
     audit: resolveAudit(f.get('audit'), profile, audit),
     marketBounds: resolveMarketBounds(f.get('marketBounds')),

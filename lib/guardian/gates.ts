@@ -4,17 +4,20 @@
  * model hash is not pinned or does not match, or the audit directory is not writable (an
  * in-memory audit log has neither file nor directory: the audit-file gate), or the model is not
  * signed by a trusted key (lib/model/signature.ts; the gate fails too when a production
- * configuration turns the requirement off). The error lists every
- * failing gate with its remedy, not just the first.
+ * configuration turns the requirement off), there is no writable evidence directory, or the
+ * security preflight fails (security-gate.ts). The error lists every failing gate with its
+ * remedy, not just the first, and the decision is recorded as evidence.
  */
 import { createHash, KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { makeDirs } from '../atomic-file';
 import { codedError, ErrorCode } from '../errors';
 import { loadManifest, type LoadedManifest } from '../model/manifest';
 import { loadTrustedKeys, verifyModelSignature } from '../model/signature';
 import type { ResolvedGuardianConfig } from './config';
+import { evidenceDirFailures, recordGateDecision, securityPreflightFailures } from './security-gate';
 
 export interface GateInputs {
   auditEnabled: boolean;
@@ -54,7 +57,7 @@ export function productionGateFailures(g: GateInputs): GateFailure[] {
     const dir = g.auditDir ? path.resolve(g.auditDir) : path.dirname(path.resolve(g.auditFile as string));
     if (g.auditDir) {
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
       } catch {
         /* reported just below as not writable */
       }
@@ -103,20 +106,41 @@ function signatureGateFailures(s: { required: boolean; trustedKeysFile: string }
   }
 }
 
-export function checkProductionGates(g: GateInputs): void {
-  const failures = productionGateFailures(g);
+/** Throws TG_GATE_FAILED listing every failure with its remedy (nothing when there is none). */
+export function throwGateFailures(failures: readonly GateFailure[], what = 'refusing to start in production'): void {
   if (failures.length === 0) return;
   const err = codedError(
     ErrorCode.GateFailed,
-    `refusing to start in production: ${failures.length} gate(s) failed:\n` +
-      failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
+    `${what}: ${failures.length} gate(s) failed:\n` + failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
   );
   throw Object.assign(err, { failures });
 }
 
-/** The gates over a resolved configuration, before the model is loaded (the manifest only). */
+export function checkProductionGates(g: GateInputs): void {
+  throwGateFailures(productionGateFailures(g));
+}
+
+/** The evidence and preflight gates, with the decision recorded when the directory can take it. */
+function withSecurityGates(c: ResolvedGuardianConfig, failures: GateFailure[], production: boolean): void {
+  const model = { manifest: c.model, trustedKeysFile: c.signedModels.trustedKeysFile };
+  const evidence = evidenceDirFailures(c.security.evidenceDir);
+  // Outside production an evidence directory is optional: without one the preflight still runs.
+  if (production || c.security.evidenceDir !== null) failures.push(...evidence);
+  failures.push(...securityPreflightFailures(c.security, evidence.length === 0, 'guardian', model));
+  if (evidence.length === 0 && c.security.evidenceDir !== null) {
+    try {
+      recordGateDecision(c.security.evidenceDir, 'guardian', failures, model, { profile: c.profile });
+    } catch (err) {
+      failures.push({ gate: 'evidence-dir', problem: `the gate decision could not be recorded: ${(err as Error).message}`, remedy: 'fix the evidence directory (see the message), then start again' });
+    }
+  }
+}
+
+/** The gates over a resolved configuration, before the model is loaded (the manifest only): the
+ * production gates, the evidence directory and the security preflight; the decision, pass or
+ * fail, lands in the evidence directory. */
 export function checkProductionConfig(c: ResolvedGuardianConfig): void {
-  checkProductionGates({
+  const failures = productionGateFailures({
     auditEnabled: c.audit.enabled,
     signingKey: c.audit.signingKey,
     auditFile: c.audit.file,
@@ -125,4 +149,13 @@ export function checkProductionConfig(c: ResolvedGuardianConfig): void {
     manifest: loadManifest(c.model),
     signedModels: c.signedModels,
   });
+  withSecurityGates(c, failures, true);
+  throwGateFailures(failures);
+}
+
+/** Outside production, securityPreflight.required: true runs the same preflight gate. */
+export function checkRequiredPreflight(c: ResolvedGuardianConfig): void {
+  const failures: GateFailure[] = [];
+  withSecurityGates(c, failures, false);
+  throwGateFailures(failures, 'refusing to start');
 }

@@ -25,7 +25,7 @@ import { GuardianAuditTrail } from './audit-trail';
 import { newCallState, type CallState, type ShieldActivation } from './call-state';
 import { auditLogOptions, resolveGuardianConfig } from './config';
 import { serveFallbacks } from './fallback-rows';
-import { checkProductionConfig } from './gates';
+import { checkProductionConfig, checkRequiredPreflight } from './gates';
 import { judgeInputs, type CallFailure } from './input-decisions';
 import { InputShield } from './input-shield';
 import { judgeOutputs } from './output-decisions';
@@ -109,6 +109,7 @@ export class TiRexGuardian {
     this.config = c.policy;
     // Fail closed before anything is loaded: every remedy at once.
     if (c.profile === 'production') checkProductionConfig(c);
+    else if (c.security.required) checkRequiredPreflight(c);
     // Before the model is loaded: an unsigned or tampered one never reaches ONNX Runtime.
     if (c.signedModels.required) this.modelSignature = verifyModelSignature(c.model, loadTrustedKeys(c.signedModels.trustedKeysFile));
     this.session = ModelSession.load(c.model, c.session);

@@ -30,6 +30,11 @@ export interface GuardianConfig {
   requireSignedModels?: boolean;
   /** The trusted-keys file (default: models/trusted-keys.json, the project's key). */
   trustedModelKeys?: string;
+  /** Where evidence lands (preflight and production-gate artifacts, the run audit; README "Going
+   * to production"). Default: $TG_EVIDENCE_DIR. Required in the production profile. */
+  evidenceDir?: string;
+  /** The security preflight run before the model loads (lib/security/preflight.ts). */
+  securityPreflight?: SecurityPreflightConfig;
   session?: SessionOptions;
   audit?: {
     file?: string;
@@ -114,3 +119,25 @@ export interface ForecastResult {
   warnings: string[];
 }
 
+
+/** The guardian's security preflight (README "Going to production"). */
+export interface SecurityPreflightConfig {
+  /** Run it before the model loads; default: on in the production profile (where off is a failing
+   * gate), off otherwise. */
+  required?: boolean;
+  /** Accept a passing preflight artifact from the evidence directory this young instead of running
+   * it again (same project, lockfile, allowlist, threshold and Node.js). Default 24; 0: always run. */
+  maxArtifactAgeHours?: number;
+  /** The project whose installed packages are checked (default: the working directory). */
+  projectDir?: string;
+  /** Default: $TG_SECURITY_ALLOWLIST. */
+  allowlistFile?: string;
+  /** A directory of OSV advisories. Default: $TG_SECURITY_OSV_DIR. */
+  osvDir?: string;
+  /** A Security WG database checkout instead of the shipped snapshot. */
+  advisoryDb?: string;
+  /** Default 'moderate'. */
+  severityThreshold?: 'low' | 'moderate' | 'high' | 'critical';
+  /** Dev dependencies may be absent (an install with --omit=dev). Default: NODE_ENV is production. */
+  omitDev?: boolean;
+}

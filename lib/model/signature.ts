@@ -14,6 +14,7 @@ import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyOb
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { canonicalJson } from '../audit/record';
 import { codedError, ErrorCode } from '../errors';
 import { packageRoot } from '../native/addon';
@@ -102,28 +103,6 @@ export function signModel(manifestPath: string, privateKeyPem: string | Buffer, 
   return sig;
 }
 
-/** A file written whole or not at all: temporary file, fsync, rename, fsync of the directory. */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  try {
-    const dir = fs.openSync(path.dirname(file), 'r');
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
-  } catch {
-    // Some filesystems refuse to fsync a directory; the rename itself is atomic.
-  }
-}
 
 const KEY_ID = /^[0-9a-f]{16}$/;
 

@@ -1,9 +1,10 @@
 /**
- * Writing a chart: only to a path ending in .svg, and atomically (FILE.tmp, then renamed over
- * FILE), so that a reader never sees half a picture and a failed write leaves the old one.
+ * Writing a chart: only to a path ending in .svg, and atomically (lib/atomic-file.ts), so that a
+ * reader never sees half a picture and a failed write leaves the old one.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+import { writeFileAtomic } from '../atomic-file';
 
 /** Why `file` cannot take a chart, or null when it can (a name ending in .svg). */
 export function svgPathProblem(file: string): string | null {
@@ -11,16 +12,9 @@ export function svgPathProblem(file: string): string | null {
   return null;
 }
 
-/** Writes `svg` to `file` through `file`.tmp and a rename. */
+/** Writes `svg` to `file`, whole or not at all. */
 export function writeSvgFile(file: string, svg: string): void {
   const problem = svgPathProblem(file);
   if (problem !== null) throw new Error(problem);
-  const tmp = `${file}.tmp`;
-  try {
-    fs.writeFileSync(tmp, svg);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, svg);
 }

@@ -110,4 +110,16 @@ export const SERVICE_SCHEMA = closed({
     instruments: { type: 'array', maxItems: 64, uniqueItems: true, items: INSTRUMENT },
   }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
+  evidenceDir: { oneOf: [{ type: 'null' }, str()] },
+  security: closed({
+    preflight: { type: 'boolean' },
+    registry: { oneOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://', maxLength: 4096 }] },
+    allowlistFile: { oneOf: [{ type: 'null' }, str()] },
+    osvDir: { oneOf: [{ type: 'null' }, str()] },
+    advisoryDb: { oneOf: [{ type: 'null' }, str()] },
+    severityThreshold: { enum: ['low', 'moderate', 'high', 'critical'] },
+    maxArtifactAgeHours: int(0, 8760),
+    projectDir: { oneOf: [{ type: 'null' }, str()] },
+    omitDev: { oneOf: [{ type: 'null' }, { type: 'boolean' }] },
+  }),
 });

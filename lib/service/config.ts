@@ -16,6 +16,7 @@ import { packageRoot } from '../native/addon';
 import { SERVICE_SCHEMA } from './config-schema';
 import type { LimitSpec } from './limits/spec';
 import { parseAddressBlock } from './address-list';
+import { DEFAULT_REGISTRY } from '../security/registry-audit';
 import { tracingFromEnv, type TracingConfig } from './tracing-config';
 
 export interface ModelEntry {
@@ -97,6 +98,27 @@ export interface ServiceConfig {
     /** Ticks one POST may carry. */
     maxTicksPerRequest: number;
   };
+  /** Evidence (README "Going to production"): preflight and production-gate artifacts, and the
+   * run audit with every start and stop. null: none (development's default; production needs one). */
+  evidenceDir: string | null;
+  /** The security preflight before the models load (lib/security/preflight.ts). */
+  security: {
+    /** Run it at start (production: on, and off there is a failing gate). */
+    preflight: boolean;
+    /** The npm registry asked besides the offline database (null: offline). */
+    registry: string | null;
+    allowlistFile: string | null;
+    osvDir: string | null;
+    /** A Security WG database checkout instead of the shipped snapshot. */
+    advisoryDb: string | null;
+    severityThreshold: 'low' | 'moderate' | 'high' | 'critical';
+    /** A passing preflight artifact this young is accepted instead of a new run (0: always run). */
+    maxArtifactAgeHours: number;
+    /** The project whose packages are checked (null: the working directory). */
+    projectDir: string | null;
+    /** Dev dependencies may be absent (null: when NODE_ENV is production). */
+    omitDev: boolean | null;
+  };
   /** OpenTelemetry tracing, from the standard OTEL_* variables (null: off). Not in the file:
    * OTEL_* is how every OpenTelemetry deployment configures it. */
   tracing: TracingConfig | null;
@@ -130,6 +152,18 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
     metrics: { enabled: true, port: null, host: null, allow: [], instruments: [] },
     dashboard: { enabled: true, instruments: [] },
     regime: { enabled: false, barPeriodMs: 60_000, maxBars: 100, slopePeriod: 20, atrPeriod: 14, ttlMs: 1000, maxSymbols: 10_000, maxTicksPerRequest: 10_000 },
+    evidenceDir: profile === 'development' ? null : 'evidence',
+    security: {
+      preflight: prod,
+      registry: DEFAULT_REGISTRY,
+      allowlistFile: null,
+      osvDir: null,
+      advisoryDb: null,
+      severityThreshold: 'moderate',
+      maxArtifactAgeHours: 24,
+      projectDir: null,
+      omitDev: null,
+    },
     tracing: null,
   };
 }
@@ -176,6 +210,14 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'TG_DASHBOARD_INSTRUMENTS', kind: 'list', meaning: "dashboard.instruments: whose latest forecast the page draws (comma-separated)", apply: (c, v) => (c.dashboard.instruments = v) },
   { name: 'TG_REGIME', kind: 'bool', meaning: 'regime.enabled: the market regime engine (POST /v1/regime/ticks, GET /v1/regime/:symbol)', apply: (c, v) => (c.regime.enabled = v) },
   { name: 'TG_REGIME_BAR_PERIOD_MS', kind: 'int', meaning: "regime.barPeriodMs: the engine's bar length", apply: (c, v) => (c.regime.barPeriodMs = v) },
+  { name: 'TG_EVIDENCE_DIR', kind: 'string', meaning: 'evidenceDir: preflight and gate artifacts, the run audit', apply: (c, v) => (c.evidenceDir = v) },
+  { name: 'TG_SECURITY_PREFLIGHT', kind: 'bool', meaning: 'security.preflight: the security preflight at start', apply: (c, v) => (c.security.preflight = v) },
+  { name: 'TG_SECURITY_REGISTRY', kind: 'string', meaning: "security.registry: the npm registry's advisories too ('off': the offline database only)", apply: (c, v) => (c.security.registry = v === 'off' ? null : v) },
+  { name: 'TG_SECURITY_ALLOWLIST', kind: 'string', meaning: 'security.allowlistFile: accepted advisories, each with a justification, an expiry and a tracking reference', apply: (c, v) => (c.security.allowlistFile = v) },
+  { name: 'TG_SECURITY_OSV_DIR', kind: 'string', meaning: 'security.osvDir: a directory of OSV advisories (a newer snapshot)', apply: (c, v) => (c.security.osvDir = v) },
+  { name: 'TG_SECURITY_HARD_FAIL', kind: 'string', meaning: '0: a failing preflight lets the start go on (with TG_SECURITY_OVERRIDE_UNTIL, at most 72 h ahead)', apply: null },
+  { name: 'TG_SECURITY_OVERRIDE_UNTIL', kind: 'string', meaning: "when the override ends (ISO 8601 with its zone)", apply: null },
+  { name: 'TG_SECURITY_OVERRIDE_REASON', kind: 'string', meaning: "why the override is in force (kept in the evidence)", apply: null },
   // Read by the library itself, not by the service's configuration.
   { name: 'TG_ADDON_PATH', kind: 'string', meaning: 'another build of the addon (library)', apply: null },
   { name: 'TG_RUNNER_SPIN_US', kind: 'int', meaning: "the runner threads' spin after a job (library)", apply: null },
@@ -243,6 +285,11 @@ function anchorPaths(c: Record<string, any>, dir: string): Record<string, any> {
     for (const k of ['dir', 'signingKeyFile', 'callerIdKeyFile']) if (k in out.audit) out.audit[k] = at(out.audit[k]);
   }
   if (Array.isArray(out.models)) out.models = out.models.map((m: unknown) => (isObject(m) && 'manifest' in m ? { ...m, manifest: at(m.manifest) } : m));
+  if ('evidenceDir' in out) out.evidenceDir = at(out.evidenceDir);
+  if (isObject(out.security)) {
+    out.security = { ...out.security };
+    for (const k of ['allowlistFile', 'osvDir', 'advisoryDb', 'projectDir']) if (k in out.security) out.security[k] = at(out.security[k]);
+  }
   return out;
 }
 

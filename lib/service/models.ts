@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { codedError, ErrorCode } from '../errors';
-import { productionGateFailures, type GateFailure } from '../guardian/gates';
+import { productionGateFailures, throwGateFailures, type GateFailure } from '../guardian/gates';
+import { recordGateDecision } from '../guardian/security-gate';
 import { TiRexGuardian } from '../guardian/guardian';
 import type { RegimeSource } from '../guardian/regime-use';
 import type { GuardianConfig } from '../guardian/types';
@@ -16,6 +17,7 @@ import { loadManifest } from '../model/manifest';
 import { defaultTrustedKeysFile } from '../model/signature';
 import type { ModelEntry, ServiceConfig } from './config';
 import type { KeyStore } from './keys';
+import { guardianPreflightOf, type ServiceSecurity } from './security';
 
 export interface ServedModel {
   readonly name: string;
@@ -45,6 +47,8 @@ export function guardianConfigOf(c: ServiceConfig, m: ModelEntry, regime: Regime
   if (m.session !== undefined) g.session = m.session as GuardianConfig['session'];
   if (m.suspendAfterCorruptOutputs !== undefined) g.suspendAfterCorruptOutputs = m.suspendAfterCorruptOutputs;
   if (regime !== null) g.regime = regime;
+  if (c.evidenceDir !== null) g.evidenceDir = path.resolve(c.evidenceDir);
+  g.securityPreflight = guardianPreflightOf(c);
   if (c.audit.enabled) {
     const audit: NonNullable<GuardianConfig['audit']> = { durability: c.audit.durability };
     // One directory of segments per model: two writers never share a chain.
@@ -81,18 +85,24 @@ function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig
 }
 
 /** Builds every guardian, or throws TG_GATE_FAILED listing every failing gate of the service and
- * of each model (production), or the first model's own error; nothing stays open on failure. */
-export function openModels(c: ServiceConfig, keys: KeyStore | null, regime: RegimeSource | null = null): ServedModel[] {
+ * of each model (production; the decision is recorded as evidence), or the first model's own
+ * error; nothing stays open on failure. `security`: the start's preflight (security.ts). */
+export function openModels(c: ServiceConfig, keys: KeyStore | null, regime: RegimeSource | null = null, security: ServiceSecurity | null = null): ServedModel[] {
   const configs = c.models.map((m) => ({ m, g: guardianConfigOf(c, m, regime) }));
   if (c.profile === 'production') {
-    const failures = [...serviceGateFailures(c, keys), ...configs.flatMap(({ m, g }) => guardianGateFailures(c, m, g))];
-    if (failures.length > 0) {
-      const err = codedError(
-        ErrorCode.GateFailed,
-        `refusing to serve in production: ${failures.length} gate(s) failed:\n` + failures.map((f) => `  - ${f.gate}: ${f.problem}. Remedy: ${f.remedy}.`).join('\n'),
-      );
-      throw Object.assign(err, { failures });
+    const failures = [...serviceGateFailures(c, keys), ...configs.flatMap(({ m, g }) => guardianGateFailures(c, m, g)), ...(security?.failures ?? [])];
+    const dir = security?.evidenceDir ?? null;
+    if (dir !== null && !failures.some((f) => f.gate === 'evidence-dir')) {
+      const first = c.models[0];
+      try {
+        recordGateDecision(dir, 'serve', failures, first === undefined ? null : { manifest: first.manifest, trustedKeysFile: defaultTrustedKeysFile() }, { profile: c.profile, models: c.models.map((m) => m.name) });
+      } catch (err) {
+        failures.push({ gate: 'evidence-dir', problem: `the gate decision could not be recorded: ${(err as Error).message}`, remedy: 'fix the evidence directory (see the message), then start again' });
+      }
     }
+    throwGateFailures(failures, 'refusing to serve in production');
+  } else if (security !== null) {
+    throwGateFailures(security.failures, 'refusing to serve');
   }
   const out: ServedModel[] = [];
   try {

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { endianness } from 'node:os';
 
@@ -37,6 +38,7 @@ import { registerMetricsRoute, startMetricsListener, type MetricsListener } from
 import { installTracing, type ServiceTracing } from './telemetry';
 import { RegimeEngine, registerRegimeMetrics } from '../regime';
 import { registerRegime } from './routes/regime';
+import { runEvent, startSecurity, type ServiceSecurity } from './security';
 
 export interface CreateServerOptions extends LoadOptions {
   /** A configuration already loaded (skips the file and the environment). */
@@ -178,17 +180,22 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   const regime = r.enabled
     ? new RegimeEngine({ barPeriodMs: r.barPeriodMs, maxBars: r.maxBars, slopePeriod: r.slopePeriod, atrPeriod: r.atrPeriod, ttlMs: r.ttlMs, maxSymbols: r.maxSymbols })
     : null;
+  let security: ServiceSecurity;
   try {
-    models = openModels(config, keys, regime);
+    // Before any model loads: a start refused here has loaded nothing.
+    security = await startSecurity(config);
+    models = openModels(config, keys, regime, security);
   } catch (err) {
     keys.close();
     redis?.disconnect();
+    const e = err as Error & { code?: string };
+    runEvent(config.evidenceDir === null ? null : path.resolve(config.evidenceDir), { event: 'serve-start', decision: 'refused', detail: { profile: config.profile, code: e.code ?? null, error: e.message.slice(0, 2000) } });
     throw err;
   }
   // Before anything serves: the guardians' spans need the provider from their first call.
   const tracing = config.tracing === null ? null : installTracing(config.tracing);
   try {
-    return assemble(config, keys, redis, models, tracing, regime);
+    return assemble(config, keys, redis, models, tracing, regime, security.evidenceDir);
   } catch (err) {
     for (const m of models) void m.guardian.close();
     keys.close();
@@ -198,7 +205,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<S
   }
 }
 
-function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, models: ServedModel[], tracing: ServiceTracing | null, regime: RegimeEngine | null): Service {
+function assemble(
+  config: ServiceConfig,
+  keys: KeyStore,
+  redis: Redis | null,
+  models: ServedModel[],
+  tracing: ServiceTracing | null,
+  regime: RegimeEngine | null,
+  evidenceDir: string | null,
+): Service {
   const rl = config.rateLimits;
   const prefix = rl.redis?.prefix ?? 'tg:';
   const limiter = rl.enabled ? new SharedLimiter({ redis, prefix: `${prefix}rl:`, globalPolicies: ['global'], insuranceDivisor: rl.redis?.insuranceDivisor ?? 1 }) : null;
@@ -249,12 +264,22 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
       return metricsListener?.url ?? null;
     },
     async listen() {
-      if (config.metrics.enabled && config.metrics.port !== null) metricsListener = await startMetricsListener(ctx);
-      const listening = await app.listen({ host: config.host, port: config.port });
-      // Fastify names the scheme from its own https option; the TLS server is ours (serverFactory).
-      const address = config.tls === null ? listening : listening.replace(/^http:/, 'https:');
-      await warmUp(models);
+      const detail = { profile: config.profile, models: models.map((m) => m.name).join(',') };
+      let address: string;
+      try {
+        if (config.metrics.enabled && config.metrics.port !== null) metricsListener = await startMetricsListener(ctx);
+        const listening = await app.listen({ host: config.host, port: config.port });
+        // Fastify names the scheme from its own https option; the TLS server is ours (serverFactory).
+        address = config.tls === null ? listening : listening.replace(/^http:/, 'https:');
+        await warmUp(models);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        runEvent(evidenceDir, { event: 'serve-start', decision: 'failed', detail: { ...detail, code: e.code ?? null, error: e.message.slice(0, 2000) } });
+        throw err;
+      }
       state.started = true;
+      const failed = runEvent(evidenceDir, { event: 'serve-start', decision: 'started', detail: { ...detail, address } });
+      if (failed !== null) app.log.error({ err: failed }, 'the run audit could not record the start');
       return address;
     },
     drain(reason = 'drain') {
@@ -280,6 +305,8 @@ function assemble(config: ServiceConfig, keys: KeyStore, redis: Redis | null, mo
         // Last: the final spans and scrapes of the drain itself go out.
         await tracing?.shutdown();
         await metricsListener?.close();
+        const failed = runEvent(evidenceDir, { event: 'serve-stop', decision: 'stopped', detail: { reason, started: state.started } });
+        if (failed !== null) app.log.error({ err: failed }, 'the run audit could not record the stop');
       })();
       return draining;
     },
