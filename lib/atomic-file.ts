@@ -13,6 +13,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   try {
     const fd = fs.openSync(tmp, 'wx', mode);
     try {
+      fs.fchmodSync(fd, mode); // the mode asked for, whatever the umask
       fs.writeFileSync(fd, data);
       fs.fsyncSync(fd);
     } finally {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { affects, validRange, type Advisory } from '../lib/security/advisory';
-import { entriesFor, expiryInstant, parseAllowlist, type AllowlistEntry } from '../lib/security/allowlist';
+import { entriesFor, expiryInstant, loadAllowlist, parseAllowlist, type AllowlistEntry } from '../lib/security/allowlist';
 import { applyPolicy, matchAdvisories } from '../lib/security/findings';
 import { loadOsvDir } from '../lib/security/osv';
 import { OVERRIDE_MAX_HOURS, readOverride } from '../lib/security/override';
@@ -54,6 +54,17 @@ describe('severity', () => {
     expect(cvss3BaseScore('CVSS:3.0/AV:A/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:L/E:P')).toBe(6.5); // by hand: 1.08 x (3.733 + 2.268), rounded up
     expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:X/C:N/I:H/A:H')).toBeNull();
     expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:H/junk')).toBeNull();
+    // Scope changed with a high impact: the (ISS - 0.02)^15 term matters (by hand: 1.08 x (6.048 + 0.617) = 7.198).
+    expect(cvss3BaseScore('CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:C/C:H/I:H/A:H')).toBe(7.2);
+    expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H')).toBe(10);
+    expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N')).toBe(0);
+    expect(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:N/I:N/A:N')).toBe(0);
+    expect(cvss3BaseScore('  CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H ')).toBe(9.8);
+    const full = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
+    for (const m of ['AV', 'AC', 'PR', 'UI', 'S', 'C', 'I', 'A']) expect(cvss3BaseScore(full.replace(new RegExp(`/${m}:[A-Z]`), ''))).toBeNull();
+    for (const bad of ['XCVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 'CVSS:3.10/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H:X', 'CVSS:3.1/:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', '']) {
+      expect(cvss3BaseScore(bad)).toBeNull();
+    }
   });
 });
 
@@ -82,6 +93,48 @@ describe('findings', () => {
       ['1.5.1', ['GHSA-other'], 'unknown', ['node_modules/a/node_modules/pkg', 'node_modules/pkg']],
     ]);
     expect(f[0]!.remedy).toBe('upgrade pkg 1.5.1 out of <2.0.0; `npm ls pkg` shows what requires it; or allowlist NSWG-ECO-493, GHSA-4xc9-xhrj-v574 with a justification, an expiry and a tracking reference');
+  });
+
+  it('what makes two advisories one: the smallest CVE among the aliases, any case; the worst known severity', () => {
+    const f = matchAdvisories(
+      [installed('pkg', '1.0.0')],
+      [
+        adv({ id: 'A', aliases: ['ALIAS-1', 'CVE-9', 'CVE-2'], severity: 'moderate' }),
+        adv({ id: 'B', aliases: ['cve-2'], severity: 'critical', source: 'osv' }),
+        adv({ id: 'C', aliases: ['CVE-9'], severity: 'unknown', source: 'osv' }),
+        adv({ id: 'D', aliases: [], severity: 'low', patched: '>=1.0.0-0 <1.0.1', vulnerable: '<1.0.1' }),
+        adv({ id: 'E', aliases: [], severity: 'unknown', source: 'osv' }),
+        adv({ id: 'F', aliases: ['CVE-5'], severity: 'low', source: 'osv' }),
+        adv({ id: 'G', aliases: ['CVE-5'], severity: 'high' }),
+        adv({ id: 'H', aliases: ['CVE-5'], severity: 'moderate', source: 'npm-registry' }),
+        adv({ id: 'I', aliases: ['CVE-4'], severity: 'unknown', source: 'osv' }),
+        adv({ id: 'J', aliases: ['CVE-4'], severity: 'low' }),
+      ],
+      [],
+      null,
+    );
+    expect(f.map((x) => [x.advisories.map((a) => a.id).join('+'), x.severity])).toEqual([
+      ['A+B', 'critical'],
+      ['C', 'unknown'],
+      ['E', 'unknown'],
+      ['F+G+H', 'high'],
+      ['I+J', 'low'],
+    ]);
+  });
+
+  it('the runtime and an npm package named node at the same version stay two findings', () => {
+    const f = matchAdvisories(
+      [installed('node', '20.1.0')],
+      [adv({ id: 'NSWG-ECO-7', package: 'node', aliases: ['CVE-7'], vulnerable: '<30.0.0' })],
+      [adv({ id: 'NSWG-COR-7', package: 'node', aliases: ['CVE-7'], vulnerable: '20.x', patched: null }), adv({ id: 'NSWG-COR-8', package: 'node', vulnerable: '18.x' })],
+      '20.1.0',
+    );
+    expect(f.map((x) => [x.advisories[0]!.id, x.paths[0], x.remedy])).toEqual([
+      ['NSWG-ECO-7', 'node_modules/node', 'upgrade node 20.1.0 out of <30.0.0; `npm ls node` shows what requires it; or allowlist NSWG-ECO-7 with a justification, an expiry and a tracking reference'],
+      ['NSWG-COR-7', 'process', 'upgrade Node.js 20.1.0 (NSWG-COR-7)'],
+    ]);
+    const patched = matchAdvisories([installed('p', '1.0.0', 'x')], [adv({ id: 'P-1', package: 'p', patched: '>=2.0.0' })], [], null);
+    expect(patched[0]!.remedy).toBe('upgrade p 1.0.0 out of <2.0.0 (patched: >=2.0.0); `npm ls p` shows what requires it; or allowlist P-1 with a justification, an expiry and a tracking reference');
   });
 
   it('the runtime against the core advisories only: the npm package named node is another thing', () => {
@@ -155,6 +208,18 @@ describe('the allowlist file', () => {
     expect(problems([good, { ...good, id: 'nswg-eco-493' }, { ...good, package: 'p' }])).toEqual(['entries[1]: a second entry for nswg-eco-493']);
     expect(thrown(() => parseAllowlist('{"v":2,"entries":[]}', 'f')).code).toBe('TG_ALLOWLIST_INVALID');
     expect(thrown(() => parseAllowlist('nope', 'f')).message).toMatch(/^allowlist f: not JSON/);
+    for (const doc of ['null', '[{"v":1,"entries":[]}]', '{"v":1}', '{"v":1,"entries":{}}', '"text"']) {
+      expect(thrown(() => parseAllowlist(doc, 'f')).message).toBe('allowlist f: expected { "v": 1, "entries": [...] }');
+    }
+    expect(problems([{ ...good, owner: 'me' }])).toEqual(['entries[0]: unknown field "owner" (known: id, package, justification, expires, tracking)']);
+    expect(problems([{ ...good, id: 'NSWG-ECO-493!' }, { ...good, id: `A${'b'.repeat(100)}` }, { ...good, id: '-NSWG' }]).map((p) => p.split(':')[0])).toEqual(['entries[0].id', 'entries[1].id', 'entries[2].id']);
+    expect(problems([{ ...good, package: 'p' }, { ...good, package: 'p' }])).toEqual(['entries[1]: a second entry for NSWG-ECO-493 (p)']);
+    expect(problems([{ ...good, expires: '' }])).toEqual(['entries[0].expires: missing or not a date (YYYY-MM-DD, or an ISO 8601 time with its zone)']);
+    expect(parse([{ ...good, justification: '  0123456789  ', tracking: ' T-9 ' }])[0]).toMatchObject({ justification: '0123456789', tracking: 'T-9' });
+    expect(['x2026-12-01', '2026-12-01x', '2026-12-01T10:00Zx', 'x2026-12-01T10:00Z', '2026-12-01T10:00:00.Z', '2026-12-01T10:00:00+1:00', '2026-12-01T10:00:00+01:0'].map(expiryInstant).every(Number.isNaN)).toBe(true);
+    expect([expiryInstant('2026-12-01T10:00Z'), expiryInstant('2026-12-01T10:00:00.25-01:30')]).toEqual([Date.parse('2026-12-01T10:00:00Z'), Date.parse('2026-12-01T11:30:00.250Z')]);
+    const missing = path.join(os.tmpdir(), 'tg-no-such-allowlist.json');
+    expect(thrown(() => loadAllowlist(missing)).message).toBe(`allowlist ${missing}: cannot read it (ENOENT)`);
   });
 });
 
@@ -173,6 +238,14 @@ describe('the override', () => {
     expect(refused(env('0', '')).message).toContain('needs TG_SECURITY_OVERRIDE_UNTIL');
     expect(refused(env('0', '2026-12-01')).message).toContain('is not an ISO 8601 time with its zone');
     expect(refused(env('false')).code).toBe('TG_SECURITY_OVERRIDE_INVALID');
+    expect(refused(env('false')).message).toBe('TG_SECURITY_HARD_FAIL must be 1 (the default) or 0, not "false"');
+    expect(refused(env('0', '   ')).message).toContain('needs TG_SECURITY_OVERRIDE_UNTIL');
+    expect(readOverride(env('0', at(1)), NOW)!.reason).toBeNull();
+    const iso = (t: string) => refused(env('0', t)).message;
+    for (const t of ['x2026-11-30T14:00:00Z', '2026-11-30T14:00:00Zx', '2026-11-30T14:00:00.Z', '2026-11-30T14:00:00.5', '2026-11-30T14:00:00*01:00', '2026-11-30T14:00:00+1:00', '2026-11-30T14:00:00+0a:00', '2026-11-30T14:00:00+01:0', '2026-11-30T14:00:00+01:0a']) {
+      expect(iso(t)).toContain('is not an ISO 8601 time with its zone');
+    }
+    expect([readOverride(env('0', '2026-11-30T14:00Z'), NOW)!.untilAt, readOverride(env('0', '2026-11-30T14:00:00.5+01:00'), NOW)!.untilAt]).toEqual([Date.parse('2026-11-30T14:00:00Z'), Date.parse('2026-11-30T13:00:00.500Z')]);
   });
 });
 
@@ -212,6 +285,33 @@ describe('OSV ranges', () => {
     const a = r.advisories[0]!;
     expect(['1.1.9', '1.2.0', '2.1.0', '2.1.1', '3.5.0', '0.9.0'].map((v) => affects(a, v))).toEqual([true, false, true, false, true, false]);
     expect(thrown(() => loadOsvDir(path.join(dir, 'missing'))).code).toBe('TG_ADVISORY_SOURCE_INVALID');
+  });
+
+  it('the fields an advisory takes: the ADVISORY reference first, the summary or the id, GitHub\'s severity over the vector', () => {
+    const dir = write([
+      rec([{ package: { ecosystem: 'npm', name: 'a' }, versions: ['1.0.0'] }, 'not an entry', { package: { ecosystem: 'npm' }, versions: ['1.0.0'] }], {
+        summary: undefined,
+        aliases: ['CVE-1', 3],
+        references: [{ type: 'WEB', url: 'https://web' }, 'x', { type: 'ADVISORY', url: 'https://advisory' }],
+        severity: [{ type: 'CVSS_V2', score: 'AV:N/AC:L/Au:N/C:P/I:P/A:P' }, { type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }],
+        database_specific: { severity: 'LOW' },
+      }),
+      rec([{ package: { ecosystem: 'npm', name: 'b' }, versions: ['1.0.0'] }], { id: 'GHSA-b', references: [{ type: 'WEB', url: 'https://web-b' }], severity: 'high' }),
+      rec([{ package: { ecosystem: 'npm', name: 'c' }, ranges: 'none', versions: 'none' }], { id: 'GHSA-c' }),
+      rec([{ package: { ecosystem: 'npm', name: 'd' }, versions: ['1.0.0'] }], { id: 'GHSA-d', references: [{ type: 'ADVISORY', url: 7 }], aliases: 'CVE-3' }),
+      null,
+      { id: 5, affected: [] },
+      { id: 'GHSA-e', affected: 'none' },
+    ]);
+    const r = loadOsvDir(dir);
+    expect(r.advisories.map((a) => [a.id, a.package, a.title, a.url, a.severity, a.cvssScore, a.aliases, a.source])).toEqual([
+      ['GHSA-x', 'a', 'GHSA-x', 'https://advisory', 'low', 9.8, ['CVE-1'], 'osv'],
+      ['GHSA-b', 'b', 's', 'https://web-b', 'unknown', null, ['CVE-9'], 'osv'],
+      ['GHSA-d', 'd', 's', null, 'unknown', null, [], 'osv'],
+    ]);
+    fs.writeFileSync(path.join(dir, 'single.json'), JSON.stringify(rec([{ package: { ecosystem: 'npm', name: 'z' }, versions: ['2.0.0'] }], { id: 'GHSA-single' })));
+    expect(loadOsvDir(dir).advisories.map((a) => a.id)).toEqual(['GHSA-x', 'GHSA-b', 'GHSA-d', 'GHSA-single']);
+    expect(loadOsvDir(dir).files).toBe(2);
   });
 });
 

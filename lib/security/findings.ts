@@ -9,17 +9,8 @@ import { entriesFor, type AllowlistEntry } from './allowlist';
 import type { InstalledPackage } from './installed-tree';
 import { meetsThreshold, SEVERITIES, type Severity } from './severity';
 
-export interface AdvisoryRef {
-  readonly id: string;
-  readonly aliases: readonly string[];
-  readonly source: Advisory['source'];
-  readonly title: string;
-  readonly severity: Severity;
-  readonly cvssScore: number | null;
-  readonly vulnerable: string;
-  readonly patched: string | null;
-  readonly url: string | null;
-}
+/** An advisory as a finding lists it (its package is the finding's). */
+export type AdvisoryRef = Omit<Advisory, 'package'>;
 
 export interface Finding {
   /** The npm package, or 'node' for the runtime. */
@@ -40,17 +31,7 @@ export interface Finding {
 
 export type Threshold = (typeof SEVERITIES)[number];
 
-const ref = (a: Advisory): AdvisoryRef => ({
-  id: a.id,
-  aliases: a.aliases,
-  source: a.source,
-  title: a.title,
-  severity: a.severity,
-  cvssScore: a.cvssScore,
-  vulnerable: a.vulnerable,
-  patched: a.patched,
-  url: a.url,
-});
+const ref = ({ package: _package, ...rest }: Advisory): AdvisoryRef => rest;
 
 /** One key per vulnerability: its first CVE when it has one (shared across sources), else its id. */
 const vulnKey = (a: Advisory): string => [...a.aliases].filter((x) => /^CVE-/i.test(x)).sort()[0]?.toUpperCase() ?? a.id.toUpperCase();

@@ -28,7 +28,8 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 const MAX_FILES = 100_000;
 
 function jsonFiles(dir: string, out: string[] = []): string[] {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+  // In name order: the same directory gives the same report on every filesystem.
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) jsonFiles(p, out);
     else if (e.isFile() && e.name.endsWith('.json')) out.push(p);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { codedError, ErrorCode, type CodedError } from '../errors';
 
 export const SCOPES = ['forecast', 'admin', 'metrics', 'ticks'] as const;
@@ -258,20 +259,7 @@ function serialize(contents: KeyFileContents): string {
   return `${JSON.stringify({ version: 1, keys }, null, 2)}\n`;
 }
 
-function fsyncDir(dir: string): void {
-  let fd = -1;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    /* some filesystems cannot fsync a directory; the file itself was fsynced */
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
-}
-
-/** Replaces the file atomically: a 0600 temp file in the same directory (so rename stays on one
- * filesystem), fsynced, renamed over the file. A reader sees the old file or the new, never half. */
+/** Replaces the file atomically (lib/atomic-file.ts): a reader sees the old file or the new, never half. */
 export function writeKeyFile(file: string, contents: KeyFileContents): void {
   const text = serialize(contents);
   try {
@@ -280,23 +268,8 @@ export function writeKeyFile(file: string, contents: KeyFileContents): void {
     if (err instanceof FieldError) throw keyFileError(file, `refusing to write an invalid key file (${err.message})`);
     throw err;
   }
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    try {
-      fs.fchmodSync(fd, 0o600); // whatever the umask: the file lists who may call the service
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dir);
+  // 0600 whatever the umask: the file lists who may call the service.
+  writeFileAtomic(file, text, 0o600);
 }
 
 // ---------------------------------------------------------------------------------------------

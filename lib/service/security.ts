@@ -16,28 +16,23 @@ import { defaultTrustedKeysFile } from '../model/signature';
 import { runPreflight, type PreflightOptions, type PreflightReport } from '../security/preflight';
 import type { ServiceConfig } from './config';
 
+/** The options the start's preflight and each guardian's share: paths resolved, nulls left out. */
+function sharedOptions(c: ServiceConfig): Omit<SecurityPreflightConfig, 'required' | 'maxArtifactAgeHours'> {
+  const s = c.security;
+  const out: ReturnType<typeof sharedOptions> = { severityThreshold: s.severityThreshold };
+  for (const k of ['projectDir', 'allowlistFile', 'osvDir', 'advisoryDb'] as const) if (s[k] !== null) out[k] = path.resolve(s[k]);
+  if (s.omitDev !== null) out.omitDev = s.omitDev;
+  return out;
+}
+
 /** The preflight's options from the service configuration. */
 export function preflightOptionsOf(c: ServiceConfig): PreflightOptions {
-  const s = c.security;
-  const o: PreflightOptions = { registry: s.registry ?? false, severityThreshold: s.severityThreshold };
-  if (s.projectDir !== null) o.projectDir = path.resolve(s.projectDir);
-  if (s.allowlistFile !== null) o.allowlistFile = path.resolve(s.allowlistFile);
-  if (s.osvDir !== null) o.osvDir = path.resolve(s.osvDir);
-  if (s.advisoryDb !== null) o.advisoryDb = path.resolve(s.advisoryDb);
-  if (s.omitDev !== null) o.omitDev = s.omitDev;
-  return o;
+  return { ...sharedOptions(c), registry: c.security.registry ?? false };
 }
 
 /** What each guardian is given: the same preflight, which finds the service's artifact. */
 export function guardianPreflightOf(c: ServiceConfig): SecurityPreflightConfig {
-  const s = c.security;
-  const g: SecurityPreflightConfig = { required: s.preflight, maxArtifactAgeHours: s.maxArtifactAgeHours, severityThreshold: s.severityThreshold };
-  if (s.projectDir !== null) g.projectDir = path.resolve(s.projectDir);
-  if (s.allowlistFile !== null) g.allowlistFile = path.resolve(s.allowlistFile);
-  if (s.osvDir !== null) g.osvDir = path.resolve(s.osvDir);
-  if (s.advisoryDb !== null) g.advisoryDb = path.resolve(s.advisoryDb);
-  if (s.omitDev !== null) g.omitDev = s.omitDev;
-  return g;
+  return { ...sharedOptions(c), required: c.security.preflight, maxArtifactAgeHours: c.security.maxArtifactAgeHours };
 }
 
 export interface ServiceSecurity {
