@@ -17,6 +17,7 @@ import { writeArtifact, listArtifacts } from '../lib/evidence/artifacts';
 import { appendRunEvent, verifyRunAudit } from '../lib/evidence/run-audit';
 import { TiRexGuardian } from '../lib/guardian/guardian';
 import { thrown } from './model-fixtures';
+import { cleanProject } from './preflight-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'tirex-guardian.js');
@@ -26,29 +27,21 @@ const SHA = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'tirex-guardian
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
-/** A project with no dependencies and its lockfile: the preflight passes it (npm ls, lockfile, no advisories). */
-function cleanProject(): string {
-  const dir = tmp('tg-clean-project-');
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'clean', version: '1.0.0' }));
-  fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({ name: 'clean', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'clean', version: '1.0.0' } } }));
-  return dir;
-}
-
 describe('the run audit', () => {
   it('chains every line, across days, and ties each artifact to it by sha256', () => {
     const dir = tmp('tg-evidence-');
     const a = writeArtifact(dir, 'security_preflight', { n: 1 }, { event: 'preflight', decision: 'pass' }, new Date('2026-11-29T23:59:59.500Z'));
     appendRunEvent(dir, { event: 'serve-start', decision: 'started', detail: { address: 'http://127.0.0.1:1' } }, new Date('2026-11-30T00:00:00.100Z'));
-    const b = writeArtifact(dir, 'production_gate', { n: 2 }, { event: 'production-gate', decision: 'fail' }, new Date('2026-11-30T00:00:01.000Z'));
+    const b = writeArtifact(dir, 'startup_gate', { n: 2 }, { event: 'startup-gate', decision: 'fail' }, new Date('2026-11-30T00:00:01.000Z'));
     expect(fs.readdirSync(path.join(dir, 'run_audit')).sort()).toEqual(['2026-11-29.jsonl', '2026-11-30.jsonl']);
     expect(a.file).toMatch(/^security\/security_preflight_2026-11-29T23-59-59-500Z_\d+_[0-9a-f]{6}\.json$/);
-    expect(b.file).toMatch(/^audit_gate\/production_gate_2026-11-30T00-00-01-000Z_\d+_[0-9a-f]{6}\.json$/);
+    expect(b.file).toMatch(/^audit_gate\/startup_gate_2026-11-30T00-00-01-000Z_\d+_[0-9a-f]{6}\.json$/);
     const r = verifyRunAudit(dir);
     expect([r.ok, r.lines, r.problems]).toEqual([true, 3, []]);
     expect(r.entries.map((e) => [e.seq, e.event, e.decision, e.user, e.pid])).toEqual([
       [0, 'preflight', 'pass', os.userInfo().username, process.pid],
       [1, 'serve-start', 'started', os.userInfo().username, process.pid],
-      [2, 'production-gate', 'fail', os.userInfo().username, process.pid],
+      [2, 'startup-gate', 'fail', os.userInfo().username, process.pid],
     ]);
     expect(r.entries[1]!.prevHash).toBe(r.entries[0]!.hash); // across the day boundary
     expect(r.entries[0]!.artifact).toEqual({ file: a.file, sha256: a.sha256 });
@@ -143,22 +136,22 @@ describe('the guardian in production', () => {
     const project = cleanProject();
     await new TiRexGuardian(prod(evidence, project)).close();
     await new TiRexGuardian(prod(evidence, project)).close();
-    expect(events(evidence)).toEqual(['preflight:pass', 'production-gate:pass', 'production-gate:pass']);
+    expect(events(evidence)).toEqual(['preflight:pass', 'startup-gate:pass', 'startup-gate:pass']);
     await new TiRexGuardian(prod(evidence, project, { securityPreflight: { maxArtifactAgeHours: 0 } })).close();
-    expect(events(evidence).slice(3)).toEqual(['preflight:pass', 'production-gate:pass']);
+    expect(events(evidence).slice(3)).toEqual(['preflight:pass', 'startup-gate:pass']);
     // An artifact edited after the fact no longer matches the sha256 its run audit line recorded.
     for (const f of listArtifacts(evidence, 'security_preflight')) fs.appendFileSync(path.join(evidence, f), ' ');
     await new TiRexGuardian(prod(evidence, project)).close();
-    expect(events(evidence).slice(5)).toEqual(['preflight:pass', 'production-gate:pass']);
+    expect(events(evidence).slice(5)).toEqual(['preflight:pass', 'startup-gate:pass']);
     // A changed lockfile is another tree: not the one the artifact passed.
     fs.writeFileSync(path.join(project, 'package-lock.json'), fs.readFileSync(path.join(project, 'package-lock.json'), 'utf8') + '\n');
     await new TiRexGuardian(prod(evidence, project)).close();
-    expect(events(evidence).slice(7)).toEqual(['preflight:pass', 'production-gate:pass']);
+    expect(events(evidence).slice(7)).toEqual(['preflight:pass', 'startup-gate:pass']);
     // Asked to consult an OSV directory too: an artifact made without it does not stand for that.
     await new TiRexGuardian(prod(evidence, project, { securityPreflight: { osvDir: path.join(__dirname, 'fixtures', 'osv') } })).close();
-    expect(events(evidence).slice(9)).toEqual(['preflight:pass', 'production-gate:pass']);
-    const gate = JSON.parse(fs.readFileSync(path.join(evidence, listArtifacts(evidence, 'production_gate')[0]!), 'utf8'));
-    expect(gate).toMatchObject({ kind: 'production_gate', entryPoint: 'guardian', decision: 'pass', failures: [], profile: 'production', versions: { model: { sha256: SHA, signer: 'f89d2536a7016496' } } });
+    expect(events(evidence).slice(9)).toEqual(['preflight:pass', 'startup-gate:pass']);
+    const gate = JSON.parse(fs.readFileSync(path.join(evidence, listArtifacts(evidence, 'startup_gate')[0]!), 'utf8'));
+    expect(gate).toMatchObject({ kind: 'startup_gate', entryPoint: 'guardian', decision: 'pass', failures: [], profile: 'production', versions: { model: { sha256: SHA, signer: 'f89d2536a7016496' } } });
   }, 60_000);
 
   it('a failing preflight is a gate with its remedies, recorded with the decision; off is a failing gate too', () => {
@@ -170,8 +163,8 @@ describe('the guardian in production', () => {
     expect(err.failures!.map((f) => f.gate)).toEqual(['security-preflight']);
     expect(err.failures![0]!.problem).toContain('the security preflight found 1 installed-tree problem(s): no package-lock.json');
     expect(err.failures![0]!.remedy).toContain('npm ci');
-    expect(events(evidence)).toEqual(['preflight:fail', 'production-gate:fail']);
-    const gate = JSON.parse(fs.readFileSync(path.join(evidence, listArtifacts(evidence, 'production_gate')[0]!), 'utf8'));
+    expect(events(evidence)).toEqual(['preflight:fail', 'startup-gate:fail']);
+    const gate = JSON.parse(fs.readFileSync(path.join(evidence, listArtifacts(evidence, 'startup_gate')[0]!), 'utf8'));
     expect(gate.failures.map((f: { gate: string }) => f.gate)).toEqual(['security-preflight']);
     const off = thrown(() => new TiRexGuardian(prod(evidence, cleanProject(), { securityPreflight: { required: false } }))) as Error & { failures?: { gate: string; problem: string }[] };
     expect(off.failures!.map((f) => [f.gate, f.problem])).toEqual([['security-preflight', 'the security preflight is off (securityPreflight.required: false)']]);
@@ -210,7 +203,7 @@ describe('the guardian in production', () => {
     process.off('warning', onWarning);
     expect(warnings).toEqual([`TG_SECURITY_OVERRIDE: security preflight failed (findings) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${os.userInfo().username} until ${until}`]);
     const r = verifyRunAudit(evidence);
-    expect(r.entries.map((e) => `${e.event}:${e.decision}`)).toEqual(['preflight:override', 'production-gate:pass']);
+    expect(r.entries.map((e) => `${e.event}:${e.decision}`)).toEqual(['preflight:override', 'startup-gate:pass']);
     expect(r.entries[0]!.detail).toMatchObject({ overrideBy: os.userInfo().username, overrideUntil: until });
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../lib/breaker';
 import { readCsvColumn, TiRexGuardian, type ForecastResult, type GuardianConfig } from '../lib/index';
 import { thrown } from './model-fixtures';
+import { cleanProject } from './preflight-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
@@ -311,7 +312,7 @@ describe('production gates fail closed', () => {
 
   it('refuses a wrong pin and an unwritable audit directory; starts when everything is right', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-prod-'));
-    const good = { profile: 'production' as const, evidenceDir: path.join(dir, 'evidence'), audit: { signingKey: KEY, file: path.join(dir, 'audit.log') } };
+    const good = { profile: 'production' as const, evidenceDir: path.join(dir, 'evidence'), securityPreflight: { projectDir: cleanProject() }, audit: { signingKey: KEY, file: path.join(dir, 'audit.log') } };
     expect(thrown(() => new TiRexGuardian({ ...good, modelSha256: '0'.repeat(64) })).message).toContain('model-hash');
     expect(thrown(() => new TiRexGuardian({ ...good, modelSha256: '0'.repeat(64), audit: { signingKey: KEY, file: '/proc/nope/audit.log' } })).message).toContain('audit-dir');
     const sha = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'tirex-guardian-default.json'), 'utf8')).sha256;

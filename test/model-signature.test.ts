@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { TiRexGuardian } from '../lib/index';
 import { defaultTrustedKeysFile, keyIdOf, loadTrustedKeys, signaturePathOf, signModel, verifyModelSignature } from '../lib/model/signature';
 import { manifestPath, modelPath, thrown, tmpDir } from './model-fixtures';
+import { cleanProject } from './preflight-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHIPPED = path.join(ROOT, 'models', 'tirex-guardian-default.json');
@@ -126,7 +127,8 @@ describe('model signatures', () => {
     const m = modelCopy();
     const sha = JSON.parse(fs.readFileSync(m, 'utf8')).sha256;
     const evidenceDir = path.join(dir, 'evidence');
-    const prod = { profile: 'production' as const, model: m, modelSha256: sha, evidenceDir, audit: { signingKey: 'k'.repeat(32), file: path.join(dir, 'audit.log') } };
+    const securityPreflight = { projectDir: cleanProject() };
+    const prod = { profile: 'production' as const, model: m, modelSha256: sha, evidenceDir, securityPreflight, audit: { signingKey: 'k'.repeat(32), file: path.join(dir, 'audit.log') } };
     const unsigned = thrown(() => new TiRexGuardian(prod)) as Error & { failures?: { gate: string; problem: string; remedy: string }[] };
     expect(unsigned.code).toBe('TG_GATE_FAILED');
     expect(unsigned.failures!.map((f) => f.gate)).toEqual(['model-signature']);
@@ -135,7 +137,7 @@ describe('model signatures', () => {
     const off = thrown(() => new TiRexGuardian({ ...prod, requireSignedModels: false })) as Error & { failures?: { gate: string; problem: string }[] };
     expect(off.failures!.map((f) => [f.gate, f.problem])).toEqual([['model-signature', 'signed models are not required (requireSignedModels: false)']]);
     // The shipped model, signed by the project key, passes the gate.
-    const shipped = new TiRexGuardian({ profile: 'production', evidenceDir, modelSha256: JSON.parse(fs.readFileSync(SHIPPED, 'utf8')).sha256, audit: { signingKey: 'k'.repeat(32), file: path.join(dir, 'audit2.log') } });
+    const shipped = new TiRexGuardian({ profile: 'production', evidenceDir, securityPreflight, modelSha256: JSON.parse(fs.readFileSync(SHIPPED, 'utf8')).sha256, audit: { signingKey: 'k'.repeat(32), file: path.join(dir, 'audit2.log') } });
     expect(shipped.modelSignature?.keyId).toBe('f89d2536a7016496');
     void shipped.close();
   });

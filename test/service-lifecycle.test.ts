@@ -122,7 +122,7 @@ describe('refusing to start', () => {
     expect(runAudit.problems).toEqual([]);
     expect(runAudit.entries.map((e) => [e.event, e.decision])).toEqual([
       ['preflight', 'fail'],
-      ['production-gate', 'fail'],
+      ['startup-gate', 'fail'],
       ['serve-start', 'refused'],
     ]);
     const gate = JSON.parse(fs.readFileSync(path.join(evidenceDir, runAudit.entries[1]!.artifact!.file), 'utf8'));

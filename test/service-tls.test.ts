@@ -15,6 +15,7 @@ import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { loadServiceConfig } from '../lib/service/config';
 import { createKey } from '../lib/service/keys';
 import { createServer } from '../lib/service/server';
+import { cleanProject } from './preflight-fixtures';
 import { series, SIGNING_KEY, tempDir } from './service-fixtures';
 
 const MODEL_SHA256 = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'tirex-guardian-default.json'), 'utf8')).sha256 as string;
@@ -48,7 +49,7 @@ describe('production over TLS', () => {
         models: [{ name: 'default', manifest: path.join(__dirname, '..', 'models', 'tirex-guardian-default.json'), sha256: MODEL_SHA256 }],
         audit: { dir: 'audit', signingKeyFile: 'signing.key' },
         evidenceDir: 'evidence',
-        security: { registry: null },
+        security: { registry: null, projectDir: cleanProject() },
         logLevel: 'silent',
       }),
     );
@@ -85,8 +86,8 @@ describe('production over TLS', () => {
     expect(evidence.problems).toEqual([]);
     expect(evidence.entries.map((e) => [e.event, e.decision, e.detail.entryPoint ?? null])).toEqual([
       ['preflight', 'pass', 'serve'],
-      ['production-gate', 'pass', 'serve'],
-      ['production-gate', 'pass', 'guardian'],
+      ['startup-gate', 'pass', 'serve'],
+      ['startup-gate', 'pass', 'guardian'],
       ['serve-start', 'started', null],
       ['serve-stop', 'stopped', null],
     ]);

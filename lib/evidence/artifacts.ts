@@ -1,13 +1,15 @@
 /**
- * Evidence artifacts (seed 003, section 6): every preflight and every production-gate decision
+ * Evidence artifacts (seed 003, section 6): every preflight and every startup-gate decision
  * leaves a JSON file in the evidence directory, written atomically, and a run audit line that
  * names it with its sha256 (run-audit.ts):
  *
  *     <evidence>/security/security_preflight_<utc>_<pid>_<rand>.json
- *     <evidence>/audit_gate/production_gate_<utc>_<pid>_<rand>.json
+ *     <evidence>/audit_gate/startup_gate_<utc>_<pid>_<rand>.json
  *     <evidence>/run_audit/<YYYY-MM-DD>.jsonl
  *
- * Names sort by time (the UTC stamp first), so the newest is the last.
+ * Names sort by time (the UTC stamp first), so the newest is the last. `startup_gate` is the
+ * decision of the fail-closed gates at a start (production, or a preflight asked for elsewhere);
+ * seed 003's `production_gate` name is left to the forecast-quality gate (issue 17).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -20,7 +22,7 @@ import { appendRunEvent, type RunAuditLine, type RunEvent } from './run-audit';
 
 export const ARTIFACT_KINDS = {
   security_preflight: 'security',
-  production_gate: 'audit_gate',
+  startup_gate: 'audit_gate',
 } as const;
 export type ArtifactKind = keyof typeof ARTIFACT_KINDS;
 

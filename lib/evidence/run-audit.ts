@@ -1,5 +1,5 @@
 /**
- * The run audit: one JSON line per run event (a preflight, a production-gate decision, a service
+ * The run audit: one JSON line per run event (a preflight, a startup-gate decision, a service
  * start or stop) in `<evidence>/run_audit/<YYYY-MM-DD>.jsonl` (UTC days), hash-chained with the
  * audit log's own machinery (lib/audit/chain.ts, record.ts, stored-line.ts): each line is the
  * canonical JSON of { v, type: 'run', seq, prevHash, time, ...event } sealed with
@@ -28,7 +28,7 @@ const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 const LOCK = '.lock';
 const LOCK_WAIT_MS = 10_000;
 
-export type RunEventKind = 'preflight' | 'production-gate' | 'serve-start' | 'serve-stop';
+export type RunEventKind = 'preflight' | 'startup-gate' | 'serve-start' | 'serve-stop';
 
 export interface RunEvent {
   readonly event: RunEventKind;

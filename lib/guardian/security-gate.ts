@@ -2,7 +2,7 @@
  * The production profile's security gates (issue 16): an evidence directory that can be written,
  * and a security preflight that passed (lib/security/preflight.ts), either run now or accepted
  * from a recent passing artifact (lib/evidence/preflight-evidence.ts); and the record of every
- * production-gate decision, pass or fail, as an artifact with its run audit line.
+ * startup-gate decision, pass or fail, as an artifact with its run audit line.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -110,15 +110,15 @@ function allowlistSha256(file: string | undefined): string | null {
   }
 }
 
-/** Writes the production-gate decision (pass or fail, every failure with its remedy). */
+/** Writes the startup-gate decision (pass or fail, every failure with its remedy). */
 export function recordGateDecision(dir: string, entryPoint: EntryPoint, failures: readonly GateFailure[], model: ModelRef, extra: Record<string, unknown> = {}): void {
   const decision = failures.length === 0 ? 'pass' : 'fail';
   const time = new Date();
   writeArtifact(
     dir,
-    'production_gate',
-    { kind: 'production_gate', v: 1, time: time.toISOString(), entryPoint, decision, failures, versions: evidenceVersions(model), ...extra },
-    { event: 'production-gate', decision, detail: { entryPoint, failures: failures.length, gates: failures.map((f) => f.gate).join(',') || null } },
+    'startup_gate',
+    { kind: 'startup_gate', v: 1, time: time.toISOString(), entryPoint, decision, failures, versions: evidenceVersions(model), ...extra },
+    { event: 'startup-gate', decision, detail: { entryPoint, failures: failures.length, gates: failures.map((f) => f.gate).join(',') || null } },
     time,
   );
 }

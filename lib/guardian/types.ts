@@ -30,7 +30,7 @@ export interface GuardianConfig {
   requireSignedModels?: boolean;
   /** The trusted-keys file (default: models/trusted-keys.json, the project's key). */
   trustedModelKeys?: string;
-  /** Where evidence lands (preflight and production-gate artifacts, the run audit; README "Going
+  /** Where evidence lands (preflight and startup-gate artifacts, the run audit; README "Going
    * to production"). Default: $TG_EVIDENCE_DIR. Required in the production profile. */
   evidenceDir?: string;
   /** The security preflight run before the model loads (lib/security/preflight.ts). */

@@ -92,7 +92,7 @@ export interface PreflightReport {
   readonly remedies: readonly string[];
 }
 
-/** The options with their defaults, or the configuration problem. */
+/** The options with their defaults. */
 function resolve(o: PreflightOptions): Required<Omit<PreflightOptions, 'osvDir' | 'allowlistFile'>> & Pick<PreflightOptions, 'osvDir' | 'allowlistFile'> {
   const env = o.env ?? process.env;
   return {

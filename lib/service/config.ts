@@ -98,7 +98,7 @@ export interface ServiceConfig {
     /** Ticks one POST may carry. */
     maxTicksPerRequest: number;
   };
-  /** Evidence (README "Going to production"): preflight and production-gate artifacts, and the
+  /** Evidence (README "Going to production"): preflight and startup-gate artifacts, and the
    * run audit with every start and stop. null: none (development's default; production needs one). */
   evidenceDir: string | null;
   /** The security preflight before the models load (lib/security/preflight.ts). */
