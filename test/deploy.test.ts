@@ -71,8 +71,14 @@ describe('deploy/k8s: the example', () => {
     const known = new Set(ENV_VARIABLES.map((v) => v.name));
     for (const name of Object.keys(env)) if (name.startsWith('TG_')) expect(known.has(name), name).toBe(true);
     for (const name of Object.keys(env)) expect(/^(TG|OTEL)_/.test(name), name).toBe(true);
-    const c = loadServiceConfig({ env: { ...env, TG_AUDIT_DIR: env.TG_AUDIT_DIR!.replace('$(POD_NAME)', 'tirex-guardian-0') } });
+    const pod = (v: string) => v.replace('$(POD_NAME)', 'tirex-guardian-0');
+    const c = loadServiceConfig({ env: { ...env, TG_AUDIT_DIR: pod(env.TG_AUDIT_DIR!), TG_EVIDENCE_DIR: pod(env.TG_EVIDENCE_DIR!) } });
     expect(c.profile).toBe('production');
+    // Evidence on the mounted volume, per pod (the root filesystem is read-only), the preflight on.
+    expect([c.evidenceDir, c.security.preflight]).toEqual(['/var/lib/tirex-guardian/evidence/tirex-guardian-0', true]);
+    const mounts = container.volumeMounts.map((m: any) => m.mountPath);
+    expect(mounts).toContain('/var/lib/tirex-guardian/evidence');
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     expect(c.port).toBe(port('http'));
     expect(c.metrics.port).toBe(port('metrics'));
     expect(c.behindProxy).toBe(true);
