@@ -770,9 +770,14 @@ describe('resource use (fresh process)', () => {
         `2000 async runs with timeouts RSS ${m.asyncWarm.rss.toFixed(1)} -> ${m.asyncEnd.rss.toFixed(1)} MB ` +
         `(${asyncGrowth >= 0 ? '+' : ''}${asyncGrowth.toFixed(1)} MB, ${m.asyncMs.toFixed(0)} ms); child wall ${r.wallMs.toFixed(0)} ms`,
     );
-    expect(syncGrowth).toBeLessThan(10);
+    // Under `npm run test:sanitize` AddressSanitizer keeps freed memory resident in its quarantine
+    // (quarantine_size_mb=8, scripts/test-sanitize.js) and in each thread's own (1 MB): RSS grows by
+    // up to that much with no leak (+4.4, +9.1 and +11.0 MB there across three clean-clone runs of
+    // the async phase; +0.5 MB without the sanitizer). The bound allows it in that run only.
+    const quarantineMb = /libasan/.test(process.env.LD_PRELOAD ?? '') ? 16 : 0;
+    expect(syncGrowth).toBeLessThan(10 + quarantineMb);
     expect(m.freshEnd - m.freshWarm).toBeLessThan(2);
-    expect(asyncGrowth).toBeLessThan(10);
+    expect(asyncGrowth).toBeLessThan(10 + quarantineMb);
     expect(m.asyncEnd.js - m.asyncWarm.js).toBeLessThan(2);
   });
 });
