@@ -109,6 +109,8 @@ function counters(lines: string[], n: number) {
   return {
     entries: es.length,
     records: es.filter((e) => e.type === 'record').length,
+    forecasts: es.filter((e) => e.type === 'forecast').length,
+    outcomes: es.filter((e) => e.type === 'outcome').length,
     checkpoints: es.filter((e) => e.type === 'checkpoint').length,
     lastSeq: last?.seq ?? -1,
     lastHash: last?.hash ?? null,
@@ -158,7 +160,7 @@ describe('file mode: good logs and their counters', () => {
     const size = fs.statSync(BASE).size;
     const r = await verifyAuditLog(BASE, { signingKey: KEY });
     expect(r).toEqual({
-      file: BASE, status: 'verified', ok: true, problem: null, lines: 16, bytes: size, entries: 16, records: 12, checkpoints: 3, lastSeq: 15,
+      file: BASE, status: 'verified', ok: true, problem: null, lines: 16, bytes: size, entries: 16, records: 12, forecasts: 0, outcomes: 0, checkpoints: 3, lastSeq: 15,
       lastHash: E[15]!.hash, lastCheckpoint: { seq: 15, line: 16, time: TIME, final: true }, unverifiedTail: null, closed: true, dropped: 0,
       sessions: 1, recoveries: [], digest: { file: `${BASE}.digest`, entries: 3, lastCheckpointSeq: 15 },
     });
@@ -197,7 +199,7 @@ describe('file mode: good logs and their counters', () => {
     const size = fs.statSync(file).size;
     const r = await verifyAuditLog(file, { signingKey: KEY });
     expect(r).toEqual({
-      file, status: 'verified', ok: true, problem: null, lines: 20, bytes: size, entries: 20, records: 14, checkpoints: 4, lastSeq: 19,
+      file, status: 'verified', ok: true, problem: null, lines: 20, bytes: size, entries: 20, records: 14, forecasts: 0, outcomes: 0, checkpoints: 4, lastSeq: 19,
       lastHash: hashOf(lines[19]!), lastCheckpoint: { seq: 19, line: 20, time: TIME, final: true }, unverifiedTail: null, closed: true, dropped: 0,
       sessions: 2, recoveries: [{ line: 17, seq: 16, discardedBytes: junk.length }], digest: { file: `${file}.digest`, entries: 4, lastCheckpointSeq: 19 },
     });
@@ -218,10 +220,28 @@ describe('file mode: good logs and their counters', () => {
     expect(lines.map((l) => JSON.parse(l).type)).toEqual(['open', 'record', 'gap', 'record', 'gap', 'record', 'checkpoint', 'checkpoint']);
     const r = await verifyAuditLog(file, { signingKey: KEY });
     expect(r).toEqual({
-      file, status: 'verified', ok: true, problem: null, lines: 8, bytes: fs.statSync(file).size, entries: 8, records: 3, checkpoints: 2, lastSeq: 7, lastHash: hashOf(lines[7]!),
+      file, status: 'verified', ok: true, problem: null, lines: 8, bytes: fs.statSync(file).size, entries: 8, records: 3, forecasts: 0, outcomes: 0, checkpoints: 2, lastSeq: 7, lastHash: hashOf(lines[7]!),
       lastCheckpoint: { seq: 7, line: 8, time: TIME, final: true }, unverifiedTail: null, closed: true, dropped: 7, sessions: 1, recoveries: [], digest: { file: `${file}.digest`, entries: 2, lastCheckpointSeq: 7 },
     });
     expect(formatAuditReport(r).split('\n').slice(3)).toEqual(['  records dropped (a full queue or hand-off buffer, recorded in gap entries): 7']);
+  });
+
+  it("a forecast journal's entries (appendEntry): on the chain, counted apart from records, formatted; other types refused", async () => {
+    const file = tmpPath();
+    const log = await AuditLog.open({ file, durability: 'batched', signingKey: KEY, checkpointEvery: 5, flushIntervalMs: 5, now: () => T0 });
+    log.appendEntry('forecast', { instrument: 'A', origin: 1, q: 'AAAAAA==' });
+    log.append(rec(0));
+    log.appendEntry('outcome', { instrument: 'A', at: 2, value: 3 });
+    log.appendEntry('forecast', { instrument: 'A', origin: 2, q: 'AAAAAA==', seq: -5, type: 'record' });
+    expect(() => log.appendEntry('record' as 'forecast', {})).toThrow(expect.objectContaining({ code: 'TG_INVALID_ARGUMENT' }));
+    expect(() => log.appendEntry('forecast', {}, NaN)).toThrow(expect.objectContaining({ code: 'TG_INVALID_ARGUMENT' }));
+    await log.close();
+    const lines = readLines(file);
+    // The chain's own fields win over an entry's fields of the same name.
+    expect(lines.map((l) => [JSON.parse(l).type, JSON.parse(l).seq])).toEqual([['open', 0], ['forecast', 1], ['record', 2], ['outcome', 3], ['forecast', 4], ['checkpoint', 5], ['checkpoint', 6]]);
+    const r = await verifyAuditLog(file, { signingKey: KEY });
+    expect([r.status, r.entries, r.records, r.forecasts, r.outcomes, r.checkpoints]).toEqual(['verified', 7, 1, 2, 1, 2]);
+    expect(formatAuditReport(r)).toContain(`  7 lines, ${r.bytes} bytes; 7 entries verified (1 records, 2 checkpoints, 2 forecasts, 1 outcomes); last seq 6`);
   });
 
   const TAIL_CASES: Array<[number, AuditVerifyReport['unverifiedTail'], string[]]> = [
@@ -449,7 +469,7 @@ describe('checkpoints re-signed with the key: span, lastHash and algorithm still
     const lines = forge(entries, 'sign');
     const r = verifyAuditLines(lines, { signingKey: KEY });
     expect(r).toEqual({
-      file: null, status: 'unverified-tail', ok: true, problem: null, lines: 8, bytes: offsetOf(lines, 9), entries: 8, records: 2, checkpoints: 1, lastSeq: 7,
+      file: null, status: 'unverified-tail', ok: true, problem: null, lines: 8, bytes: offsetOf(lines, 9), entries: 8, records: 2, forecasts: 0, outcomes: 0, checkpoints: 1, lastSeq: 7,
       lastHash: hashOf(lines[7]!), lastCheckpoint: { seq: 6, line: 7, time: TIME, final: true }, unverifiedTail: { fromSeq: 7, fromLine: 8, entries: 1 }, closed: false,
       dropped: 6, sessions: 2, recoveries: [{ line: 6, seq: 5, discardedBytes: 7 }],
     });
@@ -469,7 +489,7 @@ describe('bytes and offsets', () => {
       fromText.line(l, 0, true);
       fromBuffers.line(Buffer.from(l), 0, true);
     }
-    const want = { file: null, status: 'verified', ok: true, problem: null, lines: 6, bytes, entries: 6, records: 4, checkpoints: 1, lastSeq: 5, lastHash: hashOf(lines[5]!) };
+    const want = { file: null, status: 'verified', ok: true, problem: null, lines: 6, bytes, entries: 6, records: 4, forecasts: 0, outcomes: 0, checkpoints: 1, lastSeq: 5, lastHash: hashOf(lines[5]!) };
     expect(fromText.finish()).toMatchObject(want);
     expect(fromBuffers.finish()).toMatchObject(want);
     expect(verifyAuditLines(lines, { signingKey: KEY })).toMatchObject(want);
@@ -539,7 +559,7 @@ describe('dir mode: segments, their names, the digest', () => {
     const r = await verifyAuditLog(BASE_DIR, { signingKey: KEY });
     const segments = SEGS.map((s, k) => ({ name: s.name, firstLine: 3 * k + 1, lines: k < 5 ? 3 : 4 }));
     expect(r).toEqual({
-      file: BASE_DIR, status: 'verified', ok: true, problem: null, lines: 19, bytes: bytesOf(BASE_DIR), entries: 19, records: 12, checkpoints: 6, lastSeq: 18,
+      file: BASE_DIR, status: 'verified', ok: true, problem: null, lines: 19, bytes: bytesOf(BASE_DIR), entries: 19, records: 12, forecasts: 0, outcomes: 0, checkpoints: 6, lastSeq: 18,
       lastHash: hashOf(lines[18]!), lastCheckpoint: { seq: 18, line: 19, time: TIME, final: true }, unverifiedTail: null, closed: true, dropped: 0, sessions: 1,
       recoveries: [], segments, digest: { file: path.join(BASE_DIR, 'digest.jsonl'), entries: 6, lastCheckpointSeq: 18 },
     });
@@ -648,7 +668,7 @@ describe('dir mode: segments, their names, the digest', () => {
     fs.mkdirSync(dir);
     expect(await verifyAuditLog(dir, { signingKey: KEY })).toEqual({
       file: dir, status: 'invalid', ok: false, problem: { reason: 'empty', line: 0, offset: 0, seq: null, message: `no segment-*.jsonl file in ${dir}`, suspectLines: null },
-      lines: 0, bytes: 0, entries: 0, records: 0, checkpoints: 0, lastSeq: -1, lastHash: null, lastCheckpoint: null, unverifiedTail: null, closed: false,
+      lines: 0, bytes: 0, entries: 0, records: 0, forecasts: 0, outcomes: 0, checkpoints: 0, lastSeq: -1, lastHash: null, lastCheckpoint: null, unverifiedTail: null, closed: false,
       dropped: 0, sessions: 0, recoveries: [], segments: [], digest: null,
     });
   });

@@ -37,8 +37,10 @@ export const AUDIT_FORMAT_VERSION = 1;
 export const GENESIS_HASH = '0'.repeat(64);
 export const CHECKPOINT_ALG = 'HMAC-SHA256';
 
-export type AuditEntryType = 'record' | 'checkpoint' | 'open' | 'gap';
-export const ENTRY_TYPES: readonly AuditEntryType[] = ['record', 'checkpoint', 'open', 'gap'];
+/** The forecast journal's entries (lib/journal) ride on the same chain, in a log of their own. */
+export type JournalEntryType = 'forecast' | 'outcome';
+export type AuditEntryType = 'record' | 'checkpoint' | 'open' | 'gap' | JournalEntryType;
+export const ENTRY_TYPES: readonly AuditEntryType[] = ['record', 'checkpoint', 'open', 'gap', 'forecast', 'outcome'];
 
 interface EntryBase {
   readonly v: 1;

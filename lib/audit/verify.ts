@@ -84,6 +84,9 @@ export interface AuditVerifyReport {
   /** Entries verified (up to the problem, when there is one). */
   entries: number;
   records: number;
+  /** Forecast journal entries (lib/journal): forecasts and outcomes. */
+  forecasts: number;
+  outcomes: number;
   checkpoints: number;
   lastSeq: number;
   lastHash: string | null;
@@ -132,6 +135,8 @@ export class AuditVerifier {
   private bytes = 0;
   private entries = 0;
   private records = 0;
+  private forecasts = 0;
+  private outcomes = 0;
   private checkpoints = 0;
   private dropped = 0;
   private sessions = 0;
@@ -225,6 +230,10 @@ export class AuditVerifier {
       this.checkpoints++;
     } else if (e.type === 'record') {
       this.records++;
+    } else if (e.type === 'forecast') {
+      this.forecasts++;
+    } else if (e.type === 'outcome') {
+      this.outcomes++;
     } else if (e.type === 'gap') {
       if (typeof e.dropped === 'number') this.dropped += e.dropped;
     } else if (e.type === 'open') {
@@ -264,6 +273,8 @@ export class AuditVerifier {
       bytes: this.bytes,
       entries: this.entries,
       records: this.records,
+      forecasts: this.forecasts,
+      outcomes: this.outcomes,
       checkpoints: this.checkpoints,
       lastSeq,
       lastHash: last === null ? null : last.hash,
@@ -464,7 +475,7 @@ export function formatAuditReport(r: AuditVerifyReport): string {
     if (p.suspectLines) out.push(`  suspect lines: ${p.suspectLines.from}..${p.suspectLines.to}`);
   }
   out.push(
-    `  ${r.lines} lines, ${r.bytes} bytes; ${r.entries} entries verified (${r.records} records, ${r.checkpoints} checkpoints); last seq ${r.lastSeq}`,
+    `  ${r.lines} lines, ${r.bytes} bytes; ${r.entries} entries verified (${r.records} records, ${r.checkpoints} checkpoints${r.forecasts + r.outcomes > 0 ? `, ${r.forecasts} forecasts, ${r.outcomes} outcomes` : ''}); last seq ${r.lastSeq}`,
   );
   if (r.lastCheckpoint) {
     out.push(`  last good checkpoint: seq ${r.lastCheckpoint.seq} (line ${r.lastCheckpoint.line}) at ${r.lastCheckpoint.time}${r.lastCheckpoint.final ? ', final' : ''}`);

@@ -47,493 +47,72 @@
  * One writer per file: a process-wide registry and a `<file>.lock` file holding the writer's pid
  * (a lock whose process is gone is taken over) refuse a second writer with TG_AUDIT_LOCKED.
  */
-import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
-import {
-  checkpointBody,
-  entryHash,
-  GENESIS_HASH,
-  sealLine,
-  type ChainCursor,
-} from './chain';
+import { checkpointBody, entryHash, sealLine, type ChainCursor, type JournalEntryType } from './chain';
 import { auditError, AuditErrorCode, auditRangeError, auditTypeError, type AuditError } from './errors';
 import {
   CallerIdResolver,
   canonicalJson,
   checkRecordInput,
-  keyBytes,
   makeAuditId,
   newInstanceId,
   recordCanonical,
   recordFieldsFrom,
   type AuditRecordInput,
+  type JsonValue,
 } from './record';
 import { PersonalDataRedactor } from './privacy';
-import { listSegments, segmentName } from './segments';
+import { segmentName } from './segments';
 import { DigestWriter, digestPathFor, type DigestCheckpoint } from './digest';
-import { signingKeyOf, type CheckpointKey } from './signing';
-import { resumePlan, type ReadRequest, type TailState } from './tail';
+import type { TailState } from './tail';
+import {
+  driveAsync,
+  FRESH,
+  fsyncDirSync,
+  lockOrFail,
+  openFailure,
+  openSegmentSync,
+  registerExitFlush,
+  release,
+  resumeFileSync,
+  unregisterExitFlush,
+  writeAllSync,
+} from './writer-files';
+import {
+  resolveOptions,
+  type AcceptedAuditTicket,
+  type AuditCheckpointInfo,
+  type AuditDropInfo,
+  type AuditDurability,
+  type AuditLogOptions,
+  type AuditLogState,
+  type AuditLogStats,
+  type AuditTicket,
+  type DroppedAuditTicket,
+  type ResolvedOptions,
+} from './writer-options';
 
-export type AuditDurability = 'memory' | 'none' | 'batched' | 'fsync';
-
-export interface AuditLogOptions {
-  /** The JSON-lines file (created when missing, resumed when present). Not used in 'memory'. */
-  file?: string;
-  /**
-   * Instead of one file: a directory of segments `segment-<first seq, 16 digits>.jsonl`, a new
-   * one every `segmentBytes` or `segmentMs` (the chain runs on across them; each segment after the
-   * first starts with a checkpoint signing everything before it), resumed from the newest.
-   */
-  dir?: string;
-  /** Dir mode: start a new segment once the current one holds this many bytes (default 64 MiB). */
-  segmentBytes?: number;
-  /** Dir mode: ... or is this old (default 3,600,000 ms; 0: never by time). */
-  segmentMs?: number;
-  /** Default 'fsync'. See the module comment. */
-  durability?: AuditDurability;
-  /**
-   * Signs the checkpoints: an HMAC-SHA256 secret of at least 32 bytes (string or bytes), or an
-   * Ed25519 private key (KeyObject or PEM) whose public key is all an auditor needs. Keep it
-   * outside the log's host if you can.
-   */
-  signingKey: string | Uint8Array | KeyObject;
-  /** Names the signing key in each checkpoint (signed), for key rotation. Default null. */
-  keyId?: string | null;
-  /** When set, caller ids are written as HMAC-SHA256(key, callerId) hex (key >= 16 bytes). */
-  hashCallerIds?: { key: string | Uint8Array } | null;
-  /** 'batched': at most this long between an append and its write (default 50). 'fsync': extra delay before a batch (default 0). */
-  flushIntervalMs?: number;
-  /** Entries waiting to be written before `append` refuses (default 100,000). */
-  maxQueue?: number;
-  /** Bytes waiting to be written before `append` refuses (default 64 MiB). */
-  maxQueueBytes?: number;
-  /** Largest single write (default 4 MiB); a queue reaching it is written without waiting. */
-  maxBatchBytes?: number;
-  /** What `append` does when the queue is full: 'drop' (default, counted) or 'throw'. */
-  onFull?: 'drop' | 'throw';
-  /** A signed checkpoint after this many entries (default 1000). */
-  checkpointEvery?: number;
-  /** ... and at least this often while entries wait for one (default 10,000 ms; 0: never by time). */
-  checkpointIntervalMs?: number;
-  /** Resume gives up when no checkpoint lies within this many bytes of the end (default 64 MiB). */
-  maxResumeScanBytes?: number;
-  /** Take `<file>.lock` (default true). */
-  lock?: boolean;
-  /** File mode for a new log (default 0o640). */
-  fileMode?: number;
-  /** Clock in ms since the epoch (default Date.now); tests inject their own. */
-  now?: () => number;
-}
-
-export type AuditLogState = 'open' | 'closing' | 'closed' | 'failed';
-
-export interface AuditLogStats {
-  /** The file written now: the log file, or in dir mode the current segment. */
-  file: string | null;
-  /** Dir mode: the directory of segments (null otherwise). */
-  dir: string | null;
-  /** Dir mode: segments started by this session (rotations). */
-  segmentsStarted: number;
-  durability: AuditDurability;
-  state: AuditLogState;
-  instanceId: string;
-  /** Records accepted by append() in this session. */
-  appended: number;
-  /** Chain entries created in this session (records, checkpoints, open, gap). */
-  entries: number;
-  /** Entries handed to the OS (write() returned; in 'memory': stored). */
-  written: number;
-  /** Entries fdatasync'd (every batch in 'fsync'; on flush/close in 'batched'). */
-  synced: number;
-  /** Entries created but not yet written. */
-  pending: number;
-  pendingBytes: number;
-  /** Records refused: a full queue, or a full hand-off buffer in front of the log (recordDropped). */
-  dropped: number;
-  /** Strings in which personal data (e-mail-like, card-like) was replaced by a keyed token. */
-  redacted: number;
-  /** Bytes written in this session. */
-  bytes: number;
-  /** Write batches in this session. */
-  batches: number;
-  checkpoints: number;
-  /** When this session last created a checkpoint (epoch ms; null: none yet). */
-  lastCheckpointAtMs: number | null;
-  /** When this session opened the log (epoch ms): the reference before the first checkpoint. */
-  openedAtMs: number;
-  /** Entries since the last checkpoint: not yet covered by a signature. */
-  sinceCheckpoint: number;
-  /** The queue bound (`maxQueue`): `pending` at this refuses records. */
-  maxQueue: number;
-  /** seq and hash of the newest entry (hashed, maybe not yet written). */
-  lastSeq: number;
-  lastHash: string;
-  lastWrittenSeq: number;
-  lastSyncedSeq: number;
-  /** True when this session continued an existing log. */
-  resumed: boolean;
-  /** Bytes of an incomplete last line cut off on resume (0: none). */
-  recoveredBytes: number;
-  error: string | null;
-}
-
-export interface AuditDropInfo {
-  /** Records refused so far in this session. */
-  dropped: number;
-  pending: number;
-  pendingBytes: number;
-}
-
-export interface AuditCheckpointInfo {
-  seq: number;
-  fromSeq: number;
-  toSeq: number;
-  lastHash: string;
-  /** The checkpoint entry's own hash: export it off-host to anchor the log. */
-  hash: string;
-  time: string;
-  final: boolean;
-}
-
-/** An accepted record: its place in the chain, and its acknowledgement. */
-export interface AcceptedAuditTicket {
-  readonly accepted: true;
-  readonly seq: number;
-  readonly id: string;
-  readonly hash: string;
-  /** Resolves when the entry is acknowledged at the log's durability level; rejects on failure. */
-  durable(): Promise<void>;
-}
-
-/** A record refused because the queue was full (counted, and written as a gap entry). */
-export interface DroppedAuditTicket {
-  readonly accepted: false;
-  readonly seq: null;
-  readonly id: null;
-  readonly hash: null;
-  readonly reason: 'queue-full';
-  /** Rejects with TG_AUDIT_DROPPED. */
-  durable(): Promise<void>;
-}
-
-export type AuditTicket = AcceptedAuditTicket | DroppedAuditTicket;
+export {
+  SIGNING_KEY_MIN_BYTES,
+  type AcceptedAuditTicket,
+  type AuditCheckpointInfo,
+  type AuditDropInfo,
+  type AuditDurability,
+  type AuditLogOptions,
+  type AuditLogState,
+  type AuditLogStats,
+  type AuditTicket,
+  type DroppedAuditTicket,
+} from './writer-options';
 
 interface Waiter {
   seq: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-interface ResolvedOptions {
-  file: string | null;
-  dir: string | null;
-  segmentBytes: number;
-  segmentMs: number;
-  durability: AuditDurability;
-  signingKey: CheckpointKey;
-  keyId: string | null;
-  callerHashKey: Buffer | null;
-  flushIntervalMs: number;
-  maxQueue: number;
-  maxQueueBytes: number;
-  maxBatchBytes: number;
-  onFull: 'drop' | 'throw';
-  checkpointEvery: number;
-  checkpointIntervalMs: number;
-  maxResumeScanBytes: number;
-  lock: boolean;
-  fileMode: number;
-  now: () => number;
-}
-
-export const SIGNING_KEY_MIN_BYTES = 32;
-
-function posInt(v: unknown, name: string, def: number, min = 1): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw auditTypeError(`audit: ${name} must be an integer >= ${min}, got ${String(v)}`);
-  return v;
-}
-
-function callerHashKey(h: AuditLogOptions['hashCallerIds']): Buffer | null {
-  if (h === undefined || h === null) return null;
-  if (typeof h !== 'object') throw auditTypeError('audit: hashCallerIds must be { key } or null');
-  return keyBytes(h.key, 'hashCallerIds.key');
-}
-
-function resolveOptions(o: AuditLogOptions): ResolvedOptions {
-  if (o === null || typeof o !== 'object') throw auditTypeError('audit: options must be an object');
-  const durability = o.durability ?? 'fsync';
-  if (!['memory', 'none', 'batched', 'fsync'].includes(durability)) {
-    throw auditTypeError(`audit: durability must be 'memory', 'none' (or 'batched') or 'fsync', got ${String(durability)}`);
-  }
-  const hasFile = typeof o.file === 'string' && o.file.length > 0;
-  const hasDir = typeof o.dir === 'string' && o.dir.length > 0;
-  if (durability !== 'memory' && hasFile === hasDir) throw auditTypeError(`audit: exactly one of file and dir is required with durability '${durability}'`);
-  const onFull = o.onFull ?? 'drop';
-  if (onFull !== 'drop' && onFull !== 'throw') throw auditTypeError(`audit: onFull must be 'drop' or 'throw'`);
-  if (o.keyId !== undefined && o.keyId !== null && typeof o.keyId !== 'string') throw auditTypeError('audit: keyId must be a string or null');
-  if (o.now !== undefined && typeof o.now !== 'function') throw auditTypeError('audit: now must be a function');
-  return {
-    file: durability === 'memory' || !hasFile ? null : path.resolve(o.file as string),
-    dir: durability === 'memory' || !hasDir ? null : path.resolve(o.dir as string),
-    segmentBytes: posInt(o.segmentBytes, 'segmentBytes', 64 * 2 ** 20, 1),
-    segmentMs: posInt(o.segmentMs, 'segmentMs', 3_600_000, 0),
-    durability,
-    signingKey: signingKeyOf(o.signingKey, 'signingKey', SIGNING_KEY_MIN_BYTES),
-    keyId: o.keyId ?? null,
-    callerHashKey: callerHashKey(o.hashCallerIds),
-    flushIntervalMs: posInt(o.flushIntervalMs, 'flushIntervalMs', durability === 'batched' || durability === 'none' ? 50 : 0, 0),
-    maxQueue: posInt(o.maxQueue, 'maxQueue', 100_000),
-    maxQueueBytes: posInt(o.maxQueueBytes, 'maxQueueBytes', 64 * 2 ** 20),
-    maxBatchBytes: posInt(o.maxBatchBytes, 'maxBatchBytes', 4 * 2 ** 20),
-    onFull,
-    checkpointEvery: posInt(o.checkpointEvery, 'checkpointEvery', 1000),
-    checkpointIntervalMs: posInt(o.checkpointIntervalMs, 'checkpointIntervalMs', 10_000, 0),
-    maxResumeScanBytes: posInt(o.maxResumeScanBytes, 'maxResumeScanBytes', 64 * 2 ** 20),
-    lock: o.lock ?? true,
-    fileMode: posInt(o.fileMode, 'fileMode', 0o640, 0),
-    now: o.now ?? Date.now,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process exit: every open log writes what it holds (one listener for all logs)
-
-const EXIT_FLUSH = new Set<{ flushOnExit(): void }>();
-let exitListener = false;
-
-function registerExitFlush(log: { flushOnExit(): void }): void {
-  EXIT_FLUSH.add(log);
-  if (exitListener) return;
-  exitListener = true;
-  process.on('exit', () => {
-    for (const l of EXIT_FLUSH) l.flushOnExit();
-  });
-}
-
-function writeAllSync(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-}
-
-// ---------------------------------------------------------------------------------------------
-// One writer per file
-
-const OPEN_FILES = new Set<string>();
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return false; // not in OPEN_FILES: a previous process that had our pid
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function acquire(file: string, instanceId: string, lock: boolean, mode: number): string | null {
-  if (OPEN_FILES.has(file)) throw auditError(AuditErrorCode.Locked, `audit: ${file} is already open by another AuditLog in this process`);
-  let lockPath: string | null = null;
-  if (lock) {
-    lockPath = `${file}.lock`;
-    const body = JSON.stringify({ pid: process.pid, host: os.hostname(), instanceId, time: new Date().toISOString() });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.writeFileSync(lockPath, body, { flag: 'wx', mode });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-        let holder: { pid?: unknown; host?: unknown } | null = null;
-        try {
-          holder = JSON.parse(fs.readFileSync(lockPath, 'utf8'));
-        } catch {
-          holder = null; // unreadable: written by a process that died mid-write
-        }
-        if (holder !== null && (holder.host !== os.hostname() || pidAlive(Number(holder.pid)))) {
-          throw auditError(
-            AuditErrorCode.Locked,
-            `audit: ${file} is locked by pid ${String(holder.pid)} on ${String(holder.host)} (${lockPath}); remove the lock file only if that process is gone`,
-          );
-        }
-        fs.rmSync(lockPath, { force: true });
-      }
-    }
-  }
-  OPEN_FILES.add(file);
-  return lockPath;
-}
-
-function release(file: string, lockPath: string | null): void {
-  OPEN_FILES.delete(file);
-  if (lockPath !== null) {
-    try {
-      fs.rmSync(lockPath, { force: true });
-    } catch {
-      /* a lock left behind is taken over by the next writer (its pid is gone) */
-    }
-  }
-}
-
-/** An error opening a log as the log's own typed error (a coded one passes through). */
-function openFailure(err: unknown, file: string): Error {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('TG_')) return err as Error;
-  return auditError(AuditErrorCode.WriteFailed, `audit: cannot open ${file} (${String(code ?? 'error')}: ${(err as Error).message})`, err);
-}
-
-function fsyncDirSync(file: string): void {
-  let fd = -1;
-  try {
-    fd = fs.openSync(path.dirname(file), 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    /* some filesystems cannot fsync a directory; the file's own fdatasync still applies */
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
-}
-
-function driveSync(file: string, size: number, key: CheckpointKey, maxScan: number): TailState {
-  const plan = resumePlan(file, size, key, maxScan);
-  let step = plan.next();
-  if (step.done) return step.value;
-  const fd = fs.openSync(file, 'r');
-  try {
-    while (!step.done) {
-      step = plan.next(readExactSync(fd, step.value));
-    }
-    return step.value;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function readExactSync(fd: number, req: ReadRequest): Buffer {
-  const buf = Buffer.allocUnsafe(req.length);
-  let off = 0;
-  while (off < req.length) {
-    const n = fs.readSync(fd, buf, off, req.length - off, req.position + off);
-    if (n === 0) break;
-    off += n;
-  }
-  return buf.subarray(0, off);
-}
-
-async function driveAsync(file: string, size: number, key: CheckpointKey, maxScan: number): Promise<TailState> {
-  const plan = resumePlan(file, size, key, maxScan);
-  let step = plan.next();
-  if (step.done) return step.value;
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    while (!step.done) {
-      const req = step.value;
-      const buf = Buffer.allocUnsafe(req.length);
-      let off = 0;
-      while (off < req.length) {
-        const { bytesRead } = await fh.read(buf, off, req.length - off, req.position + off);
-        if (bytesRead === 0) break;
-        off += bytesRead;
-      }
-      step = plan.next(buf.subarray(0, off));
-    }
-    return step.value;
-  } finally {
-    await fh.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Segments (dir mode)
-
-/** Takes the writer's lock on `anchor`; a failure is the log's typed open error. */
-function lockOrFail(anchor: string, instanceId: string, cfg: ResolvedOptions, name: string): string | null {
-  try {
-    return acquire(anchor, instanceId, cfg.lock, cfg.fileMode);
-  } catch (err) {
-    throw openFailure(err, name);
-  }
-}
-
-/**
- * Reads back the tail of `file` (missing: a new log), cuts an incomplete last line, opens it
- * for appending; a new file's directory entry is synced when `syncNewDir`.
- */
-function resumeFileSync(file: string, cfg: ResolvedOptions, syncNewDir: boolean): { tail: TailState; fd: number } {
-  let size = 0;
-  let existed = true;
-  try {
-    size = fs.statSync(file).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    existed = false;
-  }
-  const tail = driveSync(file, size, cfg.signingKey, cfg.maxResumeScanBytes);
-  if (tail.keepBytes < size) fs.truncateSync(file, tail.keepBytes);
-  const fd = fs.openSync(file, 'a', cfg.fileMode);
-  if (!existed && syncNewDir) fsyncDirSync(file);
-  return { tail, fd };
-}
-
-/** True when the file holds at least one newline (read in chunks: a segment may be large). */
-function hasCompleteLine(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (let pos = 0; ; ) {
-      const n = fs.readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) return false;
-      if (buf.subarray(0, n).indexOf(0x0a) !== -1) return true;
-      pos += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-interface OpenedSegment {
-  tail: TailState;
-  fd: number;
-  path: string;
-  firstSeq: number;
-}
-
-/**
- * Opens the newest segment of `dir` for appending (creating the directory and the first segment
- * when there is none). A newest segment without one complete line (a crash right after a
- * rotation) is removed and the one before it resumed: its covering checkpoint was never written,
- * so the next one signs its tail.
- */
-function openSegmentSync(cfg: ResolvedOptions): OpenedSegment {
-  const dir = cfg.dir as string;
-  let segments = listSegments(dir);
-  while (segments.length > 1 && !hasCompleteLine(segments[segments.length - 1]!.path)) {
-    fs.rmSync(segments[segments.length - 1]!.path);
-    segments = segments.slice(0, -1);
-  }
-  const only = segments.length === 1 ? segments[0]! : null;
-  if (only !== null && only.firstSeq > 0 && !hasCompleteLine(only.path)) {
-    // The chain cannot restart at seq 0 inside a later segment: the segments before are gone.
-    throw auditError(AuditErrorCode.Corrupt, `audit: ${only.path} is the only segment, starts at seq ${only.firstSeq} and holds no complete entry: the segments before it are missing`);
-  }
-  const current = segments[segments.length - 1] ?? { name: segmentName(0), path: path.join(dir, segmentName(0)), firstSeq: 0 };
-  const { tail, fd } = resumeFileSync(current.path, cfg, true);
-  return { tail, fd, path: current.path, firstSeq: current.firstSeq };
-}
-
-const FRESH: TailState = {
-  nextSeq: 0,
-  prevHash: GENESIS_HASH,
-  lastCheckpointSeq: -1,
-  sinceCheckpoint: 0,
-  keepBytes: 0,
-  discarded: null,
-  resumed: false,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Tickets
@@ -793,18 +372,49 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     if (this.state !== 'open') throw this.notOpen();
     checkRecordInput(input);
     const callerId = this.callers.resolve(input.callerId);
-    const t = input.time;
-    const ms = t === undefined ? this.cfg.now() : typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
-    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw auditTypeError(`audit: time must be a valid date or ms since the epoch, got ${String(t)}`);
-    if (this.cursor.nextSeq - 1 - this.writtenSeq >= this.cfg.maxQueue || this.queueBytes >= this.cfg.maxQueueBytes) return this.refuse();
-    if (this.segmentPath !== null && this.rotationDue()) this.startSegment();
-    if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
-
+    const ms = this.timeOf(input.time);
+    if (!this.admit()) return this.refuse();
     const seq = this.cursor.nextSeq;
     const id = makeAuditId(seq, this.instanceId);
     // Personal data in any string of the record is replaced by a keyed token while it is
     // serialized (privacy.ts): one walk, and the caller's objects are never touched.
     const canon = recordCanonical(recordFieldsFrom(input, seq, this.cursor.prevHash, id, this.isoTime(ms), callerId, this.callers.hashed), this.redact);
+    return this.seal(canon, seq, id);
+  }
+
+  /**
+   * Appends a forecast journal's entry (lib/journal): the same chain, queue bound, segments,
+   * checkpoints, fsync and acknowledgements as a record. The journal checks its fields itself;
+   * they are written as they are (no redaction: instruments, numbers and hashes only, and a
+   * redacted base64 field would no longer decode). Throws like `append`.
+   */
+  appendEntry(type: JournalEntryType, fields: Readonly<Record<string, JsonValue>>, time?: number): AuditTicket {
+    if (this.state !== 'open') throw this.notOpen();
+    if (type !== 'forecast' && type !== 'outcome') throw auditTypeError(`audit: appendEntry takes 'forecast' or 'outcome' entries, got ${String(type)}`);
+    const ms = this.timeOf(time);
+    if (!this.admit()) return this.refuse();
+    const seq = this.cursor.nextSeq;
+    const id = makeAuditId(seq, this.instanceId);
+    // The chain's fields last: a field of the entry's own cannot replace them.
+    const canon = canonicalJson({ ...fields, v: 1, type, seq, prevHash: this.cursor.prevHash, id, time: this.isoTime(ms) });
+    return this.seal(canon, seq, id);
+  }
+
+  private timeOf(t: number | Date | undefined): number {
+    const ms = t === undefined ? this.cfg.now() : typeof t === 'number' ? t : t instanceof Date ? t.getTime() : NaN;
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw auditTypeError(`audit: time must be a valid date or ms since the epoch, got ${String(t)}`);
+    return ms;
+  }
+
+  /** Room in the queue for one more entry: rotates and writes a pending gap entry first. */
+  private admit(): boolean {
+    if (this.cursor.nextSeq - 1 - this.writtenSeq >= this.cfg.maxQueue || this.queueBytes >= this.cfg.maxQueueBytes) return false;
+    if (this.segmentPath !== null && this.rotationDue()) this.startSegment();
+    if (this.droppedSinceGap + this.handoffDroppedSinceGap > 0) this.pushGap();
+    return true;
+  }
+
+  private seal(canon: string, seq: number, id: string): AuditTicket {
     const hash = entryHash(this.cursor.prevHash, canon);
     this.enqueue(sealLine(canon, hash), hash);
     this.appended++;
@@ -1127,7 +737,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     this.error = err;
     this.state = 'failed';
     this.busy = false;
-    EXIT_FLUSH.delete(this);
+    unregisterExitFlush(this);
     this.stopTimers();
     for (const w of this.ackWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
@@ -1265,7 +875,7 @@ export class AuditLog extends EventEmitter<AuditLogEvents> {
     if (!waiter) return;
     this.closeWaiter = null;
     this.stopTimers();
-    EXIT_FLUSH.delete(this);
+    unregisterExitFlush(this);
     const done = (err: Error | null): void => {
       // Read now: the digest's last write (waited for) may have failed the log meanwhile.
       const failed = this.state === 'failed';

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 
 import { writeFileAtomic } from '../atomic-file';
 import { codedError, ErrorCode, type CodedError } from '../errors';
