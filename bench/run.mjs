@@ -37,6 +37,7 @@ const ALL = [
   ['regime.mjs', []],
   ['signature.mjs', []],
   ['preflight.mjs', []],
+  ['journal.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

@@ -1,6 +1,6 @@
 /**
  * The command line: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create,
- * keys revoke, keys list, model sign, model verify, preflight, evidence verify (USAGE below).
+ * keys revoke, keys list, model sign, model verify, preflight, evidence verify, gate (USAGE below).
  * Every subcommand declares its flags and their types; anything else (an unknown or misspelt
  * flag, a flag without its value, a malformed number, an unknown profile, a stray argument) is a
  * usage error: the problem and the subcommand's usage line on stderr, exit 2, nothing run. A
@@ -32,6 +32,7 @@ import { svgPathProblem, writeSvgFile } from './plot/write';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service/keys-command';
 import { modelSignCommand, modelVerifyCommand } from './model/model-command';
 import { evidenceVerifyCommand } from './evidence/evidence-command';
+import { GATE_FLAGS, GATE_USAGE } from './gate/gate-flags';
 
 type CommandName =
   | 'forecast'
@@ -47,7 +48,8 @@ type CommandName =
   | 'model sign'
   | 'model verify'
   | 'preflight'
-  | 'evidence verify';
+  | 'evidence verify'
+  | 'gate';
 
 const PAD = ' '.repeat(29);
 const USAGE: Readonly<Record<CommandName, string>> = {
@@ -79,6 +81,7 @@ const USAGE: Readonly<Record<CommandName, string>> = {
     `${PAD}[--threshold low|moderate|high|critical] [--offline | --registry URL] [--omit-dev] [--model M.json] [--trusted-keys FILE]\n` +
     `${PAD}(exit 0 pass, 1 findings, 2 cannot check, 3 bad configuration; $TG_EVIDENCE_DIR, $TG_SECURITY_ALLOWLIST, $TG_SECURITY_OSV_DIR)`,
   'evidence verify': 'usage: tirex-guardian evidence verify <evidence dir> [--json]   (the run audit chain and the artifacts it names)',
+  gate: GATE_USAGE,
 };
 const ALL_USAGE = Object.values(USAGE).join('\n');
 
@@ -87,6 +90,8 @@ type FlagType = 'string' | 'boolean';
 /** A subcommand's contract: its one positional argument (or none) and every flag it knows. */
 interface CommandSpec {
   positional: string | null;
+  /** The positional may be given any number of times, none included (ParsedArgs.targets). */
+  many?: boolean;
   flags: Readonly<Record<string, FlagType>>;
 }
 
@@ -143,6 +148,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     },
   },
   'evidence verify': { positional: '<evidence dir>', flags: { json: 'boolean' } },
+  gate: { positional: '[file ...]', many: true, flags: GATE_FLAGS },
 };
 
 /** A command line the CLI cannot honour: exit 2 with the usage of `command` (all when null). */
@@ -159,6 +165,8 @@ export class UsageError extends Error {
 /** The parsed command line: the positional argument and the flags given (each at most once). */
 export interface ParsedArgs {
   target: string;
+  /** Every positional (commands whose positional may repeat). */
+  targets: string[];
   flags: ReadonlyMap<string, string | true>;
 }
 
@@ -195,13 +203,14 @@ export function parseCommand(command: CommandName, args: string[]): ParsedArgs {
     }
     flags.set(t.name, t.value);
   }
+  if (spec.many === true) return { target: positionals[0] ?? '', targets: positionals, flags };
   if (spec.positional === null) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, command);
-    return { target: '', flags };
+    return { target: '', targets: [], flags };
   }
   if (positionals.length === 0) throw new UsageError(`${command} needs ${spec.positional}`, command);
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])} (${command} takes one ${spec.positional})`, command);
-  return { target: positionals[0]!, flags };
+  return { target: positionals[0]!, targets: positionals, flags };
 }
 
 /** Reads the parsed flags of one command, checking values; errors are usage errors. */
@@ -518,7 +527,7 @@ function commandOf(argv: string[]): { command: CommandName; args: string[] } {
   if (first !== undefined && !first.includes(' ') && Object.hasOwn(COMMANDS, first)) {
     return { command: first as CommandName, args: rest };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list, model sign, model verify, preflight, evidence verify)`, null);
+  throw new UsageError(`unknown command ${JSON.stringify(first)} (known: forecast, evaluate, scan, info, serve, audit verify, audit query, keys create, keys revoke, keys list, model sign, model verify, preflight, evidence verify, gate)`, null);
 }
 
 function run(command: CommandName, args: string[], argv: string[]): number | Promise<number> {
@@ -551,6 +560,8 @@ function run(command: CommandName, args: string[], argv: string[]): number | Pro
       return import('./security/preflight-command').then((m) => m.preflightCommand(f));
     case 'evidence verify':
       return evidenceVerifyCommand(f, parsed.target);
+    case 'gate':
+      return import('./gate/gate-command').then((m) => m.gateCommand(f, parsed.targets));
     case 'serve':
       // Loaded only here: the other commands do not pay for Fastify and ioredis at start.
       return import('./service/serve-command').then((m) => m.serveCommand(f.string('config')));

@@ -88,3 +88,14 @@ export { type SecurityPreflightConfig } from './guardian/types';
 export { appendRunEvent, verifyRunAudit, type RunEvent, type RunAuditLine } from './evidence/run-audit';
 export { writeArtifact, listArtifacts, type ArtifactKind } from './evidence/artifacts';
 export { recordPreflight } from './evidence/preflight-evidence';
+// Proving a model before it goes live (README): the forecast journal, its scores, shadow mode's
+// statistics, and the forecast-quality gate.
+export { ForecastJournal, type ForecastJournalOptions, type ForecastJournalStats, type PendingForecast } from './journal/journal';
+export { scoreJournal, type JournalScoreReport, type InstrumentScore, type ModelScore, type ScoreQuery } from './journal/score';
+export type { ForecastSource } from './journal/entries';
+export type { GroupReport, Scores as JournalScores } from './journal/score-book';
+export type { JournalConfig, ShadowConfig, ForecastGateConfig } from './guardian/types';
+export type { QualityStats } from './guardian/quality-use';
+export type { ShadowStats } from './guardian/shadow';
+export { evaluateGate, type GateOptions, type GateResult } from './gate/forecast-gate';
+export { decideGate, DEFAULT_GATE_THRESHOLDS, type GateThresholds, type GateEvidence, type GateDecision, type GateCheck, type EvidenceKind } from './gate/decision';

@@ -1,4 +1,4 @@
-// Runs test/fixtures/audit-kill-child.js until it has acknowledged `killAfter` more records, then
+// Runs test/fixtures/audit-kill-child.js (or another child printing the same acks) until it has acknowledged `killAfter` more records, then
 // kills it with SIGKILL (30 s at most). Acknowledged seqs and hashes are added to `acked`.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -9,8 +9,9 @@ export async function killAfterAcks(
   childArgs: string[],
   killAfter: number,
   acked: Map<number, string>,
+  child: string = CHILD,
 ): Promise<{ signal: NodeJS.Signals | null; stderr: string; newAcks: number }> {
-  const proc = spawn(process.execPath, [CHILD, ...childArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [child, ...childArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const before = acked.size;
   let stderr = '';
   let buffered = '';

@@ -18,6 +18,11 @@ Models (input `context` float32 [batch, time], output `quantiles` float32 [batch
                      plausible bands around a median that runs away from the context
   slow               as quantile-ok plus a chain of 320 512x512 MatMul/Tanh whose result is
                      multiplied by zero: seconds of CPU, so a timeout must cancel it
+  overconfident      miscalibrated on purpose (the forecast-quality gate must FAIL it): the
+                     last value as the median, as the naive forecast, but bands a quarter of a
+                     random walk's width (the RMS of the last 64 one-step changes x sqrt(h))
+  lagging            worse than naive on purpose: the median is the value 8 steps back, with a
+                     random walk's bands around it
 """
 import hashlib
 import json
@@ -129,6 +134,52 @@ def build(kind):
     return model
 
 
+def build_random_walk(kind):
+    """overconfident and lagging: a median taken from the context, random-walk bands scaled."""
+    lag, width = (0, 0.25) if kind == 'overconfident' else (8, 1.0)
+    horizon = np.sqrt(np.arange(1, PATCH + 1, dtype=np.float32) + lag)[:, None]
+    offsets = (width * horizon * Z[None, :]).astype(np.float32)[None, :, :]  # [1, 32, 9]
+    inits = [
+        const('axes1', np.array([1], np.int64)),
+        const('axes2', np.array([2], np.int64)),
+        const('tail_start', np.array([-(WINDOW + 1)], np.int64)),
+        const('big_end', np.array([2**31 - 1], np.int64)),
+        const('lo_start', np.array([0], np.int64)),
+        const('lo_end', np.array([-1], np.int64)),
+        const('hi_start', np.array([1], np.int64)),
+        const('at', np.array([-(lag + 1)], np.int64)),
+        const('at_end', np.array([-lag if lag > 0 else 2**31 - 1], np.int64)),
+        const('eps', np.float32(1e-6)),
+        const('offsets', offsets),
+    ]
+    nodes = [
+        helper.make_node('Slice', ['context', 'tail_start', 'big_end', 'axes1'], ['tail']),
+        helper.make_node('Slice', ['tail', 'lo_start', 'lo_end', 'axes1'], ['before']),
+        helper.make_node('Slice', ['tail', 'hi_start', 'big_end', 'axes1'], ['after']),
+        helper.make_node('Sub', ['after', 'before'], ['step']),
+        helper.make_node('Mul', ['step', 'step'], ['step2']),
+        helper.make_node('ReduceMean', ['step2'], ['ms'], axes=[1], keepdims=1),
+        helper.make_node('Sqrt', ['ms'], ['rms']),
+        helper.make_node('Add', ['rms', 'eps'], ['scale']),
+        helper.make_node('Slice', ['context', 'at', 'at_end', 'axes1'], ['median']),  # [B, 1]
+        helper.make_node('Unsqueeze', ['scale', 'axes2'], ['scale3']),
+        helper.make_node('Unsqueeze', ['median', 'axes2'], ['median3']),
+        helper.make_node('Mul', ['offsets', 'scale3'], ['band']),
+        helper.make_node('Add', ['band', 'median3'], ['quantiles']),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        f'tg-fixture-{kind}',
+        [helper.make_tensor_value_info('context', TensorProto.FLOAT, ['batch', 'time'])],
+        [helper.make_tensor_value_info('quantiles', TensorProto.FLOAT, ['batch', PATCH, 9])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET)], producer_name='tirex-guardian-fixtures')
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def manifest(kind, sha):
     return {
         'schemaVersion': 1,
@@ -143,7 +194,7 @@ def manifest(kind, sha):
         'medianIndex': 4,
         'patchLength': PATCH,
         'maxContext': 2048,
-        'minContext': 3,
+        'minContext': 66 if kind in ('overconfident', 'lagging') else 3,
         'maxHorizon': 256,
         'nanHandling': 'masked',
         'scaling': 'internal',
@@ -157,8 +208,8 @@ def manifest(kind, sha):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for kind in ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow', 'drifting']:
-        data = build(kind).SerializeToString()
+    for kind in ['quantile-ok', 'emits-nan', 'emits-inf', 'crossing', 'huge', 'shape-mismatch', 'slow', 'drifting', 'overconfident', 'lagging']:
+        data = (build_random_walk(kind) if kind in ('overconfident', 'lagging') else build(kind)).SerializeToString()
         sha = hashlib.sha256(data).hexdigest()
         with open(os.path.join(OUT, f'{kind}.onnx'), 'wb') as f:
             f.write(data)

@@ -23,13 +23,13 @@ export function normalQuantile(p: number): number {
     (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
 }
 
-function lastFinite(x: ArrayLike<number>, end: number): number {
+export function lastFinite(x: ArrayLike<number>, end: number): number {
   for (let i = end - 1; i >= 0; i--) if (Number.isFinite(x[i])) return x[i]!;
   return NaN;
 }
 
 /** Standard deviation of x[t] - x[t - lag] over the last `count` finite pairs before `end`. */
-function diffStd(x: ArrayLike<number>, end: number, lag: number, count: number): number {
+export function diffStd(x: ArrayLike<number>, end: number, lag: number, count: number): number {
   const d: number[] = [];
   for (let t = end - 1; t - lag >= 0 && d.length < count; t--) {
     const v = x[t]! - x[t - lag]!;

@@ -9,7 +9,8 @@
  *
  * Names sort by time (the UTC stamp first), so the newest is the last. `startup_gate` is the
  * decision of the fail-closed gates at a start (production, or a preflight asked for elsewhere);
- * seed 003's `production_gate` name is left to the forecast-quality gate (issue 17).
+ * `production_gate` (seed 003's name) is the forecast-quality gate's decision on a model
+ * (lib/gate), written as `<evidence>/audit_gate/production_gate_<utc>_<pid>_<rand>.json`.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -23,6 +24,7 @@ import { appendRunEvent, type RunAuditLine, type RunEvent } from './run-audit';
 export const ARTIFACT_KINDS = {
   security_preflight: 'security',
   startup_gate: 'audit_gate',
+  production_gate: 'audit_gate',
 } as const;
 export type ArtifactKind = keyof typeof ARTIFACT_KINDS;
 

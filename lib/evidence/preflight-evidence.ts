@@ -73,7 +73,7 @@ export function lockfileSha256(projectDir: string): string | null {
   return null;
 }
 
-function namedInRunAudit(dir: string, file: string, sha256: string, day: string): boolean {
+export function namedInRunAudit(dir: string, file: string, sha256: string, day: string): boolean {
   // The artifact's line is in its own day's file, or the next one when it was written at midnight.
   const files = dayFiles(dir).filter((f) => f >= `${day}.jsonl`).slice(0, 2);
   const needle = `"artifact":{"file":${JSON.stringify(file)},"sha256":"${sha256}"}`;

@@ -28,7 +28,7 @@ const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 const LOCK = '.lock';
 const LOCK_WAIT_MS = 10_000;
 
-export type RunEventKind = 'preflight' | 'startup-gate' | 'serve-start' | 'serve-stop';
+export type RunEventKind = 'preflight' | 'startup-gate' | 'production-gate' | 'serve-start' | 'serve-stop';
 
 export interface RunEvent {
   readonly event: RunEventKind;

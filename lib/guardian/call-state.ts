@@ -56,6 +56,8 @@ export interface CallState {
   modelRun: { startedAt: number; rows: number } | null;
   /** The instrument the request named (null: none). */
   instrument: string | null;
+  /** The request's originTime (null: none given; the journal takes the clock's time). */
+  originTime: number | null;
   /** The tracer and parent context when an OpenTelemetry SDK is registered (lib/observability). */
   trace: TraceStart | null;
   /** The instrument's market regime when the guardian has an engine (lib/guardian/regime-use.ts). */
@@ -90,6 +92,7 @@ export function newCallState(t0: number, bounds: Readonly<{ lo: number; hi: numb
     borrowedByRun: false,
     modelRun: null,
     instrument: null,
+    originTime: null,
     trace: null,
     regime: null,
     regimeBoundFactor: 1,

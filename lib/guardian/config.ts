@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import type { AuditDurability, AuditLogOptions } from '../audit';
 import type { HandoffFullPolicy } from '../audit/handoff';
 import { BREAKER_DEFAULTS, resolveBreakerOptions, systemClock, type Clock, type ResolvedBreakerOptions } from '../breaker';
-import { codedError, ErrorCode, rangeError, typeError, type ErrorCodeValue } from '../errors';
+import { codedError, ErrorCode, typeError } from '../errors';
 import { DEFAULT_ASYNC_SPIN_US, type SessionOptions } from '../model/session';
 import { packageRoot } from '../native/addon';
 import { describeThrown } from './request';
@@ -47,6 +47,8 @@ import type { RegimeSource } from './regime-use';
 import { defaultTrustedKeysFile } from '../model/signature';
 import type { PreflightOptions } from '../security/preflight';
 import { SEVERITIES } from '../security/severity';
+import { bool, fail, fieldsOf, int, nullProto, oneOf, shown, text, type Fields } from './config-fields';
+import { resolveQuality, type ResolvedQualityConfig } from './quality-config';
 import type { ResolvedSecurityConfig } from './security-gate';
 
 type AuditConfig = NonNullable<GuardianConfig['audit']>;
@@ -71,6 +73,9 @@ const TOP_KEYS = [
   'suspendAfterCorruptOutputs',
   'resultBuffers',
   'regime',
+  'journal',
+  'shadow',
+  'forecastGate',
 ] as const satisfies readonly (keyof GuardianConfig)[];
 const AUDIT_KEYS = [
   'file',
@@ -168,79 +173,8 @@ export interface ResolvedGuardianConfig {
   resultBuffers: 'pooled' | 'own';
   /** The market regime engine (null: none). */
   regime: RegimeSource | null;
-}
-
-type Fields = Map<string, unknown>;
-
-function shown(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : typeof v;
-}
-
-function fail(option: string, message: string, kind: 'type' | 'range' = 'type', code: ErrorCodeValue = ErrorCode.InvalidArgument): Error {
-  const text = `TiRexGuardian: ${option} ${message}`;
-  return Object.assign(kind === 'type' ? typeError(code, text) : rangeError(code, text), { option });
-}
-
-/**
- * The own fields of `value` (a plain object: prototype Object.prototype or null), each read
- * exactly once; any key outside `allowed` (null: any string) is refused, listing them. Undefined
- * values count as absent, as they always have.
- */
-function fieldsOf(value: unknown, option: string, allowed: readonly string[] | null, code: ErrorCodeValue = ErrorCode.InvalidArgument): Fields {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail(option, `must be an object, got ${shown(value)}`, 'type', code);
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    // Options inherited from another prototype would be ignored without a word: refuse them.
-    throw fail(option, 'must be a plain object (options on its prototype would not be read)', 'type', code);
-  }
-  const out: Fields = new Map();
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== 'string' || (allowed !== null && !allowed.includes(key))) {
-      const name = typeof key === 'string' ? JSON.stringify(key) : String(key);
-      throw fail(option, `has an unknown key ${name}; allowed: ${allowed?.join(', ') || 'string keys'}`, 'type', code);
-    }
-    const v: unknown = (value as Record<string, unknown>)[key]; // the one read
-    if (v !== undefined) out.set(key, v);
-  }
-  return out;
-}
-
-function oneOf<T extends string>(f: Fields, key: string, option: string, allowed: readonly T[]): T | undefined {
-  const v = f.get(key);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw fail(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${shown(v)}`);
-  }
-  return v as T;
-}
-
-function bool(f: Fields, key: string, option: string): boolean | undefined {
-  const v = f.get(key);
-  if (v !== undefined && typeof v !== 'boolean') throw fail(option, `must be true or false, got ${shown(v)}`);
-  return v as boolean | undefined;
-}
-
-function int(f: Fields, key: string, option: string, min: number, max: number): number | undefined {
-  const v = f.get(key);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw fail(option, `must be an integer from ${min} to ${max}, got ${shown(v)}`);
-  if (!Number.isInteger(v) || v < min || v > max) throw fail(option, `must be an integer from ${min} to ${max}, got ${shown(v)}`, 'range');
-  return v;
-}
-
-function text(f: Fields, key: string, option: string): string | undefined {
-  const v = f.get(key);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '' || v.includes('\0')) throw fail(option, `must be a non-empty string, got ${shown(v)}`);
-  return v;
-}
-
-function nullProto<T extends object>(fields: T): Readonly<T> {
-  return Object.freeze(Object.assign(Object.create(null) as T, fields));
+  /** The forecast journal, shadow candidate and forecast-quality gate (quality-config.ts). */
+  quality: ResolvedQualityConfig;
 }
 
 function resolveSession(value: unknown): Readonly<Required<SessionOptions>> {
@@ -431,6 +365,7 @@ function resolveTop(f: Fields): ResolvedGuardianConfig {
     suspendAfterCorruptOutputs: int(f, 'suspendAfterCorruptOutputs', 'suspendAfterCorruptOutputs', 1, MAX_SUSPEND_AFTER) ?? 5,
     resultBuffers: oneOf(f, 'resultBuffers', 'resultBuffers', RESULT_BUFFERS) ?? 'pooled',
     regime: resolveRegime(f.get('regime')),
+    quality: resolveQuality(f),
   };
 }
 

@@ -5,8 +5,9 @@
  * in-memory audit log has neither file nor directory: the audit-file gate), or the model is not
  * signed by a trusted key (lib/model/signature.ts; the gate fails too when a production
  * configuration turns the requirement off), there is no writable evidence directory, or the
- * security preflight fails (security-gate.ts). The error lists every failing gate with its
- * remedy, not just the first, and the decision is recorded as evidence.
+ * security preflight fails (security-gate.ts), or (forecastGate.required) no passing
+ * forecast-quality gate artifact names the model (lib/gate). The error lists every failing gate
+ * with its remedy, not just the first, and the decision is recorded as evidence.
  */
 import { createHash, KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,6 +18,7 @@ import { codedError, ErrorCode } from '../errors';
 import { loadManifest, type LoadedManifest } from '../model/manifest';
 import { loadTrustedKeys, verifyModelSignature } from '../model/signature';
 import type { ResolvedGuardianConfig } from './config';
+import { acceptableGate } from '../gate/gate-artifact';
 import { evidenceDirFailures, recordGateDecision, securityPreflightFailures } from './security-gate';
 
 export interface GateInputs {
@@ -149,13 +151,44 @@ export function checkProductionConfig(c: ResolvedGuardianConfig): void {
     manifest: loadManifest(c.model),
     signedModels: c.signedModels,
   });
+  failures.push(...forecastGateFailures(c));
   withSecurityGates(c, failures, true);
   throwGateFailures(failures);
 }
 
-/** Outside production, securityPreflight.required: true runs the same preflight gate. */
-export function checkRequiredPreflight(c: ResolvedGuardianConfig): void {
+/** Outside production, securityPreflight.required and forecastGate.required run the same gates. */
+export function checkRequiredGates(c: ResolvedGuardianConfig): void {
   const failures: GateFailure[] = [];
-  withSecurityGates(c, failures, false);
+  if (c.quality.gate.required) failures.push(...forecastGateFailures(c));
+  if (c.security.required) withSecurityGates(c, failures, false);
   throwGateFailures(failures, 'refusing to start');
+}
+
+/**
+ * The forecast-quality gate (forecastGate.required): a passing `production_gate` artifact for the
+ * model's sha256 in the evidence directory (lib/gate/gate-artifact.ts).
+ */
+export function forecastGateFailures(c: ResolvedGuardianConfig): GateFailure[] {
+  const g = c.quality.gate;
+  return g.required ? forecastGateFailuresFor(c.security.evidenceDir, c.model, g) : [];
+}
+
+/** The forecast-quality gate for the model of `manifest`, its artifact looked for in `evidenceDir`. */
+export function forecastGateFailuresFor(evidenceDir: string | null, manifest: string, g: { maxArtifactAgeMs: number; evidence: readonly string[] }): GateFailure[] {
+  if (evidenceDir === null) return [{ gate: 'forecast-gate', problem: 'forecastGate.required needs an evidence directory to find the gate artifact in', remedy: 'set evidenceDir (TG_EVIDENCE_DIR)' }];
+  let sha256: string;
+  try {
+    sha256 = loadManifest(manifest).sha256;
+  } catch (err) {
+    return [{ gate: 'forecast-gate', problem: `cannot read the model's manifest: ${(err as Error).message}`, remedy: 'deploy the model with its manifest' }];
+  }
+  const found = acceptableGate(evidenceDir, { sha256, maxAgeMs: g.maxArtifactAgeMs, evidence: g.evidence, now: Date.now() });
+  if (found.file !== null) return [];
+  return [
+    {
+      gate: 'forecast-gate',
+      problem: `the model ${sha256.slice(0, 12)} has no passing forecast-quality gate: ${found.why}`,
+      remedy: `run tirex-guardian gate --model ${sha256} --journal <dir> --audit <log> --evidence-dir ${evidenceDir} on its live or shadow evidence (or --model <manifest> --backtest <files> for a model with no live history), and start once it says PASS`,
+    },
+  ];
 }

@@ -13,19 +13,18 @@
  * throws a typed error with a stable code instead. Nothing is silent.
  */
 import { checkCallerId } from '../audit/record';
-import type { AuditLog } from '../audit';
+import type { AuditLog, AuditTicket } from '../audit';
 import { BreakerRegistry, type CircuitBreaker, type Permit } from '../breaker';
 import { codedError, ErrorCode, type CodedError, type ErrorCodeValue } from '../errors';
 import { ForecastRowsIO } from '../kernels/forecast-check';
 import { rollout, rolloutSync } from '../model/rollout';
-import { checkTimeout, ModelSession } from '../model/session';
-import { loadTrustedKeys, verifyModelSignature, type SignatureCheck } from '../model/signature';
+import { checkTimeout, type ModelSession } from '../model/session';
+import type { SignatureCheck } from '../model/signature';
 import { StagingPool } from '../native/staging';
-import { GuardianAuditTrail } from './audit-trail';
+import type { GuardianAuditTrail } from './audit-trail';
 import { newCallState, type CallState, type ShieldActivation } from './call-state';
-import { auditLogOptions, resolveGuardianConfig } from './config';
+import { resolveGuardianConfig } from './config';
 import { serveFallbacks } from './fallback-rows';
-import { checkProductionConfig, checkRequiredPreflight } from './gates';
 import { judgeInputs, type CallFailure } from './input-decisions';
 import { InputShield } from './input-shield';
 import { judgeOutputs } from './output-decisions';
@@ -33,6 +32,8 @@ import { OutputShield } from './output-shield';
 import { PipelineShield, type PipelineRefusal } from './pipeline-shield';
 import { preparePipeline } from './pipeline-decisions';
 import { recordCallEnd } from './call-end';
+import { loadGuardianModel, openRecorders } from './load';
+import type { GuardianQuality, QualityStats } from './quality-use';
 import { EmergencyState, type MaintenanceMode } from './emergency';
 import { applyRegime, type RegimeSource } from './regime-use';
 import { beginTrace } from '../observability/tracing';
@@ -63,12 +64,12 @@ export class TiRexGuardian {
   readonly breakers: BreakerRegistry;
   readonly breaker: CircuitBreaker;
   /** Who signed the model, when signatures are checked (requireSignedModels); null otherwise. */
-  readonly modelSignature: SignatureCheck | null = null;
+  readonly modelSignature: SignatureCheck | null;
   readonly #input: InputShield;
   readonly #pipeline: PipelineShield;
   readonly #output: OutputShield;
   /** The audit shield's hand-off and log (null when audit is off). */
-  readonly #trail: GuardianAuditTrail | null = null;
+  readonly #trail: GuardianAuditTrail | null;
   readonly #stats = new ProtectionStats();
   readonly #bounds: Record<string, { lo: number; hi: number }>;
   /** The market regime engine (null: none; lib/guardian/regime-use.ts). */
@@ -100,6 +101,8 @@ export class TiRexGuardian {
   #lastCallerId: string | null = null;
   /** Maintenance and suspension (lib/guardian/emergency.ts). */
   readonly #emergencyState: EmergencyState;
+  /** The forecast journal and the shadow candidate (null: no journal configured). */
+  readonly #quality: GuardianQuality | null;
 
   constructor(config: GuardianConfig = {}) {
     // One snapshot, checked whole before anything is loaded (lib/guardian/config.ts): nothing
@@ -107,27 +110,13 @@ export class TiRexGuardian {
     const c = resolveGuardianConfig(config);
     this.#buffers = c.resultBuffers === 'own' ? OWN_BUFFERS : new ResultSlab();
     this.config = c.policy;
-    // Fail closed before anything is loaded: every remedy at once.
-    if (c.profile === 'production') checkProductionConfig(c);
-    else if (c.security.required) checkRequiredPreflight(c);
-    // Before the model is loaded: an unsigned or tampered one never reaches ONNX Runtime.
-    if (c.signedModels.required) this.modelSignature = verifyModelSignature(c.model, loadTrustedKeys(c.signedModels.trustedKeysFile));
-    this.session = ModelSession.load(c.model, c.session);
-    if (c.modelSha256 !== undefined && c.modelSha256 !== this.session.sha256) {
-      this.session.close();
-      throw codedError(ErrorCode.ModelHashMismatch, `the model's sha256 ${this.session.sha256} is not the pinned ${c.modelSha256}`);
-    }
+    const model = loadGuardianModel(c);
+    this.session = model.session;
+    this.modelSignature = model.signature;
     const m = this.session.manifest;
     this.#lateBase = this.session.lateResults;
     this.#modelInfo = Object.freeze({ name: m.name, sha256: this.session.sha256, provider: this.session.provider });
     this.#levels = Object.freeze([...m.quantileLevels]);
-    if (m.scaling !== 'internal') {
-      this.session.close();
-      throw codedError(
-        ErrorCode.ModelContractMismatch,
-        `${m.name} declares scaling '${m.scaling}'; the guardian serves models that scale inside the graph ('internal') only`,
-      );
-    }
     this.#input = new InputShield(c.thresholds.input);
     const maxAbs = this.#input.thresholds.maxAbsValue;
     this.#defaultBounds = Object.freeze({ lo: -maxAbs, hi: maxAbs });
@@ -140,18 +129,9 @@ export class TiRexGuardian {
     this.breaker = this.breakers.get(`model:${m.name}@${this.session.sha256.slice(0, 12)}`);
     this.#emergencyState = new EmergencyState(this.breaker, c.suspendAfterCorruptOutputs);
     this.breakers.on('stateChange', (t) => this.#stats.bump(this.#stats.breakerTransitions, `${t.from}->${t.to}`));
-    if (c.audit.enabled) {
-      const key = c.audit.signingKey;
-      try {
-        // Refused already by resolveGuardianConfig (production: by its gates); never fail open.
-        if (key === undefined) throw codedError(ErrorCode.GateFailed, 'audit logging is on but no signing key: pass audit.signingKey or set $TG_AUDIT_SIGNING_KEY');
-        const options = { log: auditLogOptions(c.audit, key), handoffLimit: c.audit.handoffLimit, onHandoffFull: c.audit.onHandoffFull };
-        this.#trail = new GuardianAuditTrail(options, this.#stats, this.session.sha256);
-      } catch (err) {
-        this.session.close();
-        throw err;
-      }
-    }
+    const recorders = openRecorders(c, this.#stats, this.session, this.#levels);
+    this.#trail = recorders.trail;
+    this.#quality = recorders.quality;
   }
 
   /** Protection statistics so far. */
@@ -223,9 +203,14 @@ export class TiRexGuardian {
       await null;
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       try {
-        await this.#trail?.close();
+        // The journal's entries name audit records: the journal (and its shadow runs) first.
+        await this.#quality?.close();
       } finally {
-        this.session.close();
+        try {
+          await this.#trail?.close();
+        } finally {
+          this.session.close();
+        }
       }
     })();
     return this.#closing;
@@ -462,6 +447,7 @@ export class TiRexGuardian {
       }
       st.bounds = this.#bounds[req.instrument]!;
       st.instrument = req.instrument;
+      st.originTime = req.originTime ?? null;
       if (this.#regime !== null) applyRegime(st, this.#regime, req.instrument);
     }
     return st;
@@ -565,6 +551,21 @@ export class TiRexGuardian {
     throw err;
   }
 
+  /**
+   * Journals the realized value of `instrument` at `timeMs` (ms since the epoch): the h-th one
+   * after a journaled forecast's origin is its step h (README "Proving a model before it goes
+   * live"). TypeError TG_INVALID_ARGUMENT for a bad value or when no journal is configured.
+   */
+  recordOutcome(instrument: string, timeMs: number, value: number): AuditTicket {
+    if (this.#quality === null) throw codedError(ErrorCode.InvalidArgument, 'recordOutcome: no forecast journal is configured (journal.dir)');
+    return this.#quality.recordOutcome(instrument, timeMs, value);
+  }
+
+  /** The journal's and the shadow's counts (null: no journal configured). */
+  qualityStats(): QualityStats | null {
+    return this.#quality?.stats() ?? null;
+  }
+
   /** Appends the records handed off so far to the audit log (normally done on the next tick).
    * Returns how many the log refused in this drain (a full log queue: counted, and gap entries). */
   drainAudit(): number {
@@ -579,12 +580,14 @@ export class TiRexGuardian {
   /** The fallbacks, then the call's status: the worst of its series'. */
   #finish(st: CallState): ForecastResult {
     serveFallbacks(st, this.#fallbackLayout, this.#buffers, this.#stats);
-    // Nothing of the call reads its borrowed tensors any more (the result holds no context).
-    if (st.borrowed && !st.borrowedByRun) for (const view of st.borrowed) this.#staging.give(view);
     const B = st.batch;
     const series = settleSeries(st, this.#levels.length);
     this.#stats.byStatus[st.status]++;
     const auditId = this.#trail?.record(st) ?? null;
+    // The journal copies what it needs of the context before the staging memory goes back.
+    this.#quality?.afterCall(st, auditId);
+    // Nothing of the call reads its borrowed tensors any more (the result holds no context).
+    if (st.borrowed && !st.borrowedByRun) for (const view of st.borrowed) this.#staging.give(view);
     const end = now();
     recordCallEnd(this.#stats, st, this.#modelInfo, auditId, end, null);
     const totalUs = (end - st.t0) * 1000;

@@ -24,11 +24,13 @@ export interface RequestSnapshot {
   userId: unknown;
   batch: number | undefined;
   instrument: string | undefined;
+  /** The context's last point's time (ms since the epoch), for the forecast journal. */
+  originTime: number | undefined;
   /** Not yet validated (the guardian checks it as it checks userId). */
   clientUserId: unknown;
 }
 
-const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument', 'clientUserId'] as const;
+const FIELDS = ['context', 'predictionLength', 'userId', 'batch', 'instrument', 'originTime', 'clientUserId'] as const;
 
 /**
  * The most values one request may carry, whatever its shape: the largest batch at the model's
@@ -140,6 +142,7 @@ export function readRequest(request: unknown): RequestSnapshot {
     const batch = own('batch') ? r.batch : undefined;
     const instrument = own('instrument') ? r.instrument : undefined;
     const clientUserId = own('clientUserId') ? r.clientUserId : undefined;
+    const originTime = own('originTime') ? r.originTime : undefined;
     // A misspelt field would otherwise be ignored (an 'instrumnet' would skip its market bounds).
     const keys = Object.keys(r);
     if (keys.some((k) => !(FIELDS as readonly string[]).includes(k))) {
@@ -148,7 +151,10 @@ export function readRequest(request: unknown): RequestSnapshot {
     }
     if (batch !== undefined && typeof batch !== 'number') throw invalid(`batch must be a number, got ${typeof batch}`);
     if (instrument !== undefined && typeof instrument !== 'string') throw invalid(`instrument must be a string, got ${typeof instrument}`);
-    return { context: readContext(context), predictionLength, userId, batch, instrument, clientUserId };
+    if (originTime !== undefined && (typeof originTime !== 'number' || !Number.isFinite(originTime) || Math.abs(originTime) > 8.64e15)) {
+      throw invalid(`originTime must be ms since the epoch (a finite number), got ${typeof originTime === 'number' ? originTime : typeof originTime}`);
+    }
+    return { context: readContext(context), predictionLength, userId, batch, instrument, originTime: originTime as number | undefined, clientUserId };
   } catch (err) {
     if (OWN_ERRORS.has(err as object)) throw err;
     // A getter, a Proxy trap or an element accessor threw: the caller's error, kept as the cause.

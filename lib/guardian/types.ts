@@ -72,6 +72,48 @@ export interface GuardianConfig {
    * its own.
    */
   resultBuffers?: 'pooled' | 'own';
+  /** The forecast journal (lib/journal): every forecast served for a request with an
+   * `instrument` is journaled, and `recordOutcome` journals realized values (README "Proving a
+   * model before it goes live"). */
+  journal?: JournalConfig;
+  /** A candidate model run beside the live one on the same requests, journaled, never served. */
+  shadow?: ShadowConfig;
+  /** Require a passing forecast-quality gate artifact (lib/gate) for the model loaded. */
+  forecastGate?: ForecastGateConfig;
+}
+
+export interface JournalConfig {
+  /** The journal's directory of segments (its own log, beside the audit log). */
+  dir: string;
+  /** Default 'fsync'. */
+  durability?: Exclude<AuditDurability, 'memory'>;
+  segmentBytes?: number;
+  segmentMs?: number;
+  /** Signs the journal's checkpoints; default: the audit's signing key ($TG_AUDIT_SIGNING_KEY). */
+  signingKey?: string | KeyObject;
+  /** Forecasts waiting for the next tick before the policy applies (default 4096). */
+  handoffLimit?: number;
+  /** 'block' (default) or 'drop' (counted and written as a gap entry). */
+  onHandoffFull?: HandoffFullPolicy;
+}
+
+export interface ShadowConfig {
+  /** The candidate's manifest. */
+  model: string;
+  /** The sha256 the candidate must have. */
+  modelSha256?: string;
+  /** Shadow runs waiting or running before more are dropped and counted (default 8). */
+  queueLimit?: number;
+  session?: SessionOptions;
+}
+
+export interface ForecastGateConfig {
+  /** Default false. */
+  required?: boolean;
+  /** A passing artifact older than this does not count (default 168: a week). */
+  maxArtifactAgeHours?: number;
+  /** The kinds of evidence accepted (default all: 'live', 'shadow', 'backtest'). */
+  evidence?: readonly ('live' | 'shadow' | 'backtest')[];
 }
 
 export interface ForecastRequest {
@@ -80,8 +122,11 @@ export interface ForecastRequest {
   userId: string;
   /** Rows of a [batch, time] context given as one typed array. */
   batch?: number;
-  /** Selects market bounds from the configuration. */
+  /** Selects market bounds from the configuration; names the series in the forecast journal. */
   instrument?: string;
+  /** The time of the context's last point, ms since the epoch (the forecast journal's origin:
+   * its step h is the h-th outcome recorded after it). Default: the guardian's clock. */
+  originTime?: number;
   /**
    * Who the caller says it acts for, when the caller is not the end user: the service passes the
    * API key's id as `userId` (a client cannot claim to be someone else) and the client's own

@@ -44,6 +44,8 @@ const MODEL = {
     breaker: { type: 'object' },
     session: { type: 'object' },
     suspendAfterCorruptOutputs: int(1, 1_000_000),
+    // A candidate run beside this model on the same requests, journaled, never served.
+    shadow: closed({ manifest: str(), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, queueLimit: int(1, 4096) }, ['manifest']),
   },
 };
 
@@ -111,6 +113,14 @@ export const SERVICE_SCHEMA = closed({
   }),
   logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] },
   evidenceDir: { oneOf: [{ type: 'null' }, str()] },
+  journal: closed({
+    dir: { oneOf: [{ type: 'null' }, str()] },
+    durability: { enum: ['fsync', 'none'] },
+  }),
+  forecastGate: closed({
+    required: { type: 'boolean' },
+    maxArtifactAgeHours: int(1, 8784),
+  }),
   security: closed({
     preflight: { type: 'boolean' },
     registry: { oneOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://', maxLength: 4096 }] },

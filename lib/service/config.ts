@@ -30,6 +30,8 @@ export interface ModelEntry {
   breaker?: Record<string, unknown>;
   session?: Record<string, unknown>;
   suspendAfterCorruptOutputs?: number;
+  /** A candidate run beside this model, journaled (needs journal.dir), never served. */
+  shadow?: { manifest: string; sha256?: string; queueLimit?: number };
 }
 
 export interface ServiceConfig {
@@ -101,6 +103,11 @@ export interface ServiceConfig {
   /** Evidence (README "Going to production"): preflight and startup-gate artifacts, and the
    * run audit with every start and stop. null: none (development's default; production needs one). */
   evidenceDir: string | null;
+  /** The forecast journal (README "Proving a model before it goes live"): one segment directory
+   * per model under `dir` (null: none); POST /v1/outcomes journals realized values. */
+  journal: { dir: string | null; durability: 'fsync' | 'none' };
+  /** Every model needs a passing forecast-quality gate artifact in evidenceDir to be served. */
+  forecastGate: { required: boolean; maxArtifactAgeHours: number };
   /** The security preflight before the models load (lib/security/preflight.ts). */
   security: {
     /** Run it at start (production: on, and off there is a failing gate). */
@@ -153,6 +160,8 @@ export function defaultConfig(profile: ProfileName): ServiceConfig {
     dashboard: { enabled: true, instruments: [] },
     regime: { enabled: false, barPeriodMs: 60_000, maxBars: 100, slopePeriod: 20, atrPeriod: 14, ttlMs: 1000, maxSymbols: 10_000, maxTicksPerRequest: 10_000 },
     evidenceDir: profile === 'development' ? null : 'evidence',
+    journal: { dir: null, durability: 'fsync' },
+    forecastGate: { required: false, maxArtifactAgeHours: 168 },
     security: {
       preflight: prod,
       registry: DEFAULT_REGISTRY,
@@ -211,6 +220,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'TG_REGIME', kind: 'bool', meaning: 'regime.enabled: the market regime engine (POST /v1/regime/ticks, GET /v1/regime/:symbol)', apply: (c, v) => (c.regime.enabled = v) },
   { name: 'TG_REGIME_BAR_PERIOD_MS', kind: 'int', meaning: "regime.barPeriodMs: the engine's bar length", apply: (c, v) => (c.regime.barPeriodMs = v) },
   { name: 'TG_EVIDENCE_DIR', kind: 'string', meaning: 'evidenceDir: preflight and gate artifacts, the run audit', apply: (c, v) => (c.evidenceDir = v) },
+  { name: 'TG_JOURNAL_DIR', kind: 'string', meaning: 'journal.dir: the forecast journal, one segment directory per model under it', apply: (c, v) => (c.journal.dir = v) },
+  { name: 'TG_FORECAST_GATE', kind: 'bool', meaning: 'forecastGate.required: serve a model only with a passing forecast-quality gate artifact', apply: (c, v) => (c.forecastGate.required = v) },
   { name: 'TG_SECURITY_PREFLIGHT', kind: 'bool', meaning: 'security.preflight: the security preflight at start', apply: (c, v) => (c.security.preflight = v) },
   { name: 'TG_SECURITY_REGISTRY', kind: 'string', meaning: "security.registry: the npm registry's advisories too ('off': the offline database only)", apply: (c, v) => (c.security.registry = v === 'off' ? null : v) },
   { name: 'TG_SECURITY_ALLOWLIST', kind: 'string', meaning: 'security.allowlistFile: accepted advisories, each with a justification, an expiry and a tracking reference', apply: (c, v) => (c.security.allowlistFile = v) },
@@ -286,6 +297,10 @@ function anchorPaths(c: Record<string, any>, dir: string): Record<string, any> {
   }
   if (Array.isArray(out.models)) out.models = out.models.map((m: unknown) => (isObject(m) && 'manifest' in m ? { ...m, manifest: at(m.manifest) } : m));
   if ('evidenceDir' in out) out.evidenceDir = at(out.evidenceDir);
+  if (isObject(out.journal) && 'dir' in out.journal) out.journal = { ...out.journal, dir: at(out.journal.dir) };
+  if (Array.isArray(out.models)) {
+    out.models = out.models.map((m: unknown) => (isObject(m) && isObject(m.shadow) && 'manifest' in m.shadow ? { ...m, shadow: { ...m.shadow, manifest: at(m.shadow.manifest) } } : m));
+  }
   if (isObject(out.security)) {
     out.security = { ...out.security };
     for (const k of ['allowlistFile', 'osvDir', 'advisoryDb', 'projectDir']) if (k in out.security) out.security[k] = at(out.security[k]);

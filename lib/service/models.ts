@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { codedError, ErrorCode } from '../errors';
-import { productionGateFailures, throwGateFailures, type GateFailure } from '../guardian/gates';
+import { forecastGateFailuresFor, productionGateFailures, throwGateFailures, type GateFailure } from '../guardian/gates';
 import { recordGateDecision } from '../guardian/security-gate';
 import { TiRexGuardian } from '../guardian/guardian';
 import type { RegimeSource } from '../guardian/regime-use';
@@ -48,6 +48,13 @@ export function guardianConfigOf(c: ServiceConfig, m: ModelEntry, regime: Regime
   if (m.suspendAfterCorruptOutputs !== undefined) g.suspendAfterCorruptOutputs = m.suspendAfterCorruptOutputs;
   if (regime !== null) g.regime = regime;
   if (c.evidenceDir !== null) g.evidenceDir = path.resolve(c.evidenceDir);
+  if (c.journal.dir !== null) {
+    // One journal per model, as one audit directory per model.
+    g.journal = { dir: path.join(path.resolve(c.journal.dir), m.name), durability: c.journal.durability };
+    if (signingKey !== undefined) g.journal.signingKey = signingKey;
+    if (m.shadow !== undefined) g.shadow = { model: m.shadow.manifest, ...(m.shadow.sha256 ? { modelSha256: m.shadow.sha256 } : {}), ...(m.shadow.queueLimit ? { queueLimit: m.shadow.queueLimit } : {}) };
+  }
+  g.forecastGate = { required: c.forecastGate.required, maxArtifactAgeHours: c.forecastGate.maxArtifactAgeHours };
   g.securityPreflight = guardianPreflightOf(c);
   if (c.audit.enabled) {
     const audit: NonNullable<GuardianConfig['audit']> = { durability: c.audit.durability };
@@ -73,7 +80,10 @@ export function serviceGateFailures(c: ServiceConfig, keys: KeyStore | null): Ga
 }
 
 function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig): GateFailure[] {
-  return productionGateFailures({
+  const forecastGate = c.forecastGate.required
+    ? forecastGateFailuresFor(c.evidenceDir === null ? null : path.resolve(c.evidenceDir), m.manifest, { maxArtifactAgeMs: c.forecastGate.maxArtifactAgeHours * 3_600_000, evidence: ['live', 'shadow', 'backtest'] })
+    : [];
+  return [...forecastGate, ...productionGateFailures({
     auditEnabled: c.audit.enabled,
     signingKey: g.audit?.signingKey ?? process.env.TG_AUDIT_SIGNING_KEY,
     auditFile: undefined,
@@ -81,7 +91,7 @@ function guardianGateFailures(c: ServiceConfig, m: ModelEntry, g: GuardianConfig
     pinnedSha256: m.sha256,
     manifest: loadManifest(m.manifest),
     signedModels: { required: g.requireSignedModels ?? true, trustedKeysFile: g.trustedModelKeys ?? defaultTrustedKeysFile() },
-  }).map((f) => ({ ...f, gate: `models[${m.name}].${f.gate}` }));
+  })].map((f) => ({ ...f, gate: `models[${m.name}].${f.gate}` }));
 }
 
 /** Builds every guardian, or throws TG_GATE_FAILED listing every failing gate of the service and

@@ -28,6 +28,7 @@ import { SharedLimiter } from './limits/shared';
 import { openModels, warmUp, type ServedModel } from './models';
 import { registerAdmin } from './routes/admin';
 import { registerForecast } from './routes/forecast';
+import { registerOutcomes } from './routes/outcomes';
 import { readiness, registerHealth } from './routes/health';
 import { registerHooks } from './hooks';
 import { ServiceStats } from './service-stats';
@@ -245,6 +246,7 @@ function assemble(
   app.setNotFoundHandler((request, reply) => sendError(reply, request, ErrorCode.NotFound, 'no such endpoint'));
   registerHealth(app, ctx);
   registerForecast(app, ctx);
+  registerOutcomes(app, ctx);
   registerAdmin(app, ctx);
   if (config.metrics.enabled) registerMetricsRoute(app, ctx);
   if (config.dashboard.enabled) registerDashboard(app, ctx);

@@ -27,6 +27,7 @@ export const INSTRUMENT_RULE: StringRule = { maxLength: 64, allow: /^[\x21-\x7e]
 export const USER_RULE: StringRule = { maxLength: 128, allow: /^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/, allowed: 'letters, digits and . _ : @ + - (starting with a letter or digit)' };
 /** A decimal count in a header. */
 export const COUNT_RULE: StringRule = { maxLength: 9, allow: /^[1-9][0-9]*$/, allowed: 'a positive decimal integer' };
+export const TIME_RULE: StringRule = { maxLength: 16, allow: /^(0|[1-9][0-9]*)$/, allowed: 'ms since the epoch (a decimal integer)' };
 
 // C0 controls except NUL, DEL, and the C1 range.
 const CONTROL = /[\u0001-\u001f\u007f-\u009f]/;

@@ -1,6 +1,6 @@
 /**
  * POST /v1/forecast, in two forms:
- *  - JSON: `{ context, predictionLength, instrument?, batch?, userId?, model? }` where context is
+ *  - JSON: `{ context, predictionLength, instrument?, originTime?, batch?, userId?, model? }` where context is
  *    one series (numbers, null for a gap), several (an array of arrays, ragged allowed) or a flat
  *    [batch, time] array with `batch`; the guardian's result back, quantiles nested by series and
  *    step (a blocked series' values are null: JSON has no NaN);
@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../errors';
 import type { ForecastRequest, ForecastResult } from '../../guardian/types';
 import { scrubMessage, sendError } from '../http-errors';
-import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, USER_RULE, type StringRule } from '../strings';
+import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, TIME_RULE, USER_RULE, type StringRule } from '../strings';
 import type { ServiceContext } from '../context';
 
 // Bounds from the guardian's own (REQUEST_LIMITS): the schema refuses before any work is done.
@@ -31,6 +31,7 @@ export const FORECAST_BODY = {
     predictionLength: { type: 'integer', minimum: 1, maximum: 100_000 },
     batch: { type: 'integer', minimum: 1, maximum: 10_000 },
     instrument: { type: 'string' },
+    originTime: { type: 'integer', minimum: 0, maximum: 8.64e15 },
     userId: { type: 'string' },
     model: { type: 'string' },
   },
@@ -41,6 +42,7 @@ interface JsonBody {
   predictionLength: number;
   batch?: number;
   instrument?: string;
+  originTime?: number;
   userId?: string;
   model?: string;
 }
@@ -136,6 +138,7 @@ function binaryRequest(request: FastifyRequest, reply: FastifyReply, body: Buffe
     ['x-tg-instrument', h('x-tg-instrument'), INSTRUMENT_RULE],
     ['x-tg-user-id', h('x-tg-user-id'), USER_RULE],
     ['x-tg-model', h('x-tg-model'), IDENT_RULE],
+    ['x-tg-origin-time', h('x-tg-origin-time'), TIME_RULE],
   ];
   if (fields[0]![1] === undefined) {
     sendError(reply, request, ErrorCode.InvalidArgument, 'x-tg-prediction-length is required', 'x-tg-prediction-length');
@@ -153,6 +156,7 @@ function binaryRequest(request: FastifyRequest, reply: FastifyReply, body: Buffe
   if (fields[2]![1] !== undefined) out.instrument = fields[2]![1];
   if (fields[3]![1] !== undefined) out.clientUserId = fields[3]![1];
   if (fields[4]![1] !== undefined) out.model = fields[4]![1];
+  if (fields[5]![1] !== undefined) out.originTime = Number(fields[5]![1]);
   return out;
 }
 
@@ -163,6 +167,7 @@ function jsonRequest(request: FastifyRequest, reply: FastifyReply, body: JsonBod
   const out: Omit<ForecastRequest, 'userId'> & { model?: string } = { context: body.context as ForecastRequest['context'], predictionLength: body.predictionLength };
   if (body.batch !== undefined) out.batch = body.batch;
   if (body.instrument !== undefined) out.instrument = body.instrument;
+  if (body.originTime !== undefined) out.originTime = body.originTime;
   if (body.userId !== undefined) out.clientUserId = body.userId;
   if (body.model !== undefined) out.model = body.model;
   return out;
