@@ -33,6 +33,7 @@ import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './service
 import { modelSignCommand, modelVerifyCommand } from './model/model-command';
 import { evidenceVerifyCommand } from './evidence/evidence-command';
 import { GATE_FLAGS, GATE_USAGE } from './gate/gate-flags';
+import { verifyKeyFromFlags } from './verify-key-flags';
 
 type CommandName =
   | 'forecast'
@@ -376,17 +377,11 @@ function forecastCommand(f: Flags, file: string): number {
   return result.status === 'blocked' ? 3 : 0;
 }
 
-/** The verifying key: an Ed25519 public key file, the HMAC secret's file, else the environment
- * (never a command-line value). */
+/** The verifying key (lib/verify-key-flags.ts); none at all is an error. */
 function verifyKey(f: Flags): { publicKey: string } | { signingKey: string } {
-  const publicKeyFile = f.string('public-key-file');
-  const keyFile = f.string('signing-key-file');
-  if (publicKeyFile !== undefined && keyFile !== undefined) throw f.error('give --public-key-file (Ed25519) or --signing-key-file (HMAC), not both');
-  if (publicKeyFile !== undefined) return { publicKey: fs.readFileSync(publicKeyFile, 'utf8') };
-  if (keyFile !== undefined) return { signingKey: fs.readFileSync(keyFile, 'utf8').trim() };
-  const env = process.env.TG_AUDIT_SIGNING_KEY;
-  if (env) return { signingKey: env };
-  throw new Error('audit verify needs a key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
+  const key = verifyKeyFromFlags(f);
+  if (key === null) throw new Error('audit verify needs a key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
+  return key;
 }
 
 /** Verifies an audit log (a file or a directory of segments) offline: exit 0 verified, 1 tampered

@@ -14,6 +14,7 @@ import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/gate/decision';
 import { evaluateGate, type GateResult } from '../lib/gate/forecast-gate';
 import { TiRexGuardian } from '../lib/guardian/guardian';
+import { segmentEntries } from './journal-fixtures';
 import { thrown } from './model-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -111,11 +112,7 @@ describe('live evidence', () => {
   });
 
   it('the journal holds what was served: quantiles, audit ids, one forecast per call', () => {
-    const forecasts = fs
-      .readdirSync(live.journal)
-      .filter((f) => /^segment-/.test(f))
-      .flatMap((f) => fs.readFileSync(path.join(live.journal, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
-      .filter((e) => e.type === 'forecast');
+    const forecasts = segmentEntries(live.journal, ['forecast']);
     expect(forecasts.length).toBe(CALLS);
     const first = forecasts[0]!;
     expect(first.auditId).toBe(live.results[0]!.auditId);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { TiRexGuardian } from '../lib/guardian/guardian';
+import { segmentEntries } from './journal-fixtures';
 import { thrown } from './model-fixtures';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'models');
@@ -18,15 +19,6 @@ let n = 0;
 const newDir = (): string => path.join(TMP, `j-${++n}`);
 const BOUNDS = { marketBounds: { EURUSD: { lo: 0, hi: 10 } } };
 const series = (len: number, at = 1.1): Float64Array => Float64Array.from({ length: len }, (_, i) => at + 0.01 * Math.sin(i / 3));
-
-function entries(dir: string): Array<Record<string, any>> {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^segment-/.test(f))
-    .sort()
-    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
-    .filter((e) => e.type === 'forecast' || e.type === 'outcome');
-}
 
 describe('journaling from the guardian', () => {
   it('one series with an instrument is journaled (model or fallback); batches, blocked calls and calls without an instrument are not', async () => {
@@ -42,7 +34,7 @@ describe('journaling from the guardian', () => {
     g.recordOutcome('EURUSD', 1_500, 1.2);
     expect(g.qualityStats()!.skippedBatch).toBe(1);
     await g.close();
-    const es = entries(dir);
+    const es = segmentEntries(dir, ['forecast', 'outcome']);
     expect(es.map((e) => [e.type, e.origin ?? e.at, e.status, e.source ?? null, e.fallback ?? null])).toEqual([
       ['forecast', 1_000, 'ok', 'model', null],
       ['forecast', 2_000, 'fallback', 'fallback', fb.fallback!.method],
@@ -73,7 +65,7 @@ describe('journaling from the guardian', () => {
     for (let i = 0; i < 5; i++) g.safeForecast({ context: series(200), predictionLength: 2, userId: 'u', instrument: 'EURUSD', originTime: i });
     expect(g.qualityStats()!.shadow).toMatchObject({ submitted: 5, dropped: 3, pending: 2 });
     await g.close();
-    const shadow = entries(dir).filter((e) => e.source === 'shadow');
+    const shadow = segmentEntries(dir, ['forecast', 'outcome']).filter((e) => e.source === 'shadow');
     expect(shadow.map((e) => e.origin)).toEqual([0, 1]);
     expect(shadow[0]!.modelHash).toBe(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'quantile-ok.json'), 'utf8')).sha256);
   });

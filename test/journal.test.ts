@@ -15,6 +15,7 @@ import { fastForecast, fastKind, fastOutcome, forecastFrom, outcomeFrom } from '
 import { decodeBase64Into } from '../lib/journal/scorer';
 import { ForecastJournal, type PendingForecast } from '../lib/journal/journal';
 import { scoreJournal } from '../lib/journal/score';
+import { segmentEntries } from './journal-fixtures';
 import { killAfterAcks } from './kill-child';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -29,13 +30,6 @@ const LEVELS = [0.1, 0.5, 0.9];
 const Z = LEVELS.map(normalQuantile);
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 5); // a Monday
-
-const entriesOf = (dir: string): Array<Record<string, any>> =>
-  fs
-    .readdirSync(dir)
-    .filter((f) => /^segment-\d{16}\.jsonl$/.test(f))
-    .sort()
-    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 
 function forecast(instrument: string, origin: number, q: number[], tail: number[], extra: Partial<PendingForecast> = {}): PendingForecast {
   return {
@@ -75,7 +69,7 @@ describe('entries as written', () => {
     expect(j.recordForecast(forecast('EURUSD', T0, q, tail, { auditId: 'c0000000000000007-abcdef012345' }))).toBe(true);
     j.recordOutcome('EURUSD', T0 + DAY, 101.25);
     await j.close();
-    const es = entriesOf(dir);
+    const es = segmentEntries(dir);
     expect(es.map((e) => e.type)).toEqual(['open', 'forecast', 'outcome', 'checkpoint']);
     const f = es[1]!;
     expect(f).toMatchObject({ instrument: 'EURUSD', origin: T0, horizon: 2, levels: LEVELS, status: 'ok', source: 'model', modelHash: 'ab'.repeat(32), fallback: null, auditId: 'c0000000000000007-abcdef012345' });
@@ -102,7 +96,7 @@ describe('entries as written', () => {
       q.fill(-1); // the caller reuses its buffer at once
     }
     await j.close();
-    const fs_ = entriesOf(dir).filter((e) => e.type === 'forecast');
+    const fs_ = segmentEntries(dir).filter((e) => e.type === 'forecast');
     expect(fs_.map((e) => e.origin)).toEqual(Array.from({ length: n }, (_, i) => i));
     for (const e of fs_) {
       const q = decodeQuantiles(e.q, e.horizon, 3)!;
@@ -135,7 +129,7 @@ describe('entries as written', () => {
       expect(() => j.recordOutcome(instrument as string, at, value)).toThrow(expect.objectContaining({ code: 'TG_INVALID_ARGUMENT' }));
     }
     await j.close();
-    expect(entriesOf(dir).map((e) => e.type)).toEqual(['open', 'checkpoint']);
+    expect(segmentEntries(dir).map((e) => e.type)).toEqual(['open', 'checkpoint']);
   });
 });
 
@@ -403,7 +397,7 @@ describe('crash safety', () => {
     const j = ForecastJournal.open({ dir, signingKey: KEY });
     j.recordOutcome('KILL', 1, 1);
     await j.close();
-    const onDisk = new Map(entriesOf(dir).map((e) => [e.seq as number, e]));
+    const onDisk = new Map(segmentEntries(dir).map((e) => [e.seq as number, e]));
     for (const [seq, hash] of acked) expect(onDisk.get(seq)?.hash).toBe(hash);
     const report = await verifyAuditDir(dir, { signingKey: KEY });
     expect(report.status).toBe('verified');

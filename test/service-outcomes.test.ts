@@ -2,7 +2,6 @@
 // binary) journaled per model with their audit ids, POST /v1/outcomes (scope, validation, all or
 // nothing), a shadow candidate configured per model, and the gate on what the service journaled.
 // A real service on the shipped model.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateGate } from '../lib/gate/forecast-gate';
 import { loadServiceConfig } from '../lib/service/config';
 import { scoreJournal } from '../lib/journal/score';
+import { segmentEntries } from './journal-fixtures';
 import { SIGNING_KEY, series, startService, tempDir, type TestService } from './service-fixtures';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'models');
@@ -22,15 +22,6 @@ async function call(url: string, key: string, body: unknown): Promise<{ status: 
   const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
-}
-
-function entries(dir: string): Record<string, any>[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^segment-/.test(f))
-    .sort()
-    .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
-    .filter((e) => e.type === 'forecast' || e.type === 'outcome');
 }
 
 beforeAll(async () => {
@@ -82,7 +73,7 @@ describe('the journal in the service', () => {
     g.drainAudit();
     await new Promise((r) => setTimeout(r, 100));
     const dir = path.join(journal, 'default');
-    const es = entries(dir);
+    const es = segmentEntries(dir, ['forecast', 'outcome']);
     const forecasts = es.filter((e) => e.type === 'forecast');
     expect(forecasts.map((e) => `${e.source} ${e.origin - T0} ${e.auditId}`).sort()).toEqual(
       [`model 0 ${json.json.auditId}`, `model ${HOUR} ${binAudit}`, `shadow 0 ${json.json.auditId}`, `shadow ${HOUR} ${binAudit}`].sort(),

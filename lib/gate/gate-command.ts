@@ -5,23 +5,11 @@
  * directory (--evidence-dir, else $TG_EVIDENCE_DIR; none: nothing written, and it says so).
  * Exit 0 PASS, 1 FAIL, 2 usage, 3 the evidence could not be read.
  */
-import * as fs from 'node:fs';
-
-import type { VerifyOptions } from '../audit';
 import type { CommandFlags } from '../service/keys-command';
+import { verifyKeyFromFlags } from '../verify-key-flags';
 import { DEFAULT_GATE_THRESHOLDS, type GateThresholds } from './decision';
 import { THRESHOLD_FLAGS } from './gate-flags';
 import { evaluateGate, type GateOptions, type GateResult } from './forecast-gate';
-
-function keyOf(f: CommandFlags): VerifyOptions | undefined {
-  const pub = f.string('public-key-file');
-  const secret = f.string('signing-key-file');
-  if (pub !== undefined && secret !== undefined) throw f.error('give --public-key-file (Ed25519) or --signing-key-file (HMAC), not both');
-  if (pub !== undefined) return { publicKey: fs.readFileSync(pub, 'utf8') };
-  if (secret !== undefined) return { signingKey: fs.readFileSync(secret, 'utf8').trim() };
-  const env = process.env.TG_AUDIT_SIGNING_KEY;
-  return env ? { signingKey: env } : undefined;
-}
 
 function optionsOf(f: CommandFlags, files: readonly string[]): GateOptions {
   const model = f.string('model');
@@ -56,8 +44,9 @@ function optionsOf(f: CommandFlags, files: readonly string[]): GateOptions {
     const source = f.string('source') ?? 'model';
     if (source !== 'model' && source !== 'shadow') throw f.error(`--source must be model or shadow, got ${JSON.stringify(source)}`);
     o.source = source;
-    o.key = keyOf(f);
-    if (o.key === undefined) throw f.error('live evidence needs the verifying key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
+    const key = verifyKeyFromFlags(f);
+    if (key === null) throw f.error('live evidence needs the verifying key: --public-key-file FILE (Ed25519), --signing-key-file FILE or $TG_AUDIT_SIGNING_KEY (HMAC)');
+    o.key = key;
   }
   return o;
 }
