@@ -67,7 +67,7 @@ const USAGE: Readonly<Record<CommandName, string>> = {
   scan: 'usage: tirex-guardian scan <file.csv> [--column NAME|INDEX] [--lo X] [--hi Y] [--json]',
   evaluate:
     'usage: tirex-guardian evaluate <model.json> [--data DIR] [--horizon 32] [--origins 64] [--json FILE] [--series PREFIX]\n' +
-    `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json] [--plot FILE.svg]`,
+    `${PAD}[--card FILE.md] [--update-manifest] [--latency bench/results/model-default-t2048.json] [--plot FILE.svg] [--compare OTHER.json]`,
   'keys create':
     'usage: tirex-guardian keys create --id ID --scopes forecast[,admin,metrics,ticks] [--expires 2027-01-31T00:00:00Z | --expires-in 30d|12h|2w]\n' +
     `${PAD}[--forecast-per-second N] [--forecast-burst N] [--api-per-minute N] [--keys-file F] [--json]\n` +
@@ -110,7 +110,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   scan: { positional: '<file.csv>', flags: { column: 'string', lo: 'string', hi: 'string', json: 'boolean' } },
   evaluate: {
     positional: '<model.json>',
-    flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string', plot: 'string' },
+    flags: { data: 'string', horizon: 'string', origins: 'string', json: 'string', series: 'string', card: 'string', 'update-manifest': 'boolean', latency: 'string', plot: 'string', compare: 'string' },
   },
   'keys create': {
     positional: null,
@@ -463,8 +463,19 @@ function evaluateCommand(f: Flags, manifest: string, argv: string[]): number {
   const series = loadSeries(dataDir).filter((s) => s.id.startsWith(prefix));
   const progress = progressReporter('evaluate', 'windows');
   let result;
+  let before = null;
   try {
     result = evaluateModel(session, series, { horizon, maxOrigins, onProgress: progress.update });
+    const compare = f.string('compare');
+    if (compare !== undefined) {
+      // Another model (a previous version) on the same windows: the card compares them.
+      const other = ModelSession.load(compare, { intraOpThreads: 1 });
+      try {
+        before = evaluateModel(other, series, { horizon, maxOrigins });
+      } finally {
+        other.close();
+      }
+    }
   } finally {
     progress.end();
   }
@@ -474,7 +485,7 @@ function evaluateCommand(f: Flags, manifest: string, argv: string[]): number {
   const command = `npx tirex-guardian ${argv.join(' ')}`;
   if (f.has('update-manifest')) writeManifestEvaluation(session.manifest, manifestEvaluation(result, command));
   const card = f.string('card');
-  if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(f.string('latency'))));
+  if (card) fs.writeFileSync(card, modelCard(session.manifest, result, command, readLatency(f.string('latency')), before));
   if (plot !== undefined) {
     // The report's coverage counts the interval from the first level to the last.
     const levels = session.manifest.quantileLevels;

@@ -117,6 +117,22 @@ describe('evaluate --plot', () => {
     expect(svg).toContain('coverage of the 80% interval');
   });
 
+  it('--card with --compare: the other model on the same windows, series by series, and limits read from the figures', () => {
+    const dir = fresh('card');
+    const card = path.join(dir, 'card.md');
+    const json = path.join(dir, 'eval.json');
+    const other = path.join(ROOT, 'test', 'fixtures', 'models', 'quantile-ok.json');
+    const r = cli('evaluate', MODEL, '--series', 'fx-daily/', '--origins', '2', '--horizon', '4', '--json', json, '--card', card, '--compare', other);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const text = fs.readFileSync(card, 'utf8');
+    expect(text).toContain(`## ${report.model.version} against 1.0.0`);
+    expect(text).toContain('1.0.0 is `6022bc454ff4`');
+    for (const s of report.series) expect(text).toMatch(new RegExp(`\\| ${s.id.replace('/', '\\/')} \\| [0-9.]+ \\| ${s.wqlRatio.toFixed(3)} \\|`));
+    const worse = report.series.filter((s: { maseRatio: number }) => s.maseRatio > 1).length;
+    expect(text).toContain(worse === 0 ? 'on all 8 daily price series the median is no worse' : `on ${worse} of 8 daily price series the median is worse than the last value`);
+  });
+
   it('refuses a --plot name that does not end in .svg, before loading the model', () => {
     const r = cli('evaluate', path.join(TMP, 'no-such-model.json'), '--plot', path.join(TMP, 'eval.pdf'));
     expect(r.status).toBe(2);

@@ -42,7 +42,55 @@ export function writeManifestEvaluation(manifest: LoadedManifest, evaluation: Re
   fs.writeFileSync(manifest.manifestPath, JSON.stringify(raw, null, 2) + '\n');
 }
 
-export function modelCard(manifest: LoadedManifest, r: EvaluationResult, command: string, latency: LatencyFigure | null): string {
+/** Daily market prices (frequency 'daily' in data/series.json): where "no change" is hard to beat. */
+const isDailyPrice = (id: string): boolean => id.startsWith('fx-daily/') || id === 'brent/daily';
+
+/** Version against version, series by series (the same windows: `evaluate --compare`). */
+function comparisonLines(r: EvaluationResult, before: EvaluationResult): string[] {
+  const f = (v: number, d = 3) => v.toFixed(d);
+  const old = new Map(before.series.map((s) => [s.id, s]));
+  const b = before.aggregate;
+  const a = r.aggregate;
+  return [
+    `## ${r.model.version} against ${before.model.version}`,
+    '',
+    `The same windows for both (\`evaluate --compare\`); ${before.model.version} is \`${before.model.sha256.slice(0, 12)}\`.`,
+    '',
+    `| aggregate | ${before.model.version} | ${r.model.version} |`,
+    '| --- | --- | --- |',
+    `| WQL / lv (geometric mean) | ${f(b.wqlRatio)} | ${f(a.wqlRatio)} |`,
+    `| MASE / lv (geometric mean) | ${f(b.maseRatio)} | ${f(a.maseRatio)} |`,
+    `| 10-90% coverage, mean over series | ${f(b.coverage)} | ${f(a.coverage)} |`,
+    `| series with coverage in 0.76 to 0.84 | ${before.series.filter((s) => s.model.coverage >= 0.76 && s.model.coverage <= 0.84).length} of ${before.series.length} | ${r.series.filter((s) => s.model.coverage >= 0.76 && s.model.coverage <= 0.84).length} of ${r.series.length} |`,
+    `| daily price series with MASE / lv <= 1 | ${before.series.filter((s) => isDailyPrice(s.id) && s.maseRatio <= 1).length} of ${before.series.filter((s) => isDailyPrice(s.id)).length} | ${r.series.filter((s) => isDailyPrice(s.id) && s.maseRatio <= 1).length} of ${r.series.filter((s) => isDailyPrice(s.id)).length} |`,
+    '',
+    `| series | WQL / lv ${before.model.version} | ${r.model.version} | MASE / lv ${before.model.version} | ${r.model.version} | coverage ${before.model.version} | ${r.model.version} |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...r.series.map((s) => {
+      const o = old.get(s.id);
+      const x = (v: number | undefined, d = 3) => (v === undefined ? '-' : f(v, d));
+      return `| ${s.id} | ${x(o?.wqlRatio)} | ${f(s.wqlRatio)} | ${x(o?.maseRatio)} | ${f(s.maseRatio)} | ${x(o?.model.coverage, 2)} | ${f(s.model.coverage, 2)} |`;
+    }),
+    '',
+  ];
+}
+
+/** What the figures say the model is bad at, from the figures themselves. */
+function limitLines(r: EvaluationResult, manifest: LoadedManifest): string[] {
+  const daily = r.series.filter((s) => isDailyPrice(s.id));
+  const worse = daily.filter((s) => s.maseRatio > 1);
+  const outside = r.series.filter((s) => s.model.coverage < 0.76 || s.model.coverage > 0.84);
+  return [
+    worse.length === 0
+      ? `- Daily market prices are close to random walks: on all ${daily.length} daily price series the median is no worse than the last value (MASE ratio <= 1), and the gain over it there is small; the aggregate gain comes from series with structure.`
+      : `- Daily market prices are close to random walks: on ${worse.length} of ${daily.length} daily price series the median is worse than the last value (MASE ratio above 1: ${worse.map((s) => `${s.id} ${s.maseRatio.toFixed(3)}`).join(', ')}); the aggregate gain comes from series with structure.`,
+    `- The 10-90% band covers 0.76 to 0.84 of the held-out outcomes on ${r.series.length - outside.length} of ${r.series.length} series${outside.length === 0 ? '' : `; not on ${outside.map((s) => `${s.id} (${s.model.coverage.toFixed(2)})`).join(', ')}`}.`,
+    `- Horizons beyond one patch are rolled out on the model's own medians; the library refuses horizons beyond ${manifest.maxHorizon}.`,
+    '- Trained on the training parts of the bundled series and on synthetic series; it has not seen intraday market data.',
+  ];
+}
+
+export function modelCard(manifest: LoadedManifest, r: EvaluationResult, command: string, latency: LatencyFigure | null, before: EvaluationResult | null = null): string {
   const a = r.aggregate;
   const f = (v: number, d = 3) => v.toFixed(d);
   const size = fs.statSync(manifest.modelPath).size;
@@ -73,6 +121,7 @@ export function modelCard(manifest: LoadedManifest, r: EvaluationResult, command
         `| ${s.id} | ${s.windows} | ${f(s.model.wql, 4)} | ${f(s.lastValue.wql, 4)} | ${f(s.wqlRatio)} | ${f(s.model.mase)} | ${f(s.lastValue.mase)} | ${f(s.maseRatio)} | ${f(s.model.coverage, 2)} | ${f(s.lastValue.coverage, 2)} | ${s.seasonalNaive ? f(s.seasonalNaive.wql, 4) : '-'} |`,
     ),
     '',
+    ...(before === null ? [] : comparisonLines(r, before)),
     '## Latency',
     '',
     latency
@@ -81,9 +130,7 @@ export function modelCard(manifest: LoadedManifest, r: EvaluationResult, command
     '',
     '## Limits',
     '',
-    '- Market prices are close to random walks: on daily exchange rates and Brent the model is close to the baseline and often slightly worse (ratios above 1 in the table); the aggregate gain comes from series with structure (the hourly ETTh1 loads, pegged and converging monthly exchange rates).',
-    `- Horizons beyond one patch are rolled out on the model's own medians; the library refuses horizons beyond ${manifest.maxHorizon}.`,
-    '- Trained on the training parts of the bundled series and on synthetic series; it has not seen intraday market data.',
+    ...limitLines(r, manifest),
   ];
   return lines.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n') + '\n';
 }
