@@ -11,7 +11,7 @@ import Fastify from 'fastify';
 
 import { addressKey } from '../lib/service/access';
 import { httpStatusOf, scrubMessage, sendError } from '../lib/service/http-errors';
-import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, USER_RULE, type StringProblem, type StringRule } from '../lib/service/strings';
+import { COUNT_RULE, describeProblem, IDENT_RULE, INSTRUMENT_RULE, stringProblem, TIME_RULE, USER_RULE, type StringProblem, type StringRule } from '../lib/service/strings';
 
 /** The contract, one code unit at a time. */
 function reference(value: unknown, rule: StringRule): StringProblem | null {
@@ -31,7 +31,7 @@ function reference(value: unknown, rule: StringRule): StringProblem | null {
   return rule.allow.test(value) ? null : 'not-allowed';
 }
 
-const RULES: [string, StringRule][] = [['ident', IDENT_RULE], ['instrument', INSTRUMENT_RULE], ['user', USER_RULE], ['count', COUNT_RULE]];
+const RULES: [string, StringRule][] = [['ident', IDENT_RULE], ['instrument', INSTRUMENT_RULE], ['user', USER_RULE], ['count', COUNT_RULE], ['time', TIME_RULE]];
 
 describe('stringProblem', () => {
   it('instruments: printable ASCII as exchanges write them, no space at either end, at most 64', () => {
@@ -97,6 +97,16 @@ describe('stringProblem', () => {
       ['1'.repeat(10), COUNT_RULE, 'too-long'],
       ['12a', COUNT_RULE, 'not-allowed'],
       ['a1', COUNT_RULE, 'not-allowed'],
+      ['0', TIME_RULE, null],
+      ['1737331200000', TIME_RULE, null],
+      ['9'.repeat(16), TIME_RULE, null],
+      ['9'.repeat(17), TIME_RULE, 'too-long'],
+      ['01', TIME_RULE, 'not-allowed'],
+      ['-1', TIME_RULE, 'not-allowed'],
+      ['1e3', TIME_RULE, 'not-allowed'],
+      ['1.5', TIME_RULE, 'not-allowed'],
+      ['12a', TIME_RULE, 'not-allowed'],
+      ['a12', TIME_RULE, 'not-allowed'],
     ];
     for (const [value, rule, problem] of cases) expect([value, stringProblem(value, rule)]).toEqual([value, problem]);
   });
@@ -111,6 +121,8 @@ describe('stringProblem', () => {
     expect(describeProblem('x', 'not-a-string', USER_RULE)).toBe('x must be a string');
     expect(describeProblem('instrument', 'not-allowed', IDENT_RULE)).toBe('instrument may contain only letters, digits and . _ : / + - (starting with a letter or digit)');
     expect(describeProblem('x-tg-batch', 'not-allowed', COUNT_RULE)).toBe('x-tg-batch may contain only a positive decimal integer');
+    expect(describeProblem('x-tg-origin-time', 'not-allowed', TIME_RULE)).toBe('x-tg-origin-time may contain only ms since the epoch (a decimal integer)');
+    expect(describeProblem('x-tg-origin-time', 'too-long', TIME_RULE)).toBe('x-tg-origin-time is longer than 16 characters');
   });
 });
 

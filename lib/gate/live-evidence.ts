@@ -76,7 +76,7 @@ export async function liveEvidence(o: LiveEvidenceOptions): Promise<GateEvidence
   const journalReport = await verifyAuditDir(o.journal, o.key);
   facts.journal = verifyFacts(journalReport);
   if (journalReport.status === 'invalid') violations.push({ kind: 'journal-chain', count: 1, detail: journalReport.problem?.message ?? 'the journal does not verify' });
-  if (journalReport.dropped > 0) violations.push({ kind: 'journal-gap', count: journalReport.dropped, detail: 'forecasts refused by a full queue or hand-off buffer were never journaled' });
+  if (journalReport.dropped > 0) violations.push({ kind: 'journal-gap', count: journalReport.dropped, detail: 'entries (forecasts or outcomes) refused by a full queue or hand-off buffer were never journaled' });
   let ids: Set<string> | null = null;
   if (o.audit === null) {
     violations.push({ kind: 'no-audit-log', count: 1, detail: 'no audit log was given: the journal cannot be joined to its audit records' });

@@ -57,7 +57,8 @@ export class GuardianQuality {
 
   /** Journals what the settled call served (and starts its shadow run). */
   afterCall(st: CallState, auditId: string | null): void {
-    if (st.instrument === null || st.quantiles === null || st.prepared === null) return;
+    // A blocked call served nothing (its rows, if any, are NaN): nothing to journal.
+    if (st.instrument === null || st.quantiles === null || st.prepared === null || st.status === 'blocked') return;
     if (st.batch !== 1) {
       this.#skippedBatch++;
       return;
