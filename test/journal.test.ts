@@ -10,9 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { verifyAuditDir } from '../lib/audit/index';
 import { normalQuantile } from '../lib/eval/forecasters';
-import { decodeQuantiles, naiveInputs } from '../lib/journal/entries';
+import { decodeBase64Into, decodeQuantiles, naiveInputs } from '../lib/journal/entries';
 import { fastForecast, fastKind, fastOutcome, forecastFrom, outcomeFrom } from '../lib/journal/fast-entry';
-import { decodeBase64Into } from '../lib/journal/scorer';
 import { ForecastJournal, type PendingForecast } from '../lib/journal/journal';
 import { scoreJournal } from '../lib/journal/score';
 import { segmentEntries } from './journal-fixtures';

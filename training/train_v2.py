@@ -36,10 +36,8 @@ factor for all levels and steps. Version 1 is `git show 0fcd562:training/train.p
 
 Reproducible: fixed seeds, fixed thread count, settings below; the manifest records them.
 """
-import csv
 import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -51,8 +49,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, '..'))
-SETTINGS = {
+sys.path.insert(0, HERE)
+import train as v1  # noqa: E402  (version 1's data, sampling and loss code, shared)
+from train import MAX_CONTEXT, MAX_HORIZON, ROOT, Z, Synthetic, calibration_windows, pinball, sample_batch, training_parts  # noqa: E402
+
+V2_SETTINGS = {
     'version': '2.0.0',
     'seed': 20261130,
     'threads': 2,
@@ -85,131 +86,11 @@ SETTINGS = {
     'structure_grid_q0': [7, 10, 14, 20, 30, 50, 80, 120],
     'structure_grid_span': [1.5, 2.0, 3.0],
 }
-MAX_CONTEXT = 2048
-MAX_HORIZON = 256
-Z = [-1.2815516, -0.8416212, -0.5244005, -0.2533471, 0.0, 0.2533471, 0.5244005, 0.8416212, 1.2815516]
-
-
-# ---------------------------------------------------------------- data
-
-def read_series(entry):
-    path = os.path.join(ROOT, 'data', entry['file'])
-    with open(path, newline='') as f:
-        rows = list(csv.reader(f))
-    if entry['header']:
-        header, rows = rows[0], rows[1:]
-        col = header.index(entry['column']) if isinstance(entry['column'], str) else entry['column']
-        where = entry.get('where')
-        if where:
-            (key, value), = where.items()
-            k = header.index(key)
-            rows = [r for r in rows if r[k] == value]
-    else:
-        col = entry['column']
-    out = []
-    for r in rows:
-        cell = r[col].strip() if col < len(r) else ''
-        try:
-            out.append(float(cell) if cell else math.nan)
-        except ValueError:
-            out.append(math.nan)
-    return np.array(out, dtype=np.float64)
-
-
-def training_parts():
-    """(id, fit part, calibration part) per series. The evaluation's held-out tail (the last
-    heldOutFraction) is dropped here; of the rest, the last calibration_fraction only picks the
-    band width after training."""
-    doc = json.load(open(os.path.join(ROOT, 'data', 'series.json')))
-    parts = []
-    for entry in doc['series']:
-        values = read_series(entry)
-        n_train = int(math.floor(len(values) * (1 - doc['heldOutFraction'])))
-        n_fit = int(math.floor(n_train * (1 - SETTINGS['calibration_fraction'])))
-        parts.append((entry['id'], values[:n_fit], values[:n_train]))
-    return parts
-
-
-def ar1(e, a):
-    """x[i] = a * x[i-1] + e[i], vectorised in chunks short enough that a**-k stays finite."""
-    x = np.empty_like(e)
-    prev = 0.0
-    for start in range(0, len(e), 32):
-        c = e[start:start + 32]
-        k = np.arange(len(c))
-        x[start:start + 32] = a ** k * (prev * a + np.cumsum(c * a ** -k))
-        prev = x[start + len(c) - 1]
-    return x
-
-
-class Synthetic:
-    """Series of many shapes; each call returns one float64 array of the requested length."""
-
-    def __init__(self, rng):
-        self.rng = rng
-
-    def __call__(self, n):
-        r = self.rng
-        kind = r.choice(['gbm', 'gbm', 'gbm', 'ou', 'trend', 'seasonal', 'seasonal', 'shift', 'peg'])
-        t = np.arange(n, dtype=np.float64)
-        if kind == 'gbm':
-            # Random walk on log prices with volatility regimes (switching at random times) and jumps.
-            vol = np.exp(r.uniform(np.log(2e-4), np.log(3e-2)))
-            switches = np.cumsum(r.random(n) < 0.01)
-            regimes = np.exp(r.normal(0, 0.7, switches[-1] + 1))[switches]
-            regimes[switches == 0] = 1.0
-            steps = r.standard_t(r.choice([3, 5, 30]), n) * vol * regimes
-            jumps = (r.random(n) < r.uniform(0, 0.01)) * r.normal(0, 8 * vol, n)
-            x = np.exp(np.cumsum(steps + jumps + r.normal(0, vol / 20)))
-        elif kind == 'ou':
-            x = ar1(r.normal(0, r.uniform(0.1, 1.0), n), 1 - r.uniform(0.01, 0.3))
-        elif kind == 'trend':
-            x = r.normal(0, 1) * t / n * r.uniform(1, 20) + np.cumsum(r.normal(0, r.uniform(0.01, 0.5), n))
-        elif kind == 'seasonal':
-            period = r.choice([7, 12, 24, 24, 48, 168])
-            harmonics = sum(
-                r.normal(0, 1 / k) * np.sin(2 * np.pi * k * t / period + r.uniform(0, 2 * np.pi)) for k in range(1, 4)
-            )
-            walk = np.cumsum(r.normal(0, r.uniform(0.0, 0.1), n))
-            x = harmonics + walk + r.normal(0, r.uniform(0.02, 0.4), n) + r.normal(0, 0.3) * t / n
-        elif kind == 'shift':
-            x = np.cumsum(r.normal(0, r.uniform(0.01, 0.3), n))
-            for _ in range(r.integers(1, 4)):
-                x[r.integers(0, n):] += r.normal(0, 5)
-        else:  # peg: flat with rare devaluations and tiny noise
-            x = np.ones(n)
-            for _ in range(r.integers(0, 3)):
-                x[r.integers(0, n):] *= np.exp(r.normal(0, 0.3))
-            x = x * (1 + r.normal(0, r.choice([0, 1e-5, 1e-4]), n))
-        x = x * np.exp(r.uniform(np.log(1e-3), np.log(1e5))) + r.normal(0, 1) * (r.random() < 0.3) * np.abs(x).max()
-        if r.random() < 0.15:  # gaps
-            for _ in range(r.integers(1, 5)):
-                a = r.integers(0, n)
-                x[a:a + r.integers(1, 30)] = np.nan
-        return x
-
-
-def sample_batch(rng, parts, synth, batch):
-    s = SETTINGS
-    P = s['patch']
-    ctx = np.full((batch, s['max_context']), np.nan, np.float32)
-    tgt = np.full((batch, P), np.nan, np.float32)
-    for b in range(batch):
-        T = int(rng.integers(s['min_context'], s['max_context'] + 1))
-        if rng.random() < s['real_fraction']:
-            while True:
-                _, values, _ = parts[rng.integers(0, len(parts))]
-                if len(values) >= s['min_context'] + P:
-                    break
-            cut = int(rng.integers(s['min_context'], len(values) - P + 1))
-            start = max(0, cut - T)
-            c, y = values[start:cut], values[cut:cut + P]
-        else:
-            x = synth(T + P)
-            c, y = x[:T], x[T:]
-        ctx[b, -len(c):] = c
-        tgt[b] = y
-    return torch.from_numpy(ctx), torch.from_numpy(tgt)
+# train.py's functions read their module's SETTINGS: version 2's replace them in place (one
+# process trains one model), so the data, the sampling and the loss are version 1's code.
+v1.SETTINGS.clear()
+v1.SETTINGS.update(V2_SETTINGS)
+SETTINGS = v1.SETTINGS
 
 
 # ---------------------------------------------------------------- model
@@ -340,26 +221,7 @@ class Forecaster(nn.Module):
         return last.unsqueeze(2) + scale.unsqueeze(2) * qz, last, scale
 
 
-def pinball(pred, target, levels):
-    diff = target.unsqueeze(2) - pred
-    return torch.maximum(levels * diff, (levels - 1) * diff)
-
-
 # ---------------------------------------------------------------- calibration
-
-def calibration_windows(parts):
-    """Rolling origins over each series' calibration part: (series index, context, target)."""
-    s = SETTINGS
-    P = s['patch']
-    out = []
-    for i, (_, fit, train) in enumerate(parts):
-        first, last = len(fit), len(train) - P
-        if last < first or first < 3:
-            continue
-        stride = max(1, math.ceil((last - first + 1) / s['calibration_origins']))
-        for o in range(first, last + 1, stride):
-            out.append((i, train[max(0, o - MAX_CONTEXT):o], train[o:o + P]))
-    return out
 
 
 def window_batch(windows):

@@ -31,20 +31,19 @@ export {
   type AuditGapEntry,
   type AuditOpenEntry,
 } from './chain';
+export { AuditLog, type AuditLogEvents } from './writer';
 export {
-  AuditLog,
   SIGNING_KEY_MIN_BYTES,
   type AcceptedAuditTicket,
   type AuditCheckpointInfo,
   type AuditDropInfo,
   type AuditDurability,
-  type AuditLogEvents,
   type AuditLogOptions,
   type AuditLogState,
   type AuditLogStats,
   type AuditTicket,
   type DroppedAuditTicket,
-} from './writer';
+} from './writer-options';
 export { listSegments, segmentName } from './segments';
 export { digestPathFor, readDigest, type DigestEntry } from './digest';
 export { signingKeyOf, verifyKeyOf, type CheckpointAlg, type CheckpointKey } from './signing';

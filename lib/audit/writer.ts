@@ -95,18 +95,6 @@ import {
   type ResolvedOptions,
 } from './writer-options';
 
-export {
-  SIGNING_KEY_MIN_BYTES,
-  type AcceptedAuditTicket,
-  type AuditCheckpointInfo,
-  type AuditDropInfo,
-  type AuditDurability,
-  type AuditLogOptions,
-  type AuditLogState,
-  type AuditLogStats,
-  type AuditTicket,
-  type DroppedAuditTicket,
-} from './writer-options';
 
 interface Waiter {
   seq: number;

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { makeDirs, writeFileAtomic } from '../atomic-file';
 import { sha256Hex } from '../audit/chain';
 import { codedError, ErrorCode } from '../errors';
-import { appendRunEvent, type RunAuditLine, type RunEvent } from './run-audit';
+import { appendRunEvent, dayFiles, RUN_AUDIT_DIR, type RunAuditLine, type RunEvent } from './run-audit';
 
 export const ARTIFACT_KINDS = {
   security_preflight: 'security',
@@ -70,4 +70,28 @@ export function listArtifacts(dir: string, kind: ArtifactKind, limit = 50): stri
     .reverse()
     .slice(0, limit)
     .map((n) => path.posix.join(sub, n));
+}
+
+/** The artifacts of `kind` that parse, newest first, with their text's sha256 (what the run
+ * audit names them by). One that cannot be read or parsed is passed over. */
+export function* readArtifacts(dir: string, kind: ArtifactKind, limit = 50): Generator<{ file: string; body: unknown; sha256: string }> {
+  for (const file of listArtifacts(dir, kind, limit)) {
+    let text: string;
+    let body: unknown;
+    try {
+      text = fs.readFileSync(path.join(dir, file), 'utf8');
+      body = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    yield { file, body, sha256: sha256Hex(text) };
+  }
+}
+
+/** True when the run audit names `file` with this sha256: the artifact is the one written. */
+export function namedInRunAudit(dir: string, file: string, sha256: string, day: string): boolean {
+  // The artifact's line is in its own day's file, or the next one when it was written at midnight.
+  const files = dayFiles(dir).filter((f) => f >= `${day}.jsonl`).slice(0, 2);
+  const needle = `"artifact":{"file":${JSON.stringify(file)},"sha256":"${sha256}"}`;
+  return files.some((f) => fs.readFileSync(path.join(dir, RUN_AUDIT_DIR, f), 'utf8').includes(needle));
 }

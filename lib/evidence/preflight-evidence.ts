@@ -11,8 +11,7 @@ import * as path from 'node:path';
 
 import { sha256Hex } from '../audit/chain';
 import type { PreflightReport } from '../security/preflight';
-import { listArtifacts, writeArtifact, type WrittenArtifact } from './artifacts';
-import { dayFiles, RUN_AUDIT_DIR } from './run-audit';
+import { namedInRunAudit, readArtifacts, writeArtifact, type WrittenArtifact } from './artifacts';
 import { evidenceVersions } from './versions';
 
 export type EntryPoint = 'cli' | 'guardian' | 'serve';
@@ -73,13 +72,6 @@ export function lockfileSha256(projectDir: string): string | null {
   return null;
 }
 
-export function namedInRunAudit(dir: string, file: string, sha256: string, day: string): boolean {
-  // The artifact's line is in its own day's file, or the next one when it was written at midnight.
-  const files = dayFiles(dir).filter((f) => f >= `${day}.jsonl`).slice(0, 2);
-  const needle = `"artifact":{"file":${JSON.stringify(file)},"sha256":"${sha256}"}`;
-  return files.some((f) => fs.readFileSync(path.join(dir, RUN_AUDIT_DIR, f), 'utf8').includes(needle));
-}
-
 function acceptable(a: PreflightArtifact, c: AcceptCriteria): boolean {
   const r = a.report;
   const age = c.now - Date.parse(r.time);
@@ -101,17 +93,10 @@ function acceptable(a: PreflightArtifact, c: AcceptCriteria): boolean {
 /** The newest passing artifact that meets the criteria, or null. */
 export function acceptablePreflight(dir: string, c: AcceptCriteria): { file: string; report: PreflightReport } | null {
   if (c.maxAgeMs <= 0) return null;
-  for (const file of listArtifacts(dir, 'security_preflight')) {
-    let text: string;
-    let a: PreflightArtifact;
-    try {
-      text = fs.readFileSync(path.join(dir, file), 'utf8');
-      a = JSON.parse(text) as PreflightArtifact;
-    } catch {
-      continue;
-    }
+  for (const { file, body, sha256 } of readArtifacts(dir, 'security_preflight')) {
+    const a = body as PreflightArtifact;
     if (a?.report === undefined || !acceptable(a, c)) continue;
-    if (namedInRunAudit(dir, file, sha256Hex(text), a.report.time.slice(0, 10))) return { file, report: a.report };
+    if (namedInRunAudit(dir, file, sha256, a.report.time.slice(0, 10))) return { file, report: a.report };
   }
   return null;
 }

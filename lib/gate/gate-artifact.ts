@@ -5,12 +5,7 @@
  * by the run audit (an artifact edited after the fact, or dropped into the directory by hand, is
  * not accepted: lib/evidence/preflight-evidence.ts does the same for the preflight).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
-import { sha256Hex } from '../audit/chain';
-import { listArtifacts } from '../evidence/artifacts';
-import { namedInRunAudit } from '../evidence/preflight-evidence';
+import { namedInRunAudit, readArtifacts } from '../evidence/artifacts';
 import type { GateResult } from './forecast-gate';
 
 export interface GateAcceptCriteria {
@@ -26,18 +21,11 @@ export type GateLookup = { file: string; result: GateResult } | { file: null; wh
  * older PASS. An artifact the run audit does not name is not trusted and is passed over. */
 export function acceptableGate(dir: string, c: GateAcceptCriteria): GateLookup {
   let seen = 0;
-  for (const file of listArtifacts(dir, 'production_gate', 500)) {
-    let text: string;
-    let a: GateResult;
-    try {
-      text = fs.readFileSync(path.join(dir, file), 'utf8');
-      a = JSON.parse(text) as GateResult;
-    } catch {
-      continue;
-    }
+  for (const { file, body, sha256 } of readArtifacts(dir, 'production_gate', 500)) {
+    const a = body as GateResult;
     if (a?.kind !== 'production_gate' || a.model?.sha256 !== c.sha256 || !c.evidence.includes(a.evidence?.kind)) continue;
     seen++;
-    if (!namedInRunAudit(dir, file, sha256Hex(text), String(a.time).slice(0, 10))) continue;
+    if (!namedInRunAudit(dir, file, sha256, String(a.time).slice(0, 10))) continue;
     const age = c.now - Date.parse(a.time);
     if (!(age >= -60_000 && age <= c.maxAgeMs)) return { file: null, why: `the newest gate artifact for this model, ${file}, is older than ${c.maxAgeMs / 3_600_000} hours` };
     if (a.status !== 'PASS') return { file: null, why: `the newest gate artifact for this model, ${file}, says FAIL: ${(a.reasons ?? []).join('; ')}` };

@@ -6,7 +6,7 @@
  */
 import { normalQuantile } from '../eval/forecasters';
 import { codedError, ErrorCode } from '../errors';
-import { naiveQuantilesInto, type ForecastSource } from './entries';
+import { decodeBase64Into, naiveQuantilesInto, type ForecastSource } from './entries';
 import type { ForecastFields } from './fast-entry';
 import { GroupScore } from './score-book';
 
@@ -64,40 +64,6 @@ export function forecastFilter(q: {
     sources: q.sources ? new Set(q.sources) : null,
     onForecast: q.onForecast ?? null,
   };
-}
-
-const BASE64 = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) BASE64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
-
-/**
- * Decodes standard base64 (with its padding) into `out`; the bytes written, or -1 for anything
- * else or too much for `out`. By hand: Buffer#write took a third of the scoring core's time on
- * the short strings of a journal (BENCHMARKS.md, journal).
- */
-export function decodeBase64Into(s: string, out: Uint8Array): number {
-  const len = s.length;
-  if (len % 4 !== 0) return -1;
-  const pad = len === 0 ? 0 : s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0;
-  const bytes = (len / 4) * 3 - pad;
-  if (bytes > out.length) return -1;
-  let o = 0;
-  for (let i = 0; i < len; i += 4) {
-    const c0 = s.charCodeAt(i);
-    const c1 = s.charCodeAt(i + 1);
-    const c2 = s.charCodeAt(i + 2);
-    const c3 = s.charCodeAt(i + 3);
-    const last = i + 4 === len;
-    const a = c0 < 128 ? BASE64[c0]! : -1;
-    const b = c1 < 128 ? BASE64[c1]! : -1;
-    const c = last && pad === 2 ? 0 : c2 < 128 ? BASE64[c2]! : -1;
-    const d = last && pad >= 1 ? 0 : c3 < 128 ? BASE64[c3]! : -1;
-    if ((a | b | c | d) < 0) return -1;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = v >> 16;
-    if (o < bytes) out[o++] = (v >> 8) & 255;
-    if (o < bytes) out[o++] = v & 255;
-  }
-  return bytes;
 }
 
 /** Index of the first time > t (times ascending). */
