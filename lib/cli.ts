@@ -281,6 +281,7 @@ function readLatency(file: string | undefined): LatencyFigure | null {
     machine: `${m.cpu}, ${m.cores} cores, Node ${m.node}`,
     command: 'npm run bench -- model',
     date: r.date,
+    previousVersionRatio: typeof r.ratios?.currentVsPreviousVersion === 'number' ? r.ratios.currentVsPreviousVersion : null,
   };
 }
 

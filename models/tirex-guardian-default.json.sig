@@ -2,8 +2,8 @@
   "v": 1,
   "alg": "Ed25519",
   "keyId": "f89d2536a7016496",
-  "manifestSha256": "ce3144ffb82c221858cb3cc72346fed3e40cd741d1379e2230415b61cdfa9664",
-  "modelSha256": "8bd5d3c39f38fc804de21ed955fd9a972f209db7d391ab1f3b6d2ec2a90b6681",
-  "signedAt": "2026-11-30T13:38:09.327Z",
-  "signature": "TJSxi1dRsAiyWD+mUrWIPTCsFeds+dkhosK+UnaL3Sce1W80lemcwupmpGR1P7T8IQ37hoTXFGiCoz1y5JPKBg=="
+  "manifestSha256": "4b32c271cca92a3f617b5774b49657216f467915e0dd85d6890d44e754406396",
+  "modelSha256": "283e0898aa70a26bbc9f1f0b04cde19fb81dfd4a2de1910b4f6a534f3c31c1fa",
+  "signedAt": "2026-11-30T23:28:34.123Z",
+  "signature": "WcoxDCZZdCxHtuBIxFZpk/aBTTsRBS9p5iY3FZ6nkQoblOdYn91IviJhXqIwrAcTsqfkUufd3jHa1NVB52L3BA=="
 }

@@ -133,6 +133,26 @@ describe('evaluate --plot', () => {
     expect(text).toContain(worse === 0 ? 'on all 8 daily price series the median is no worse' : `on ${worse} of 8 daily price series the median is worse than the last value`);
   });
 
+  it("--latency: the benchmark's p50 and p99 and, where it measured the previous version in the same run, the ratio to it", () => {
+    const dir = fresh('latency');
+    const bench = (ratios: Record<string, number>) => {
+      const file = path.join(dir, `bench-${Object.keys(ratios).length}.json`);
+      const machine = { cpu: 'Test CPU', cores: 2, node: 'v20.0.0' };
+      fs.writeFileSync(file, JSON.stringify({ machine, date: '2026-11-30T00:00:00.000Z', tasks: [{ p50Ns: 171_234, p99Ns: 180_000 }], ratios }));
+      return file;
+    };
+    const card = (latency: string) => {
+      const file = path.join(dir, 'card.md');
+      const r = cli('evaluate', MODEL, '--series', 'fx-daily/CHF', '--origins', '2', '--horizon', '4', '--card', file, '--latency', latency);
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(file, 'utf8');
+    };
+    expect(card(bench({ p50VsTarget1500us: 0.11, currentVsPreviousVersion: 1.1351 }))).toContain(
+      "p50 171.2 µs, p99 180.0 µs (target p50 <= 1.5 ms), 1.14x the previous version's p50 in the same run (target <= 1.2x), measured by `npm run bench -- model` on Test CPU, 2 cores, Node v20.0.0, 2026-11-30T00:00:00.000Z.",
+    );
+    expect(card(bench({}))).toContain('p50 171.2 µs, p99 180.0 µs (target p50 <= 1.5 ms), measured by');
+  });
+
   it('refuses a --plot name that does not end in .svg, before loading the model', () => {
     const r = cli('evaluate', path.join(TMP, 'no-such-model.json'), '--plot', path.join(TMP, 'eval.pdf'));
     expect(r.status).toBe(2);

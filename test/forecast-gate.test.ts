@@ -23,6 +23,9 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'models');
 const KEY = 'gate-test-signing-key-0123456789abcdef!';
 const DEFAULT_MODEL = path.join(ROOT, 'models', 'tirex-guardian-default.json');
 const SHA = JSON.parse(fs.readFileSync(DEFAULT_MODEL, 'utf8')).sha256 as string;
+// The version it replaced (kept in the repository for comparison, not in the package).
+const V1_MODEL = path.join(ROOT, 'models', 'v1', 'tirex-guardian-default.json');
+const V1_SHA = JSON.parse(fs.readFileSync(V1_MODEL, 'utf8')).sha256 as string;
 const shaOf = (kind: string): string => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${kind}.json`), 'utf8')).sha256;
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-gate-'));
 let dirNo = 0;
@@ -76,18 +79,34 @@ async function serve(shadow?: string, extra: Record<string, unknown> = {}): Prom
 const check = (r: GateResult, name: string) => r.checks.find((c) => c.name === name)!;
 
 let live: Served;
+let liveV1: Served;
 let shadowed: Served;
 beforeAll(async () => {
   live = await serve();
+  liveV1 = await serve(undefined, { model: V1_MODEL });
   shadowed = await serve('overconfident');
-}, 120_000);
+}, 180_000);
 
 describe('live evidence', () => {
-  it('the shipped model on 25 days of hourly loads: a real lift, but bands too wide for 10-90%: FAIL, every value and reason written', async () => {
+  it('the shipped model (version 2) on 25 days of hourly loads: a real lift, calibrated bands: PASS, every value written', async () => {
     const r = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY } });
     expect(r.evidence.kind).toBe('live');
     expect(r.instruments.map((i) => [i.instrument, i.forecasts, i.origins, i.points])).toEqual([['HUFL', CALLS, CALLS, CALLS * HORIZON]]);
     expect(r.evidence.days).toBe(25);
+    expect(r.integrity.violations).toEqual([]);
+    expect(r.measured.wqlRatio).toBeLessThan(0.95);
+    expect(r.measured.maseRatio).toBeLessThan(1);
+    expect(r.measured.coverage).toBeGreaterThanOrEqual(0.72);
+    expect(r.measured.coverage).toBeLessThanOrEqual(0.88);
+    expect(r.checks.every((c) => c.pass)).toBe(true);
+    expect([r.status, r.reasons]).toEqual(['PASS', []]);
+    expect(r.thresholds).toEqual(DEFAULT_GATE_THRESHOLDS);
+  });
+
+  it('version 1 on the same loads: a real lift, but bands too wide for 10-90%: FAIL, every value and reason written', async () => {
+    const r = await evaluateGate({ model: V1_SHA, journal: liveV1.journal, audit: liveV1.audit, key: { signingKey: KEY } });
+    expect(r.evidence.kind).toBe('live');
+    expect(r.instruments.map((i) => [i.instrument, i.forecasts, i.origins, i.points])).toEqual([['HUFL', CALLS, CALLS, CALLS * HORIZON]]);
     expect(r.integrity.violations).toEqual([]);
     expect(r.measured.wqlRatio).toBeLessThan(0.95);
     expect(r.measured.maseRatio).toBeLessThan(1);
@@ -106,9 +125,16 @@ describe('live evidence', () => {
     expect(r.thresholds).toEqual(DEFAULT_GATE_THRESHOLDS);
   });
 
-  it('the same evidence with a wider coverage band allowed: PASS', async () => {
-    const r = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY }, thresholds: { maxCoverage: 0.97 } });
+  it("version 1's evidence with a wider coverage band allowed: PASS", async () => {
+    const r = await evaluateGate({ model: V1_SHA, journal: liveV1.journal, audit: liveV1.audit, key: { signingKey: KEY }, thresholds: { maxCoverage: 0.97 } });
     expect([r.status, r.reasons]).toEqual(['PASS', []]);
+  });
+
+  it("one model's gate reads only its own forecasts: version 1's journal holds no evidence for version 2", async () => {
+    const r = await evaluateGate({ model: SHA, journal: liveV1.journal, audit: liveV1.audit, key: { signingKey: KEY } });
+    expect(r.status).toBe('FAIL');
+    expect(r.instruments).toEqual([]);
+    expect(r.reasons[0]).toBe('no scored forecast of this model in the evidence');
   });
 
   it('the journal holds what was served: quantiles, audit ids, one forecast per call', () => {
@@ -223,7 +249,7 @@ describe('the artifact and the start that requires it', () => {
     expect((e1 as { failures: { gate: string; problem: string }[] }).failures.map((f) => f.gate)).toEqual(['forecast-gate']);
     expect((e1 as Error).message).toMatch(/no forecast-quality gate artifact/);
 
-    const pass = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY }, thresholds: { maxCoverage: 0.97 }, evidenceDir: evidence });
+    const pass = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY }, evidenceDir: evidence });
     expect(pass.status).toBe('PASS');
     expect(pass.artifact!.file).toMatch(/^audit_gate\/production_gate_\d{4}-\d\d-\d\dT[\d-]+Z_\d+_[0-9a-f]{6}\.json$/);
     const onDisk = JSON.parse(fs.readFileSync(path.join(evidence, pass.artifact!.file), 'utf8'));
@@ -235,7 +261,8 @@ describe('the artifact and the start that requires it', () => {
     await g.close();
 
     await new Promise((r) => setTimeout(r, 5)); // a later stamp: the FAIL sorts after the PASS
-    const fail = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY }, evidenceDir: evidence });
+    // The same evidence against a narrower coverage band: the newer artifact says FAIL.
+    const fail = await evaluateGate({ model: SHA, journal: live.journal, audit: live.audit, key: { signingKey: KEY }, thresholds: { maxCoverage: 0.8 }, evidenceDir: evidence });
     expect(fail.status).toBe('FAIL');
     expect(thrown(() => new TiRexGuardian(config(evidence)))).toMatchObject({ code: 'TG_GATE_FAILED', message: expect.stringMatching(/says FAIL: the outer band covers/) });
   });
@@ -266,11 +293,11 @@ describe('tirex-guardian gate', () => {
 
   it('exit 0 on PASS, 1 on FAIL, with the artifact; 2 on a bad command line; 3 when the evidence cannot be read', () => {
     const evidence = newDir();
-    const pass = cli(['--model', SHA, '--journal', live.journal, '--audit', live.audit, '--max-coverage', '0.97', '--evidence-dir', evidence]);
+    const pass = cli(['--model', SHA, '--journal', live.journal, '--audit', live.audit, '--evidence-dir', evidence]);
     expect([pass.status, pass.stderr]).toEqual([0, '']);
     expect(pass.stdout).toMatch(/^forecast-quality gate: PASS\n/);
     expect(pass.stdout).toMatch(/artifact: audit_gate\/production_gate_/);
-    const fail = cli(['--model', SHA, '--journal', live.journal, '--audit', live.audit, '--json']);
+    const fail = cli(['--model', V1_SHA, '--journal', liveV1.journal, '--audit', liveV1.audit, '--json']);
     expect(fail.status).toBe(1);
     expect(JSON.parse(fail.stdout)).toMatchObject({ status: 'FAIL', evidence: { kind: 'live' } });
     expect(cli(['--journal', live.journal]).status).toBe(2);

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Trains tirex-guardian's default forecaster and exports it with TiRex's ONNX contract.
+"""Version 1 of tirex-guardian's default forecaster (models/v1/, kept for comparison: version 2,
+training/train_v2.py, replaced it and reuses this file's data, sampling and loss code). Trains it
+and exports it with TiRex's ONNX contract into models/v1/.
 
     /usr/bin/python3 training/train.py            # Debian's python3-torch and python3-onnx
 
@@ -385,7 +387,7 @@ def export(model, calibration):
     print(f'exported {path}: {len(data)} bytes, sha256 {manifest["sha256"]}')
 
 
-OUT_DIR = os.path.join(ROOT, 'models')
+OUT_DIR = os.path.join(ROOT, 'models', 'v1')
 
 if __name__ == '__main__':
     # --steps N: a shorter run (smoke tests); --out DIR: write the model elsewhere (reproducibility checks).

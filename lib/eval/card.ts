@@ -14,6 +14,8 @@ export interface LatencyFigure {
   machine: string;
   command: string;
   date: string;
+  /** p50 over the previous version's in the same run, where models/v1/ held it (else null). */
+  previousVersionRatio: number | null;
 }
 
 export function manifestEvaluation(r: EvaluationResult, command: string): Record<string, unknown> {
@@ -83,7 +85,7 @@ function limitLines(r: EvaluationResult, manifest: LoadedManifest): string[] {
   return [
     worse.length === 0
       ? `- Daily market prices are close to random walks: on all ${daily.length} daily price series the median is no worse than the last value (MASE ratio <= 1), and the gain over it there is small; the aggregate gain comes from series with structure.`
-      : `- Daily market prices are close to random walks: on ${worse.length} of ${daily.length} daily price series the median is worse than the last value (MASE ratio above 1: ${worse.map((s) => `${s.id} ${s.maseRatio.toFixed(3)}`).join(', ')}); the aggregate gain comes from series with structure.`,
+      : `- Daily market prices are close to random walks: on ${worse.length} of ${daily.length} daily price series the median is worse than the last value (MASE ratio above 1: ${worse.map((s) => `${s.id} ${s.maseRatio.toFixed(4)}`).join(', ')}); the aggregate gain comes from series with structure.`,
     `- The 10-90% band covers 0.76 to 0.84 of the held-out outcomes on ${r.series.length - outside.length} of ${r.series.length} series${outside.length === 0 ? '' : `; not on ${outside.map((s) => `${s.id} (${s.model.coverage.toFixed(2)})`).join(', ')}`}.`,
     `- Horizons beyond one patch are rolled out on the model's own medians; the library refuses horizons beyond ${manifest.maxHorizon}.`,
     '- Trained on the training parts of the bundled series and on synthetic series; it has not seen intraday market data.',
@@ -125,7 +127,7 @@ export function modelCard(manifest: LoadedManifest, r: EvaluationResult, command
     '## Latency',
     '',
     latency
-      ? `Single-thread CPU, batch 1, context 2048, one patch: p50 ${(latency.p50Ns / 1e3).toFixed(1)} µs, p99 ${(latency.p99Ns / 1e3).toFixed(1)} µs (target p50 <= 1.5 ms), measured by \`${latency.command}\` on ${latency.machine}, ${latency.date}.`
+      ? `Single-thread CPU, batch 1, context 2048, one patch: p50 ${(latency.p50Ns / 1e3).toFixed(1)} µs, p99 ${(latency.p99Ns / 1e3).toFixed(1)} µs (target p50 <= 1.5 ms)${latency.previousVersionRatio === null ? '' : `, ${latency.previousVersionRatio.toFixed(2)}x the previous version's p50 in the same run (target <= 1.2x)`}, measured by \`${latency.command}\` on ${latency.machine}, ${latency.date}.`
       : 'Not measured yet: run `npm run bench -- model` and re-run the card command.',
     '',
     '## Limits',
