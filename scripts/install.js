@@ -3,6 +3,7 @@
 // npm's install hook: use the prebuild for this platform (or an existing local build) when it
 // loads, otherwise build from source. TIREX_GUARDIAN_BUILD_FROM_SOURCE=1 forces a build.
 const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -20,8 +21,41 @@ function loads() {
     });
     return { ok: true };
   } catch (e) {
-    return { ok: false, why: String(e.stderr || e.message).trim().split('\n').slice(-3).join(' | ') };
+    // The thrown error's own line (node-gyp-build: "No native build was found for platform=...").
+    const lines = String(e.stderr || e.message).split('\n').map((l) => l.trim());
+    return { ok: false, why: lines.find((l) => /^\w*Error:/.test(l)) ?? lines.filter(Boolean).slice(-1)[0] ?? 'no output' };
   }
+}
+
+/** Platforms whose prebuilt addon the package ships (prebuilds/, made by scripts/prebuild.js). */
+const PREBUILT = ['linux-x64 (glibc)', 'linux-arm64 (glibc)'];
+
+function platformName() {
+  const libc = process.platform === 'linux' ? (fs.existsSync('/etc/alpine-release') ? ' (musl)' : ' (glibc)') : '';
+  return `${process.platform}-${process.arch}${libc}`;
+}
+
+/** What a source build needs on this platform, in the words of its package managers. */
+function buildTools() {
+  if (process.platform === 'darwin') return 'cmake >= 3.15 and the Xcode command line tools (xcode-select --install; brew install cmake)';
+  if (process.platform === 'win32') return 'cmake >= 3.15 and Visual Studio Build Tools with the C++ workload';
+  if (fs.existsSync('/etc/alpine-release')) return 'cmake >= 3.15, a C++17 compiler and make (apk add cmake g++ make python3)';
+  return 'cmake >= 3.15, a C++17 compiler and make (Debian/Ubuntu: apt-get install cmake g++ make python3; Fedora: dnf install cmake gcc-c++ make)';
+}
+
+function onPath(cmd) {
+  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
+  return (process.env.PATH || '').split(path.delimiter).some((dir) => exts.some((e) => dir && fs.existsSync(path.join(dir, cmd + e))));
+}
+
+/** The error of a platform with no prebuild and nothing to build one with: what it is, what to install. */
+function cannotBuild(why) {
+  log(
+    `no loadable prebuilt addon for ${platformName()} (the package ships them for ${PREBUILT.join(' and ')}), ` +
+      `and it cannot be built here: ${why}. Install ${buildTools()}, then run npm install again ` +
+      '(ONNX Runtime headers: fetched by scripts/ort-headers.js, or set ORT_INCLUDE_DIR).',
+  );
+  process.exit(1);
 }
 
 function main() {
@@ -31,9 +65,17 @@ function main() {
       log(`native addon ready: ${require('node-gyp-build').path(ROOT)}`);
       return;
     }
-    log(`no loadable prebuild or local build (${first.why}); building from source`);
+    log(`no loadable prebuild or local build (${first.why})`);
   }
-  execFileSync(process.execPath, [path.join(__dirname, 'build-native.js')], { cwd: ROOT, stdio: 'inherit' });
+  const compilers = process.platform === 'win32' ? ['cl'] : ['c++', 'g++', 'clang++'];
+  const missing = [...(onPath('cmake') ? [] : ['cmake']), ...(compilers.some(onPath) ? [] : [`a C++ compiler (${compilers.join(', ')})`])];
+  if (missing.length) cannotBuild(`${missing.join(' and ')} not found on PATH`);
+  log('building from source');
+  try {
+    execFileSync(process.execPath, [path.join(__dirname, 'build-native.js')], { cwd: ROOT, stdio: 'inherit' });
+  } catch (e) {
+    cannotBuild(`the build from source failed (${e.status === null ? e.signal : `exit ${e.status}`}; its output is above)`);
+  }
   const after = loads();
   if (!after.ok) {
     log(`the addon was built but does not load: ${after.why}`);
