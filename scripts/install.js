@@ -67,8 +67,10 @@ function main() {
     }
     log(`no loadable prebuild or local build (${first.why})`);
   }
-  const compilers = process.platform === 'win32' ? ['cl'] : ['c++', 'g++', 'clang++'];
-  const missing = [...(onPath('cmake') ? [] : ['cmake']), ...(compilers.some(onPath) ? [] : [`a C++ compiler (${compilers.join(', ')})`])];
+  // On Windows cmake-js finds Visual Studio itself (cl.exe is not on PATH outside its prompt).
+  const compilers = process.platform === 'win32' ? [] : ['c++', 'g++', 'clang++'];
+  const noCompiler = compilers.length > 0 && !compilers.some(onPath);
+  const missing = [...(onPath('cmake') ? [] : ['cmake']), ...(noCompiler ? [`a C++ compiler (${compilers.join(', ')})`] : [])];
   if (missing.length) cannotBuild(`${missing.join(' and ')} not found on PATH`);
   log('building from source');
   try {
