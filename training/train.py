@@ -329,7 +329,10 @@ def main():
     export(model, {'spread': round(spread, 6), 'coverageBefore': round(before, 4), 'coverageAfter': round(after, 4)})
 
 
-def export(model, calibration):
+def export(model, calibration, out_dir=None, version='1.0.0', builder='training/train.py', command='/usr/bin/python3 training/train.py',
+           calibration_data='the next 16% of every series (rolling origins), used only to choose the band width'):
+    """Writes the model as ONNX with its manifest into out_dir (default OUT_DIR); version 2
+    (train_v2.py) calls it with its own version, builder and command."""
     s = SETTINGS
     model.eval()
 
@@ -341,7 +344,7 @@ def export(model, calibration):
         def forward(self, context):
             return self.m(context)[0]
 
-    out_dir = OUT_DIR
+    out_dir = out_dir or OUT_DIR
     path = os.path.join(out_dir, 'tirex-guardian-default.onnx')
     example = torch.randn(2, 700).cumsum(dim=1)
     torch.onnx.export(
@@ -354,7 +357,7 @@ def export(model, calibration):
     manifest = {
         'schemaVersion': 1,
         'name': 'tirex-guardian-default',
-        'version': '1.0.0',
+        'version': version,
         'file': os.path.basename(path),
         'sha256': hashlib.sha256(data).hexdigest(),
         'inputs': [{'name': 'context', 'dtype': 'float32', 'shape': ['batch', 'time']}],
@@ -368,14 +371,14 @@ def export(model, calibration):
         'nanHandling': 'masked',
         'scaling': 'internal',
         'provenance': {
-            'builder': 'training/train.py',
-            'command': '/usr/bin/python3 training/train.py',
+            'builder': builder,
+            'command': command,
             'settings': s,
             'torch': torch.__version__,
             'onnx': onnx.__version__,
             'python': sys.version.split()[0],
             'trainingData': 'first 64% of every series in data/series.json (see data/README.md for sources and licences), plus synthetic series',
-            'calibrationData': 'the next 16% of every series (rolling origins), used only to choose the band width',
+            'calibrationData': calibration_data,
             'heldOut': 'the last 20% of every series: never read here; the evaluation command scores on it',
             'calibration': calibration,
         },

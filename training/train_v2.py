@@ -421,61 +421,11 @@ def main():
 
 
 def export(model, calibration):
-    s = SETTINGS
-    model.eval()
-
-    class Exported(nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, context):
-            return self.m(context)[0]
-
-    out_dir = OUT_DIR
-    path = os.path.join(out_dir, 'tirex-guardian-default.onnx')
-    example = torch.randn(2, 700).cumsum(dim=1)
-    torch.onnx.export(
-        Exported(model), (example,), path, opset_version=s['opset'], input_names=['context'], output_names=['quantiles'],
-        dynamic_axes={'context': {0: 'batch', 1: 'time'}, 'quantiles': {0: 'batch'}}, do_constant_folding=True,
+    v1.export(
+        model, calibration, out_dir=OUT_DIR, version=SETTINGS['version'], builder='training/train_v2.py',
+        command='/usr/bin/python3 training/train_v2.py --out DIR',
+        calibration_data='the next 16% of every series (rolling origins), used only to choose the gap factors',
     )
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    data = open(path, 'rb').read()
-    manifest = {
-        'schemaVersion': 1,
-        'name': 'tirex-guardian-default',
-        'version': s['version'],
-        'file': os.path.basename(path),
-        'sha256': hashlib.sha256(data).hexdigest(),
-        'inputs': [{'name': 'context', 'dtype': 'float32', 'shape': ['batch', 'time']}],
-        'outputs': [{'name': 'quantiles', 'dtype': 'float32', 'shape': ['batch', s['patch'], len(s['levels'])]}],
-        'quantileLevels': s['levels'],
-        'medianIndex': 4,
-        'patchLength': s['patch'],
-        'maxContext': MAX_CONTEXT,
-        'minContext': 3,
-        'maxHorizon': MAX_HORIZON,
-        'nanHandling': 'masked',
-        'scaling': 'internal',
-        'provenance': {
-            'builder': 'training/train_v2.py',
-            'command': '/usr/bin/python3 training/train_v2.py --out DIR',
-            'settings': s,
-            'torch': torch.__version__,
-            'onnx': onnx.__version__,
-            'python': sys.version.split()[0],
-            'trainingData': 'first 64% of every series in data/series.json (see data/README.md for sources and licences), plus synthetic series',
-            'calibrationData': 'the next 16% of every series (rolling origins), used only to choose the gap factors',
-            'heldOut': 'the last 20% of every series: never read here; the evaluation command scores on it',
-            'calibration': calibration,
-        },
-        'evaluation': None,
-    }
-    with open(os.path.join(out_dir, 'tirex-guardian-default.json'), 'w') as f:
-        json.dump(manifest, f, indent=2)
-        f.write('\n')
-    print(f'exported {path}: {len(data)} bytes, sha256 {manifest["sha256"]}')
 
 
 OUT_DIR = None
