@@ -6,7 +6,7 @@
       "sources": ["native/kernels/scan_avx2.cc", "native/kernels/transform_avx2.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-fexceptions"],
-      "conditions": [["target_arch=='x64'", {"cflags_cc": ["-mavx2", "-mfma"]}]]
+      "conditions": [["target_arch=='x64'", {"cflags_cc": ["-mavx2", "-mfma", "-falign-functions=64"]}]]
     },
     {
       "target_name": "tirex_guardian",

@@ -38,6 +38,7 @@ const ALL = [
   ['signature.mjs', []],
   ['preflight.mjs', []],
   ['journal.mjs', []],
+  ['prebuild.mjs', []],
 ];
 const scenarios = ALL.filter(([file, args]) => `${file} ${args.join(' ')}`.includes(filter));
 

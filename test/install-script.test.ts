@@ -1,6 +1,7 @@
 // scripts/install.js, npm's install hook, on a platform with no prebuild and nothing to build one
 // with: a typed message that names the platform, the platforms that have prebuilds and what to
-// install; never a half-built package that fails later at require().
+// install; never a half-built package that fails later at require(). On macOS and Windows (not
+// supported): a message that says so before anything is tried.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,4 +40,22 @@ describe('scripts/install.js without a prebuild', () => {
     expect(r.stderr).toMatch(/Install cmake >= 3\.15, a C\+\+17 compiler and make \((Debian|apk)/);
     expect(fs.existsSync(path.join(dir, 'build'))).toBe(false);
   });
+
+  for (const platform of ['darwin', 'win32'] as const) {
+    it(`on ${platform}: exit 1 at once, naming the platform, saying Linux only and what to use instead`, () => {
+      const dir = bareProject();
+      // process.platform as Node reports it on that system, set before install.js runs.
+      const preload = path.join(dir, 'as-platform.cjs');
+      fs.writeFileSync(preload, `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(platform)} });\n`);
+      const r = spawnSync(process.execPath, ['--require', preload, path.join(dir, 'scripts', 'install.js')], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: TMP } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`tirex-guardian runs on Linux only; this is ${platform}-${process.arch}, for which no addon is built or tested`);
+      expect(r.stderr).toContain('Prebuilt: linux-x64 (glibc) and linux-arm64 (glibc); other Linux systems (musl, other architectures) build from source');
+      expect(r.stderr).toContain('install Docker (or another Linux virtual machine) and run it in a Linux container');
+      // Nothing tried: no load attempt, no build (cmake and g++ are on this PATH).
+      expect(r.stderr).not.toContain('no loadable prebuild');
+      expect(r.stderr).not.toContain('building from source');
+      expect(fs.existsSync(path.join(dir, 'build'))).toBe(false);
+    });
+  }
 });
