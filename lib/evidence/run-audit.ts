@@ -22,11 +22,14 @@ import { entryHash, GENESIS_HASH, sealLine, sha256Hex } from '../audit/chain';
 import { canonicalJson } from '../audit/record';
 import { storedLineProblem } from '../audit/stored-line';
 import { codedError, ErrorCode } from '../errors';
+import { withFileLock } from '../lock-file';
 
 export const RUN_AUDIT_DIR = 'run_audit';
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 const LOCK = '.lock';
 const LOCK_WAIT_MS = 10_000;
+/** A lock this old is stale whoever holds it (an append takes milliseconds). */
+const STALE_LOCK_MS = 30_000;
 
 export type RunEventKind = 'preflight' | 'startup-gate' | 'production-gate' | 'serve-start' | 'serve-stop';
 
@@ -64,50 +67,6 @@ export function dayFiles(dir: string): string[] {
   }
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes the run audit's lock (a file holding the owner's pid); a lock whose owner is gone is
- * taken over. Returns the release function. */
-function lock(runDir: string): () => void {
-  const file = path.join(runDir, LOCK);
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o644);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let owner = NaN;
-    let age = 0;
-    try {
-      owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      age = Date.now() - fs.statSync(file).mtimeMs;
-    } catch {
-      continue; // released meanwhile: try again
-    }
-    // No pid yet: its owner is between creating and writing it; give it a moment, then take it.
-    // Our own pid: a previous process with the same pid (a restarted container) died holding it.
-    const stale = Number.isSafeInteger(owner) ? owner === process.pid || !alive(owner) : age > 2000;
-    if (stale) fs.rmSync(file, { force: true });
-    else if (Date.now() > deadline) throw codedError(ErrorCode.EvidenceWriteFailed, `the run audit in ${runDir} is locked by process ${owner} for more than ${LOCK_WAIT_MS} ms`);
-    else sleepSync(5);
-  }
-}
-
 /** The last line's seq and hash, checked (its stored form and hash); GENESIS when there is none. */
 function chainEnd(file: string | null): { nextSeq: number; prevHash: string } {
   if (file === null) return { nextSeq: 0, prevHash: GENESIS_HASH };
@@ -142,24 +101,33 @@ export function appendRunEvent(dir: string, event: RunEvent, now: Date = new Dat
   } catch (err) {
     throw codedError(ErrorCode.EvidenceWriteFailed, `cannot create ${runDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const release = lock(runDir);
+  const lockOptions = {
+    staleAfterMs: STALE_LOCK_MS,
+    waitMs: LOCK_WAIT_MS,
+    mode: 0o644,
+    busy: (holder: { pid?: unknown } | null) =>
+      codedError(ErrorCode.EvidenceWriteFailed, `the run audit in ${runDir} is locked by process ${String(holder?.pid ?? 'unknown')} for more than ${LOCK_WAIT_MS} ms`),
+  };
   try {
-    const files = dayFiles(dir);
-    const latest = files.length > 0 ? path.join(runDir, files[files.length - 1]!) : null;
-    const { nextSeq, prevHash } = chainEnd(latest);
-    const time = now.toISOString();
-    const body = canonicalJson({ v: 1, type: 'run', seq: nextSeq, prevHash, time, pid: process.pid, host: os.hostname(), user: whoami(), ...event, artifact: event.artifact ?? null, detail: event.detail ?? {} });
-    const line = sealLine(body, entryHash(prevHash, body));
-    const target = path.join(runDir, `${time.slice(0, 10)}.jsonl`);
-    const before = target === latest ? fs.readFileSync(target) : Buffer.alloc(0);
-    writeFileAtomic(target, Buffer.concat([before, Buffer.from(line)]));
-    return JSON.parse(line) as RunAuditLine;
+    return withFileLock(path.join(runDir, LOCK), lockOptions, () => appendLocked(dir, runDir, event, now));
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('TG_')) throw err;
     throw codedError(ErrorCode.EvidenceWriteFailed, `cannot write the run audit in ${runDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
-  } finally {
-    release();
   }
+}
+
+/** The append itself, under the run audit's lock: chain onto the last line, rewrite the day's file. */
+function appendLocked(dir: string, runDir: string, event: RunEvent, now: Date): RunAuditLine {
+  const files = dayFiles(dir);
+  const latest = files.length > 0 ? path.join(runDir, files[files.length - 1]!) : null;
+  const { nextSeq, prevHash } = chainEnd(latest);
+  const time = now.toISOString();
+  const body = canonicalJson({ v: 1, type: 'run', seq: nextSeq, prevHash, time, pid: process.pid, host: os.hostname(), user: whoami(), ...event, artifact: event.artifact ?? null, detail: event.detail ?? {} });
+  const line = sealLine(body, entryHash(prevHash, body));
+  const target = path.join(runDir, `${time.slice(0, 10)}.jsonl`);
+  const before = target === latest ? fs.readFileSync(target) : Buffer.alloc(0);
+  writeFileAtomic(target, Buffer.concat([before, Buffer.from(line)]));
+  return JSON.parse(line) as RunAuditLine;
 }
 
 export interface RunAuditProblem {

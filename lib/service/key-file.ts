@@ -3,12 +3,11 @@
  * path), writing it atomically, and the lock that serializes read-modify-write across processes.
  * The file holds only salted hashes of keys, never a key (lib/service/keys.ts makes and checks them).
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 
 import { writeFileAtomic } from '../atomic-file';
 import { codedError, ErrorCode, type CodedError } from '../errors';
+import { withFileLock } from '../lock-file';
 
 export const SCOPES = ['forecast', 'admin', 'metrics', 'ticks'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -280,77 +279,17 @@ export const STALE_LOCK_MS = 30_000;
  * is always taken over first). */
 const LOCK_WAIT_MS = 60_000;
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function ageMs(file: string): number | null {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st === undefined ? null : Date.now() - st.mtimeMs;
-}
-
-/** Moves a stale lock out of the way; true when the caller should try to create the lock again. */
-function takeOverStale(lockPath: string): boolean {
-  const age = ageMs(lockPath);
-  if (age === null) return true;
-  if (age < STALE_LOCK_MS) return false;
-  // Rename rather than delete: two waiters may both see the stale lock, and the slower one must
-  // not delete the fresh lock the faster one has just made. What was moved aside is checked.
-  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
-  try {
-    fs.renameSync(lockPath, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw err;
-  }
-  const movedAge = ageMs(aside);
-  if (movedAge !== null && movedAge < STALE_LOCK_MS) {
-    // It was a live lock made meanwhile: put it back (link fails rather than replace a newer one).
-    try {
-      fs.linkSync(aside, lockPath);
-    } catch {
-      /* another lock exists again; its holder goes first */
-    }
-    fs.rmSync(aside, { force: true });
-    return false;
-  }
-  fs.rmSync(aside, { force: true });
-  return true;
-}
-
 /** Runs fn holding `<file>.lock` (created with O_EXCL, removed after), so concurrent `keys create`
  * runs each read the other's keys before writing. Synchronous: the CLI does nothing else. */
 export function withKeyFileLock<T>(file: string, fn: () => T): T {
   const lockPath = `${file}.lock`;
-  const token = randomBytes(16).toString('hex');
-  const body = JSON.stringify({ pid: process.pid, host: os.hostname(), token, time: new Date().toISOString() });
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      fs.writeFileSync(lockPath, body, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    if (takeOverStale(lockPath)) continue;
-    if (Date.now() > deadline) {
-      throw keyFileError(file, `is locked by another process: ${lockPath} was held for the last ${LOCK_WAIT_MS / 1000} s without going stale; try again`);
-    }
-    sleepSync(5 + Math.random() * 20); // jitter, so waiters do not retry in lockstep
-  }
-  try {
-    return fn();
-  } finally {
-    releaseLock(lockPath, token);
-  }
-}
-
-/** Removes the lock only if it is still ours (after a takeover it belongs to someone else). */
-function releaseLock(lockPath: string, token: string): void {
-  try {
-    const holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as { token?: unknown };
-    if (holder.token === token) fs.rmSync(lockPath, { force: true });
-  } catch {
-    /* gone or unreadable: not ours to remove */
-  }
+  return withFileLock(
+    lockPath,
+    {
+      staleAfterMs: STALE_LOCK_MS,
+      waitMs: LOCK_WAIT_MS,
+      busy: () => keyFileError(file, `is locked by another process: ${lockPath} was held for the last ${LOCK_WAIT_MS / 1000} s without going stale; try again`),
+    },
+    fn,
+  );
 }
