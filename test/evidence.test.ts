@@ -16,6 +16,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeArtifact, listArtifacts } from '../lib/evidence/artifacts';
 import { appendRunEvent, verifyRunAudit } from '../lib/evidence/run-audit';
 import { TiRexGuardian } from '../lib/guardian/guardian';
+import { loadServiceConfig } from '../lib/service/config';
+import { startSecurity } from '../lib/service/security';
 import { thrown } from './model-fixtures';
 import { cleanProject } from './preflight-fixtures';
 
@@ -205,5 +207,29 @@ describe('the guardian in production', () => {
     const r = verifyRunAudit(evidence);
     expect(r.entries.map((e) => `${e.event}:${e.decision}`)).toEqual(['preflight:override', 'startup-gate:pass']);
     expect(r.entries[0]!.detail).toMatchObject({ overrideBy: os.userInfo().username, overrideUntil: until });
+  }, 60_000);
+
+  it("the service's start under the override: the same warning, once, and no failure", async () => {
+    const project = cleanProject();
+    fs.rmSync(path.join(project, 'package-lock.json'));
+    const loaded = loadServiceConfig({ env: { TG_SECURITY_PREFLIGHT: 'on', TG_SECURITY_REGISTRY: 'off' } });
+    const config = { ...loaded, security: { ...loaded.security, projectDir: project } };
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+    process.on('warning', onWarning);
+    process.env.TG_SECURITY_HARD_FAIL = '0';
+    process.env.TG_SECURITY_OVERRIDE_UNTIL = until;
+    let started: Awaited<ReturnType<typeof startSecurity>>;
+    try {
+      started = await startSecurity(config);
+    } finally {
+      delete process.env.TG_SECURITY_HARD_FAIL;
+      delete process.env.TG_SECURITY_OVERRIDE_UNTIL;
+    }
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect([started.report?.decision, started.failures]).toEqual(['override', []]);
+    expect(warnings).toEqual([`TG_SECURITY_OVERRIDE: security preflight failed (findings) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${os.userInfo().username} until ${until}`]);
   }, 60_000);
 });

@@ -58,11 +58,15 @@ function summary(r: PreflightReport): string {
 
 /** The failure a preflight report makes (none when it passed or an override is in force). */
 export function preflightFailures(r: PreflightReport): GateFailure[] {
-  if (r.decision === 'override') {
-    process.emitWarning(`security preflight failed (${r.status}) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${r.override?.user ?? '?'} until ${r.override?.until ?? '?'}`, { code: 'TG_SECURITY_OVERRIDE' });
-  }
   if (r.decision !== 'fail') return [];
   return [{ gate: 'security-preflight', problem: summary(r), remedy: r.remedies.join('; ') }];
+}
+
+/** A failing preflight let through by an override is never silent: a process warning says who
+ * set it and until when (the evidence records the same). */
+export function warnOnPreflightOverride(r: PreflightReport): void {
+  if (r.decision !== 'override') return;
+  process.emitWarning(`security preflight failed (${r.status}) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${r.override?.user ?? '?'} until ${r.override?.until ?? '?'}`, { code: 'TG_SECURITY_OVERRIDE' });
 }
 
 /**
@@ -90,6 +94,7 @@ export function securityPreflightFailures(s: ResolvedSecurityConfig, evidenceOk:
     if (accepted !== null) return [];
   }
   const report = runPreflightSync({ ...s.options, projectDir });
+  warnOnPreflightOverride(report);
   const failures = preflightFailures(report);
   if (evidenceOk && s.evidenceDir !== null) {
     try {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { appendRunEvent, type RunEvent } from '../evidence/run-audit';
 import { recordPreflight } from '../evidence/preflight-evidence';
 import type { GateFailure } from '../guardian/gates';
-import { evidenceDirFailures, preflightFailures } from '../guardian/security-gate';
+import { evidenceDirFailures, preflightFailures, warnOnPreflightOverride } from '../guardian/security-gate';
 import type { SecurityPreflightConfig } from '../guardian/types';
 import { defaultTrustedKeysFile } from '../model/signature';
 import { runPreflight, type PreflightOptions, type PreflightReport } from '../security/preflight';
@@ -53,6 +53,7 @@ export async function startSecurity(c: ServiceConfig): Promise<ServiceSecurity> 
     return { evidenceDir, report: null, failures };
   }
   const report = await runPreflight(preflightOptionsOf(c));
+  warnOnPreflightOverride(report);
   failures.push(...preflightFailures(report));
   if (evidence.length === 0 && evidenceDir !== null) {
     const first = c.models[0];
