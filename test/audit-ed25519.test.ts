@@ -1,6 +1,5 @@
 // Checkpoints signed with Ed25519: the writer holds the private key, auditors verify with the
 // public key alone and cannot forge; a log signed one way is refused by a key of the other kind.
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog, verifyAuditLines, verifyAuditLog } from '../lib/audit/index';
 import { signingKeyOf, verifyKeyOf } from '../lib/audit/signing';
 import { readCsvColumn, TiRexGuardian } from '../lib/index';
+import { runCli } from './cli-run';
 
 const ROOT = path.resolve(__dirname, '..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-audit-ed-'));
@@ -97,7 +97,7 @@ describe('Ed25519 checkpoints', () => {
     await g.close();
     const pubFile = path.join(TMP, 'audit.pub');
     fs.writeFileSync(pubFile, publicPem);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tirex-guardian.js'), 'audit', 'verify', dir, '--public-key-file', pubFile], { encoding: 'utf8' });
+    const r = runCli(['audit', 'verify', dir, '--public-key-file', pubFile]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('VERIFIED');
     expect(r.stdout).toMatch(/segments: [2-9]/);

@@ -1,15 +1,14 @@
 // The command line refuses what it cannot honour: a flag without its value, an unknown or misspelt
 // flag, an unknown profile, a malformed number, a stray argument. Each is a usage error: exit 2,
 // the problem and the subcommand's usage line on stderr, nothing run (issue 10, finding 12).
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-run';
 
 const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const BRENT = path.join(ROOT, 'data', 'brent-daily.csv');
 const MODEL = path.join(ROOT, 'models', 'tirex-guardian-default.json');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cli-flags-'));
@@ -18,9 +17,7 @@ const KEY = path.join(TMP, 'key.txt');
 fs.writeFileSync(KEY, 'f'.repeat(48));
 fs.writeFileSync(LOG, '');
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-}
+const cli = (...args: string[]) => runCli(args);
 
 /** A usage error: exit 2, the reason, and the usage line of `command` on stderr, no output. */
 function expectUsageError(args: string[], command: string, reason: RegExp): void {
@@ -51,11 +48,7 @@ describe('forecast', () => {
   ])('refuses %s', (_, args, reason) => expectUsageError(args as string[], 'forecast', reason as RegExp));
 
   it('refuses an audit file it could only sign with a throw-away key', () => {
-    const r = spawnSync(process.execPath, [BIN, ...base, '--audit-file', path.join(TMP, 'unsigned.log')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, TG_AUDIT_SIGNING_KEY: '' },
-    });
+    const r = runCli([...base, '--audit-file', path.join(TMP, 'unsigned.log')], { env: { TG_AUDIT_SIGNING_KEY: '' } });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toContain('--signing-key-file');
     expect(r.stderr).toContain('usage: tirex-guardian forecast');

@@ -14,10 +14,10 @@ import { evaluateModel } from '../lib/eval/evaluate';
 import { loadSeries } from '../lib/eval/series';
 import { ModelSession } from '../lib/model/session';
 import { runSafetyReport } from '../lib/safety';
+import { runCli } from './cli-run';
 import { count, elementsWithClass, nonFiniteAttributes, xmlProblems } from './xml-wellformed';
 
 const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const SAFETY = path.join(ROOT, 'scripts', 'safety-report.js');
 const BRENT = path.join(ROOT, 'data', 'brent-daily.csv');
 const MODEL = path.join(ROOT, 'models', 'tirex-guardian-default.json');
@@ -26,7 +26,7 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cli-plot-'));
 function run(file: string, ...args: string[]) {
   return spawnSync(process.execPath, [file, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
 }
-const cli = (...args: string[]) => run(BIN, ...args);
+const cli = (...args: string[]) => runCli(args);
 
 function fresh(name: string): string {
   const dir = fs.mkdtempSync(path.join(TMP, `${name}-`));

@@ -1,17 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { readCsvColumn, scan } from '../lib/index';
+import { runCli } from './cli-run';
 
 const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const BRENT = path.join(ROOT, 'data', 'brent-daily.csv');
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('command line', () => {
   it('info reports the runtime and the kernel path', () => {
@@ -94,9 +91,9 @@ describe('audit verify and audit query', () => {
     }
     await w.close();
     expect(cli('audit', 'verify', log, '--signing-key-file', keyFile).status).toBe(0);
-    const env = spawnSync(process.execPath, [BIN, 'audit', 'verify', log], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TG_AUDIT_SIGNING_KEY: key } });
+    const env = runCli(['audit', 'verify', log], { env: { TG_AUDIT_SIGNING_KEY: key } });
     expect(env.status, env.stderr).toBe(0);
-    const noKey = spawnSync(process.execPath, [BIN, 'audit', 'verify', log], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TG_AUDIT_SIGNING_KEY: '' } });
+    const noKey = runCli(['audit', 'verify', log], { env: { TG_AUDIT_SIGNING_KEY: '' } });
     expect(noKey.status).not.toBe(0);
     expect(noKey.stderr).toContain('TG_AUDIT_SIGNING_KEY');
 

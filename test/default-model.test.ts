@@ -1,12 +1,12 @@
 // The model we ship (models/tirex-guardian-default.*): its manifest, its contract as ONNX Runtime
 // sees it, and sane forecasts over the inputs TiRex's contract allows (NaN inside, T up to 2048).
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadManifest, ModelSession, rolloutSync } from '../lib/index';
+import { runCli } from './cli-run';
 
 const ROOT = path.resolve(__dirname, '..');
 const MANIFEST = path.join(ROOT, 'models', 'tirex-guardian-default.json');
@@ -113,9 +113,7 @@ describe('the shipped default model', () => {
   });
 
   it('the forecast command runs the shipped model on a real series', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'tirex-guardian.js'), 'forecast', path.join(ROOT, 'data', 'brent-daily.csv'), '--column', 'Price', '--horizon', '40', '--json'], {
-      encoding: 'utf8',
-    });
+    const r = runCli(['forecast', path.join(ROOT, 'data', 'brent-daily.csv'), '--column', 'Price', '--horizon', '40', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.model.sha256).toBe(session.sha256);
@@ -126,11 +124,7 @@ describe('the shipped default model', () => {
   });
 
   it('the evaluation command scores it against the baselines on held-out windows', () => {
-    const r = spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'bin', 'tirex-guardian.js'), 'evaluate', MANIFEST, '--data', path.join(ROOT, 'data'), '--series', 'etth1/', '--origins', '4'],
-      { encoding: 'utf8' },
-    );
+    const r = runCli(['evaluate', MANIFEST, '--data', path.join(ROOT, 'data'), '--series', 'etth1/', '--origins', '4']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('aggregate over 7 series, 28 windows');
     expect(r.stdout).toMatch(/weighted quantile loss ratio\s+\d\.\d{3}/);

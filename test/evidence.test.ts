@@ -6,7 +6,7 @@
  * a recent passing artifact is accepted, a failing preflight is a gate with its remedies, and
  * every gate decision is recorded.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,11 +18,11 @@ import { appendRunEvent, verifyRunAudit } from '../lib/evidence/run-audit';
 import { TiRexGuardian } from '../lib/guardian/guardian';
 import { loadServiceConfig } from '../lib/service/config';
 import { startSecurity } from '../lib/service/security';
+import { runCli } from './cli-run';
 import { thrown } from './model-fixtures';
 import { cleanProject } from './preflight-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const CHILD = path.join(__dirname, 'fixtures', 'evidence-kill-child.js');
 const KEY = 'k'.repeat(32);
 const SHA = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'tirex-guardian-default.json'), 'utf8')).sha256 as string;
@@ -53,14 +53,14 @@ describe('the run audit', () => {
   it('evidence verify finds an edited artifact, an edited line and a removed line; a writer refuses to chain onto a broken end', () => {
     const dir = tmp('tg-evidence-');
     const arts = [1, 2, 3].map((n) => writeArtifact(dir, 'security_preflight', { n }, { event: 'preflight', decision: 'pass' }));
-    const ok = spawnSync(process.execPath, [CLI, 'evidence', 'verify', dir], { encoding: 'utf8' });
+    const ok = runCli(['evidence', 'verify', dir]);
     expect([ok.status, ok.stdout]).toEqual([0, 'ok: 3 run audit lines chained, 3 artifacts match their recorded sha256\n']);
     fs.writeFileSync(arts[0]!.path, fs.readFileSync(arts[0]!.path, 'utf8').replace('"n": 1', '"n": 9'));
     const day = path.join(dir, 'run_audit', fs.readdirSync(path.join(dir, 'run_audit'))[0]!);
     const lines = fs.readFileSync(day, 'utf8').split('\n');
     lines[1] = lines[1]!.replace('"decision":"pass"', '"decision":"fail"');
     fs.writeFileSync(day, lines.join('\n'));
-    const bad = spawnSync(process.execPath, [CLI, 'evidence', 'verify', dir, '--json'], { encoding: 'utf8' });
+    const bad = runCli(['evidence', 'verify', dir, '--json']);
     expect(bad.status).toBe(1);
     expect(JSON.parse(bad.stdout).problems.map((p: { line: number; problem: string }) => `${p.line}: ${p.problem}`)).toEqual([
       `1: its artifact ${arts[0]!.file} was changed after it was written`,

@@ -3,7 +3,6 @@
 // purpose to fail (training/make_fixtures.py: overconfident, lagging); backtests; integrity
 // violations (a tampered journal, forecasts without audit records, no audit log); the artifact
 // and its run audit line; the start that requires a passing artifact; the CLI's exit codes.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +13,11 @@ import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/gate/decision';
 import { evaluateGate, type GateResult } from '../lib/gate/forecast-gate';
 import { TiRexGuardian } from '../lib/guardian/guardian';
+import { runCli } from './cli-run';
 import { segmentEntries } from './journal-fixtures';
 import { thrown } from './model-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const FIXTURES = path.join(__dirname, 'fixtures', 'models');
 const KEY = 'gate-test-signing-key-0123456789abcdef!';
 const DEFAULT_MODEL = path.join(ROOT, 'models', 'tirex-guardian-default.json');
@@ -285,11 +284,7 @@ describe('the artifact and the start that requires it', () => {
 });
 
 describe('tirex-guardian gate', () => {
-  const cli = (args: string[]) => {
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('TG_')) delete env[k];
-    return spawnSync(process.execPath, [CLI, 'gate', ...args], { encoding: 'utf8', env: { ...env, TG_AUDIT_SIGNING_KEY: KEY }, timeout: 120_000 });
-  };
+  const cli = (args: string[]) => runCli(['gate', ...args], { env: { TG_AUDIT_SIGNING_KEY: KEY } });
 
   it('exit 0 on PASS, 1 on FAIL, with the artifact; 2 on a bad command line; 3 when the evidence cannot be read', () => {
     const evidence = newDir();

@@ -1,7 +1,7 @@
 // Signed models: an Ed25519 signature over the canonical manifest (which pins the .onnx sha256),
 // a trusted-keys file, and the guardian refusing what it should, with typed errors, before the
 // model is loaded. Real keys (node:crypto), real manifests and sessions, the real CLI.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,12 +10,12 @@ import { describe, expect, it } from 'vitest';
 
 import { TiRexGuardian } from '../lib/index';
 import { defaultTrustedKeysFile, keyIdOf, loadTrustedKeys, signaturePathOf, signModel, verifyModelSignature } from '../lib/model/signature';
+import { BIN, cliEnv, runCli } from './cli-run';
 import { manifestPath, modelPath, thrown, tmpDir } from './model-fixtures';
 import { cleanProject } from './preflight-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHIPPED = path.join(ROOT, 'models', 'tirex-guardian-default.json');
-const CLI = path.join(ROOT, 'bin', 'tirex-guardian.js');
 
 function keyPair(): { privatePem: string; publicKey: KeyObject } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -147,16 +147,16 @@ describe('model signatures', () => {
     const dir = path.dirname(m);
     const k = keyPair();
     fs.writeFileSync(path.join(dir, 'key.pem'), k.privatePem, { mode: 0o600 });
-    const out = execFileSync(process.execPath, [CLI, 'model', 'sign', m, '--key', path.join(dir, 'key.pem'), '--json'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [BIN, 'model', 'sign', m, '--key', path.join(dir, 'key.pem'), '--json'], { encoding: 'utf8', env: cliEnv() });
     expect(JSON.parse(out)).toMatchObject({ v: 1, alg: 'Ed25519', keyId: keyIdOf(k.publicKey) });
-    const ok = spawnSync(process.execPath, [CLI, 'model', 'verify', m, '--trusted-keys', trustedFile(dir, k.publicKey)], { encoding: 'utf8' });
+    const ok = runCli(['model', 'verify', m, '--trusted-keys', trustedFile(dir, k.publicKey)]);
     expect([ok.status, ok.stdout]).toEqual([0, `ok: ${m} is signed by ${keyIdOf(k.publicKey)} (key 0) at ${JSON.parse(out).signedAt}\n`]);
-    const untrusted = spawnSync(process.execPath, [CLI, 'model', 'verify', m], { encoding: 'utf8' });
+    const untrusted = runCli(['model', 'verify', m]);
     expect(untrusted.status).toBe(1);
     expect(untrusted.stderr).toContain('TG_MODEL_KEY_UNTRUSTED');
-    const shipped = spawnSync(process.execPath, [CLI, 'model', 'verify', SHIPPED], { encoding: 'utf8' });
+    const shipped = runCli(['model', 'verify', SHIPPED]);
     expect(shipped.status).toBe(0);
-    const noKey = spawnSync(process.execPath, [CLI, 'model', 'sign', m], { encoding: 'utf8' });
+    const noKey = runCli(['model', 'sign', m]);
     expect(noKey.status).toBe(2);
   });
 });

@@ -4,7 +4,7 @@
  * real advisories in the shipped Security WG database), real OSV records, the real `npm ls`, and
  * the CLI's exit codes: 0 pass, 1 findings, 2 cannot check, 3 bad configuration.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,10 +16,10 @@ import { runPreflight, runPreflightSync, type PreflightReport } from '../lib/sec
 import { parseBulkResponse } from '../lib/security/registry-audit';
 import { loadSecurityWgDb } from '../lib/security/security-wg-db';
 import { cvss3BaseScore } from '../lib/security/severity';
+import { runCli } from './cli-run';
 import { freePort } from './redis-server';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const FIXTURE = path.join(__dirname, 'fixtures', 'preflight-project');
 const OSV = path.join(__dirname, 'fixtures', 'osv');
 const DAY = 86_400_000;
@@ -38,11 +38,7 @@ function copyProject(): string {
   return dir;
 }
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TG_') || k === 'TG_ADDON_PATH'));
-  const r = spawnSync(process.execPath, [CLI, 'preflight', ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['preflight', ...args], { env });
 
 const json = (stdout: string): PreflightReport & { evidence: string | null } => JSON.parse(stdout);
 const ids = (r: PreflightReport, counts: boolean) => r.findings.filter((f) => f.counts === counts).map((f) => `${f.package}@${f.version} ${f.advisories.map((a) => a.id).join('+')} ${f.severity}`);

@@ -3,7 +3,7 @@
 // shape is 'malformed', a running store follows the file (revocations within about a second, a
 // broken file never replacing good keys), concurrent writers lose nothing, and the `keys` CLI.
 // Real files in a temp dir, real child processes; the CLI and child tests need `node scripts/build-ts.js`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,9 +13,9 @@ import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { createKey, KeyStore, listKeys, revokeKey, type ApiKey, type AuthOutcome, type StoredKey } from '../lib/service/keys';
+import { runCli } from './cli-run';
 
 const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'tirex-guardian.js');
 const DIST_KEYS = path.join(ROOT, 'dist', 'cjs', 'service', 'keys.js');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-service-keys-'));
 let fileCount = 0;
@@ -535,8 +535,7 @@ describe('createKey, revokeKey and listKeys on the file', () => {
 });
 
 describe('tirex-guardian keys', () => {
-  const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
-    spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 60_000, env: opts.env ?? { ...process.env, TG_KEYS_FILE: '' } });
+  const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => runCli(args, opts);
 
   it('creates a key that authenticates, showing it once', () => {
     const file = freshFile();
@@ -556,7 +555,7 @@ describe('tirex-guardian keys', () => {
   it('prints {id, key, scopes, expiresAt} with --json, and finds the file through $TG_KEYS_FILE', () => {
     const file = freshFile();
     const before = Date.now();
-    const r = cli(['keys', 'create', '--id', 'j1', '--scopes', 'metrics', '--expires-in', '30d', '--json'], { env: { ...process.env, TG_KEYS_FILE: file } });
+    const r = cli(['keys', 'create', '--id', 'j1', '--scopes', 'metrics', '--expires-in', '30d', '--json'], { env: { TG_KEYS_FILE: file } });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['id', 'key', 'scopes', 'expiresAt']);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { verifyRunAudit } from '../lib/evidence/run-audit';
 import { createKey } from '../lib/service/keys';
+import { runCli } from './cli-run';
 import { auditLinesIn, series, SIGNING_KEY, tempDir } from './service-fixtures';
 import { startServe } from './service-process';
 
@@ -87,10 +88,7 @@ describe('graceful drain', () => {
 });
 
 describe('refusing to start', () => {
-  const run = (env: NodeJS.ProcessEnv, args: string[] = []) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TG_') || k === 'TG_ADDON_PATH'));
-    return spawnSync(process.execPath, [path.join(__dirname, '..', 'bin', 'tirex-guardian.js'), 'serve', ...args], { env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 });
-  };
+  const run = (env: NodeJS.ProcessEnv, args: string[] = []) => runCli(['serve', ...args], { env, timeoutMs: 30_000 });
 
   it('an unknown key in the file, a bad TG_* value and an unknown TG_* variable are each named', () => {
     const { dir, env } = setup();

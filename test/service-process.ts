@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { BIN, cliEnv } from './cli-run';
 import { freePort } from './redis-server';
 
-const BIN = path.join(__dirname, '..', 'bin', 'tirex-guardian.js');
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -19,10 +19,9 @@ export interface ServeProcess {
 
 export async function startServe(env: NodeJS.ProcessEnv, args: string[] = []): Promise<ServeProcess> {
   const port = await freePort();
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TG_') || k === 'TG_ADDON_PATH'));
   // Evidence (staging's and production's default: ./evidence) goes to a temporary directory, not the repository.
   const evidence = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-serve-evidence-'));
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...clean, TG_PORT: String(port), TG_LOG_LEVEL: 'warn', TG_EVIDENCE_DIR: evidence, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: cliEnv({ TG_PORT: String(port), TG_LOG_LEVEL: 'warn', TG_EVIDENCE_DIR: evidence, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
