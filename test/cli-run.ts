@@ -20,9 +20,10 @@ export interface CliOptions {
   readonly cwd?: string;
   /** Added to cliEnv(). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Default 60 s (vitest's own timeout cannot interrupt a synchronous spawn). */
   readonly timeoutMs?: number;
 }
 
 export function runCli(args: readonly string[], opts: CliOptions = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: cliEnv(opts.env), timeout: opts.timeoutMs ?? 120_000 });
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: cliEnv(opts.env), timeout: opts.timeoutMs ?? 60_000 });
 }

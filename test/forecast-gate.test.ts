@@ -284,7 +284,7 @@ describe('the artifact and the start that requires it', () => {
 });
 
 describe('tirex-guardian gate', () => {
-  const cli = (args: string[]) => runCli(['gate', ...args], { env: { TG_AUDIT_SIGNING_KEY: KEY } });
+  const cli = (args: string[]) => runCli(['gate', ...args], { env: { TG_AUDIT_SIGNING_KEY: KEY }, timeoutMs: 120_000 });
 
   it('exit 0 on PASS, 1 on FAIL, with the artifact; 2 on a bad command line; 3 when the evidence cannot be read', () => {
     const evidence = newDir();

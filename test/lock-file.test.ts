@@ -5,14 +5,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { withFileLock, type FileLockOptions, type LockHolder } from '../lib/lock-file';
+import { processStart, withFileLock, type FileLockOptions, type LockHolder } from '../lib/lock-file';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST_LOCK = path.join(ROOT, 'dist', 'cjs', 'lock-file.js');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-lock-'));
+const NS = fs.readlinkSync('/proc/self/ns/pid');
 afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
 class Busy extends Error {
@@ -66,18 +68,26 @@ describe('withFileLock', () => {
   });
 
   it('judges a lock by its holder and age: live holders are waited for, gone ones taken over', () => {
+    const here = { host: os.hostname(), pidNs: NS };
+    const live = { ...here, pid: process.ppid, start: processStart(process.ppid), token: 't' };
     const cases: [string, string, number, 'took over' | 'busy'][] = [
-      ['a live process of this host', JSON.stringify({ pid: process.ppid, host: os.hostname(), token: 't' }), 0, 'busy'],
-      ['a live process of this host, 29 s old', JSON.stringify({ pid: process.ppid, host: os.hostname(), token: 't' }), 29_000, 'busy'],
-      ['a live process of this host, 31 s old', JSON.stringify({ pid: process.ppid, host: os.hostname(), token: 't' }), 31_000, 'took over'],
-      ['a dead process of this host', JSON.stringify({ pid: deadPid(), host: os.hostname(), token: 't' }), 0, 'took over'],
-      ['our own pid (a previous process)', JSON.stringify({ pid: process.pid, host: os.hostname(), token: 't' }), 0, 'took over'],
-      ['another host, fresh', JSON.stringify({ pid: deadPid(), host: 'elsewhere', token: 't' }), 0, 'busy'],
+      ['a live process of this host', JSON.stringify(live), 0, 'busy'],
+      ['a live process of this host, 29 s old', JSON.stringify(live), 29_000, 'busy'],
+      ['a live process of this host, 31 s old', JSON.stringify(live), 31_000, 'took over'],
+      ['a dead process of this host', JSON.stringify({ ...here, pid: deadPid(), token: 't' }), 0, 'took over'],
+      ['a live pid that started at another time (reused)', JSON.stringify({ ...live, start: '1' }), 0, 'took over'],
+      ['this process (another thread of it)', JSON.stringify({ ...here, pid: process.pid, start: processStart(process.pid), token: 't' }), 0, 'busy'],
+      ['our pid, started at another time (a previous process)', JSON.stringify({ ...here, pid: process.pid, start: '1', token: 't' }), 0, 'took over'],
+      ['a live pid, no start time recorded', JSON.stringify({ ...here, pid: process.ppid, token: 't' }), 0, 'busy'],
+      ['another pid namespace of this host, fresh', JSON.stringify({ ...here, pidNs: 'pid:[1]', pid: deadPid(), token: 't' }), 0, 'busy'],
+      ['another host, fresh', JSON.stringify({ ...here, host: 'elsewhere', pid: deadPid(), token: 't' }), 0, 'busy'],
       ['another host, 31 s old', JSON.stringify({ pid: 1, host: 'elsewhere', token: 't' }), 31_000, 'took over'],
       ['unreadable, fresh (being written)', '', 0, 'busy'],
       ['unreadable, 3 s old (its writer died)', '{"pi', 3_000, 'took over'],
-      ['no pid', JSON.stringify({ host: os.hostname(), token: 't' }), 0, 'busy'],
-      ['a non-positive pid', JSON.stringify({ pid: 0, host: os.hostname() }), 0, 'busy'],
+      ['no pid', JSON.stringify({ ...here, token: 't' }), 0, 'busy'],
+      ['a non-positive pid', JSON.stringify({ ...here, pid: 0 }), 0, 'busy'],
+      ["the run audit's earlier lock (a pid alone), live", String(process.ppid), 0, 'busy'],
+      ["the run audit's earlier lock (a pid alone), dead", String(deadPid()), 0, 'took over'],
     ];
     const got = cases.map(([name, body, ms]) => {
       const lock = freshLock();
@@ -89,6 +99,45 @@ describe('withFileLock', () => {
       return [name, result, result === 'busy' ? after === body : after === null];
     });
     expect(got).toEqual(cases.map(([name, , , want]) => [name, want, true]));
+  });
+
+  it('takes over only through the guard: a live guard is waited for, a gone one removed', () => {
+    const here = { host: os.hostname(), pidNs: NS };
+    const stale = JSON.stringify({ ...here, pid: deadPid(), token: 'dead' });
+    const guards: [string, string, number, 'took over' | 'busy'][] = [
+      ['a guard held by a live process', JSON.stringify({ ...here, pid: process.ppid, start: processStart(process.ppid), token: 'g' }), 0, 'busy'],
+      ['a guard left by a dead process', JSON.stringify({ ...here, pid: deadPid(), token: 'g' }), 0, 'took over'],
+      ['a guard of another host, 31 s old', JSON.stringify({ pid: 1, host: 'elsewhere', token: 'g' }), 31_000, 'took over'],
+    ];
+    const got = guards.map(([name, body, ms]) => {
+      const lock = freshLock();
+      fs.writeFileSync(lock, stale);
+      fs.writeFileSync(`${lock}.takeover`, body);
+      if (ms > 0) age(`${lock}.takeover`, ms);
+      const result = outcome(lock);
+      const left = fs.readdirSync(path.dirname(lock)).sort();
+      return [name, result, left];
+    });
+    expect(got).toEqual([
+      [guards[0]![0], 'busy', ['x.lock', 'x.lock.takeover']],
+      [guards[1]![0], 'took over', []],
+      [guards[2]![0], 'took over', []],
+    ]);
+  });
+
+  it('a worker thread of the holding process waits for it (same pid, same start)', async () => {
+    expect(fs.existsSync(DIST_LOCK), `${DIST_LOCK} missing: run node scripts/build-ts.js`).toBe(true);
+    const lock = freshLock();
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads'); const { withFileLock } = require(${JSON.stringify(DIST_LOCK)});` +
+        `withFileLock(${JSON.stringify(lock)}, { staleAfterMs: 30000, waitMs: 1000, busy: () => new Error('busy') }, () => {` +
+        `  parentPort.postMessage('held'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500); });`,
+      { eval: true },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    const result = outcome(lock);
+    await new Promise((resolve) => worker.once('exit', resolve));
+    expect([result, fs.existsSync(lock)]).toEqual(['busy', false]);
   });
 
   it('throws the busy error with what the lock said, after waiting waitMs', () => {
@@ -127,7 +176,7 @@ describe('withFileLock', () => {
     // Every second update, the holder leaves its lock behind as a dead process would (the lock
     // names a dead pid): the waiters all judge it stale at once, the takeover race, many times.
     // The read and the write are 1 ms apart, so two holders at once would lose an update.
-    const dead = JSON.stringify({ pid: deadPid(), host: os.hostname(), token: 'dead' });
+    const dead = JSON.stringify({ pid: deadPid(), host: os.hostname(), pidNs: NS, token: 'dead' });
     const script =
       `const { withFileLock } = require(${JSON.stringify(DIST_LOCK)}); const fs = require('fs');` +
       `const opts = { staleAfterMs: 30000, waitMs: 60000, busy: () => new Error('busy') };` +

@@ -1,7 +1,6 @@
 // Signed models: an Ed25519 signature over the canonical manifest (which pins the .onnx sha256),
 // a trusted-keys file, and the guardian refusing what it should, with typed errors, before the
 // model is loaded. Real keys (node:crypto), real manifests and sessions, the real CLI.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { TiRexGuardian } from '../lib/index';
 import { defaultTrustedKeysFile, keyIdOf, loadTrustedKeys, signaturePathOf, signModel, verifyModelSignature } from '../lib/model/signature';
-import { BIN, cliEnv, runCli } from './cli-run';
+import { runCli } from './cli-run';
 import { manifestPath, modelPath, thrown, tmpDir } from './model-fixtures';
 import { cleanProject } from './preflight-fixtures';
 
@@ -147,10 +146,11 @@ describe('model signatures', () => {
     const dir = path.dirname(m);
     const k = keyPair();
     fs.writeFileSync(path.join(dir, 'key.pem'), k.privatePem, { mode: 0o600 });
-    const out = execFileSync(process.execPath, [BIN, 'model', 'sign', m, '--key', path.join(dir, 'key.pem'), '--json'], { encoding: 'utf8', env: cliEnv() });
-    expect(JSON.parse(out)).toMatchObject({ v: 1, alg: 'Ed25519', keyId: keyIdOf(k.publicKey) });
+    const signed = runCli(['model', 'sign', m, '--key', path.join(dir, 'key.pem'), '--json']);
+    expect(signed.status, signed.stderr).toBe(0);
+    expect(JSON.parse(signed.stdout)).toMatchObject({ v: 1, alg: 'Ed25519', keyId: keyIdOf(k.publicKey) });
     const ok = runCli(['model', 'verify', m, '--trusted-keys', trustedFile(dir, k.publicKey)]);
-    expect([ok.status, ok.stdout]).toEqual([0, `ok: ${m} is signed by ${keyIdOf(k.publicKey)} (key 0) at ${JSON.parse(out).signedAt}\n`]);
+    expect([ok.status, ok.stdout]).toEqual([0, `ok: ${m} is signed by ${keyIdOf(k.publicKey)} (key 0) at ${JSON.parse(signed.stdout).signedAt}\n`]);
     const untrusted = runCli(['model', 'verify', m]);
     expect(untrusted.status).toBe(1);
     expect(untrusted.stderr).toContain('TG_MODEL_KEY_UNTRUSTED');

@@ -503,6 +503,17 @@ describe('createKey, revokeKey and listKeys on the file', () => {
     expect(listKeys(file).map((k) => k.id)).toEqual(['after-stale']);
   });
 
+  it('a key file whose directory does not exist: a typed error that names the lock, no stack of fs internals', () => {
+    const file = path.join(TMP, 'no-such-dir', 'keys.json');
+    let caught: { code?: string; message?: string } | null = null;
+    try {
+      createKey(file, { id: 'x', scopes: ['forecast'] });
+    } catch (err) {
+      caught = err as { code?: string; message?: string };
+    }
+    expect([caught?.code, caught?.message]).toEqual(['TG_KEY_FILE_INVALID', `key file ${file}: cannot take ${file}.lock: ENOENT`]);
+  });
+
   it('loses no key when several processes create keys at once', async () => {
     expect(fs.existsSync(DIST_KEYS), `${DIST_KEYS} missing: run node scripts/build-ts.js`).toBe(true);
     const file = freshFile();

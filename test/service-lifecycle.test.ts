@@ -3,7 +3,6 @@
  * flight finish, nothing admitted is lost, every served forecast is in the audit log, exit 0); a
  * second signal exits at once; a bad configuration refuses to start, naming the problem.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -70,10 +69,7 @@ describe('graceful drain', () => {
     expect(networkErrors.filter((e) => !['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(e))).toEqual([]);
     const records = auditLinesIn(path.join(dir, 'audit', 'default')).filter((e) => e.callerId === 'desk');
     expect(records.map((e) => e.inputStats.callId).sort()).toEqual([...served].sort());
-    const verify = spawnSync(process.execPath, [path.join(__dirname, '..', 'bin', 'tirex-guardian.js'), 'audit', 'verify', path.join(dir, 'audit', 'default')], {
-      env: { ...process.env, TG_AUDIT_SIGNING_KEY: SIGNING_KEY },
-      encoding: 'utf8',
-    });
+    const verify = runCli(['audit', 'verify', path.join(dir, 'audit', 'default')], { env: { TG_AUDIT_SIGNING_KEY: SIGNING_KEY } });
     expect(verify.status).toBe(0);
   }, 60_000);
 

@@ -1,12 +1,13 @@
 // The addon users install (the prebuildify build of binding.gyp in prebuilds/<platform>-<arch>/)
-// against the developers' cmake-js build (build/Release), both loaded into this process: the same
-// scan (2048 values, call-bound; 1M values, bandwidth-bound) and the same session run (the small
-// test model, batch 1, 512 steps) through each addon's raw functions. Rounds alternate the two
-// builds so drift hits all alike; the ratio is prebuild time / cmake-js time, round by round
-// (median, with the lowest and highest round), beside the same ratio for a byte copy of the
-// cmake-js build (what the harness reads for identical addons). All must give the same bytes, or
-// the comparison is meaningless.
-//   node scripts/prebuild.js && npm run bench -- prebuild
+// against the developers' cmake-js build (build/Release) and a byte copy of it, all three loaded
+// into this process: the same scan (2048 values, call-bound; 1M values, bandwidth-bound) and the
+// same session run (the small test model, batch 1, 512 steps) through each addon's raw functions.
+// Rounds rotate the three so drift hits all alike; the ratio is prebuild time / cmake-js time,
+// round by round (median, with the lowest and highest round), beside the same ratio for the byte
+// copy (what the harness reads for identical addons). All must give the same bytes, or the
+// comparison is meaningless. The table's p50 is the median of the rounds' p50s, so its quotient
+// can differ from the ratio (the median of the rounds' quotients).
+//   npm run build:native && npm run build:prebuild && npm run bench -- prebuild
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -22,14 +22,15 @@ import { entryHash, GENESIS_HASH, sealLine, sha256Hex } from '../audit/chain';
 import { canonicalJson } from '../audit/record';
 import { storedLineProblem } from '../audit/stored-line';
 import { codedError, ErrorCode } from '../errors';
-import { withFileLock } from '../lock-file';
+import { withFileLock, type LockHolder } from '../lock-file';
 
 export const RUN_AUDIT_DIR = 'run_audit';
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 const LOCK = '.lock';
-const LOCK_WAIT_MS = 10_000;
 /** A lock this old is stale whoever holds it (an append takes milliseconds). */
 const STALE_LOCK_MS = 30_000;
+/** Past STALE_LOCK_MS: a writer elsewhere that died holding the lock is taken over, not reported. */
+const LOCK_WAIT_MS = 40_000;
 
 export type RunEventKind = 'preflight' | 'startup-gate' | 'production-gate' | 'serve-start' | 'serve-stop';
 
@@ -105,7 +106,7 @@ export function appendRunEvent(dir: string, event: RunEvent, now: Date = new Dat
     staleAfterMs: STALE_LOCK_MS,
     waitMs: LOCK_WAIT_MS,
     mode: 0o644,
-    busy: (holder: { pid?: unknown } | null) =>
+    busy: (holder: LockHolder | null) =>
       codedError(ErrorCode.EvidenceWriteFailed, `the run audit in ${runDir} is locked by process ${String(holder?.pid ?? 'unknown')} for more than ${LOCK_WAIT_MS} ms`),
   };
   try {

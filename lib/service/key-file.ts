@@ -283,13 +283,21 @@ const LOCK_WAIT_MS = 60_000;
  * runs each read the other's keys before writing. Synchronous: the CLI does nothing else. */
 export function withKeyFileLock<T>(file: string, fn: () => T): T {
   const lockPath = `${file}.lock`;
-  return withFileLock(
-    lockPath,
-    {
-      staleAfterMs: STALE_LOCK_MS,
-      waitMs: LOCK_WAIT_MS,
-      busy: () => keyFileError(file, `is locked by another process: ${lockPath} was held for the last ${LOCK_WAIT_MS / 1000} s without going stale; try again`),
-    },
-    fn,
-  );
+  const options = {
+    staleAfterMs: STALE_LOCK_MS,
+    waitMs: LOCK_WAIT_MS,
+    busy: () => keyFileError(file, `is locked by another process: ${lockPath} was held for the last ${LOCK_WAIT_MS / 1000} s without going stale; try again`),
+  };
+  let locked = false;
+  try {
+    return withFileLock(lockPath, options, () => {
+      locked = true;
+      return fn();
+    });
+  } catch (err) {
+    // fn's own errors pass as they are; the lock's (a directory it cannot write, a lock file it
+    // cannot read) become the key file's error.
+    if (locked || (err as { code?: string }).code?.startsWith('TG_')) throw err;
+    throw keyFileError(file, `cannot take ${lockPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+  }
 }

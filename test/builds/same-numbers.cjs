@@ -1,9 +1,9 @@
 'use strict';
-// Runs on any architecture (plain Node, no test runner: vitest's native parts are not installed
-// for arm64): the kernels on a fixed battery of inputs (NaN, +-Inf, -0, subnormals, huge values,
-// lengths 0 to 3, views at odd offsets, seeded random rows) and a guarded forecast of the shipped
-// model, written as JSON (float64 results as their bits) for scripts/test-arm64.js to compare
-// across architectures. Loads the addon node-gyp-build picks, or TG_ADDON_PATH.
+// Runs on any architecture, in plain Node: the kernels on a fixed battery of inputs (NaN, +-Inf,
+// -0, subnormals, huge values, lengths 0 to 3, views at odd offsets, seeded random rows) and a
+// guarded forecast of the shipped model, written as JSON (float64 results as their bits) for
+// scripts/test-arm64.js to compare across architectures and scripts/compare-builds.js across
+// builds of one architecture. Loads the addon node-gyp-build picks, or TG_ADDON_PATH.
 const fs = require('node:fs');
 const path = require('node:path');
 
