@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Builds the addon into build/Release with cmake-js (default) or node-gyp (--gyp, used by CI to
-// keep binding.gyp working). Fetches the ONNX Runtime headers first (scripts/ort-headers.js).
+// Builds the addon into build/Release with cmake-js (default) or node-gyp (--gyp, for those who
+// prefer it; CI builds binding.gyp through prebuildify, scripts/prebuild.js). Fetches the ONNX Runtime headers first (scripts/ort-headers.js).
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -38,7 +38,7 @@ function main() {
   const debug = process.argv.includes('--debug');
   if (gyp) {
     run(process.execPath, [bin('node-gyp', 'bin/node-gyp.js'), 'rebuild', ...nodedirArgs(), ...(debug ? ['--debug'] : [])], {
-      env: { ...process.env, ORT_INCLUDE_DIR: include },
+      env: { JOBS: 'max', ...process.env, ORT_INCLUDE_DIR: include }, // make on every core
     });
   } else {
     run(process.execPath, [

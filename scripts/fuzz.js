@@ -10,9 +10,9 @@
 //   npm run fuzz -- --build-only          build, run nothing
 //   npm run fuzz -- --write-corpus        regenerate the committed seed corpus (deterministic)
 //
-// Options: --seconds N, --max-len N (default 4096), --jobs N (parallel compiles), --build-only,
-// --write-corpus, --keep (keep the work directories), and harness names (scan, transform,
-// convert, impute, quantiles, forecast_check, recent).
+// Options: --seconds N, --max-len N (default 4096), --jobs N (compiles, and fuzzers, run at once;
+// default: the cores), --build-only, --write-corpus, --keep (keep the work directories), and
+// harness names (scan, transform, convert, impute, quantiles, forecast_check, recent).
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -385,6 +385,26 @@ function writeCorpus() {
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** Prints one harness's outcome as it finishes; keeps its reproducers when it failed. */
+function report(r, opts) {
+  const h = r.harness;
+  console.log(`fuzz: ${h}_fuzz ${r.ok ? `ok: ${r.runs ?? '?'} runs (${r.execPerSec ?? '?'}/s), corpus ${r.seeds} -> ${r.corpus}` : 'FAILED'}`);
+  if (!r.ok) {
+    console.log(tail(r.text, 60));
+    const keep = path.join(BUILD_DIR, 'artifacts', h);
+    fs.mkdirSync(keep, { recursive: true });
+    for (const c of r.crashes) {
+      const dest = path.join(keep, path.basename(c));
+      fs.copyFileSync(c, dest);
+      console.log(`fuzz: reproducer: ${path.relative(ROOT, dest)}\n      replay: ${path.relative(ROOT, path.join(BUILD_DIR, `${h}_fuzz`))} ${path.relative(ROOT, dest)}`);
+    }
+    if (!r.crashes.length) console.log(`fuzz: no reproducer was written (exit ${r.code}${r.signal ? `, signal ${r.signal}` : ''}); log: ${r.logPath}`);
+  }
+  if (r.ok && !opts.keep) fs.rmSync(r.work, { recursive: true, force: true });
+  else console.log(`fuzz: work directory kept: ${r.work}`);
+  return r;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.writeCorpus) {
@@ -399,26 +419,15 @@ async function main() {
   await build(cxx, harnesses, opts.jobs);
   if (opts.buildOnly) return;
 
+  // One fuzzer per core at a time (--jobs): each is single-threaded and gets its full --seconds.
   const results = [];
-  for (const h of harnesses) {
-    process.stdout.write(`fuzz: ${h}_fuzz for ${opts.seconds} s ... `);
-    const r = await fuzzOne(h, opts);
-    results.push(r);
-    console.log(r.ok ? `ok: ${r.runs ?? '?'} runs (${r.execPerSec ?? '?'}/s), corpus ${r.seeds} -> ${r.corpus}` : 'FAILED');
-    if (!r.ok) {
-      console.log(tail(r.text, 60));
-      const keep = path.join(BUILD_DIR, 'artifacts', h);
-      fs.mkdirSync(keep, { recursive: true });
-      for (const c of r.crashes) {
-        const dest = path.join(keep, path.basename(c));
-        fs.copyFileSync(c, dest);
-        console.log(`fuzz: reproducer: ${path.relative(ROOT, dest)}\n      replay: ${path.relative(ROOT, path.join(BUILD_DIR, `${h}_fuzz`))} ${path.relative(ROOT, dest)}`);
-      }
-      if (!r.crashes.length) console.log(`fuzz: no reproducer was written (exit ${r.code}${r.signal ? `, signal ${r.signal}` : ''}); log: ${r.logPath}`);
-    }
-    if (r.ok && !opts.keep) fs.rmSync(r.work, { recursive: true, force: true });
-    else console.log(`fuzz: work directory kept: ${r.work}`);
-  }
+  const queue = [...harnesses];
+  console.log(`fuzz: ${harnesses.length} harness(es), ${opts.seconds} s each, ${Math.min(opts.jobs, harnesses.length)} at a time`);
+  const worker = async () => {
+    for (let h = queue.shift(); h !== undefined; h = queue.shift()) results.push(report(await fuzzOne(h, opts), opts));
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.jobs, harnesses.length) }, worker));
+  results.sort((a, b) => harnesses.indexOf(a.harness) - harnesses.indexOf(b.harness));
   console.log(`\n${'harness'.padEnd(21)}${'seconds'.padStart(8)}${'runs'.padStart(11)}${'exec/s'.padStart(9)}${'corpus'.padStart(13)}  result`);
   for (const r of results) {
     console.log(`${`${r.harness}_fuzz`.padEnd(21)}${r.seconds.toFixed(1).padStart(8)}${String(r.runs ?? '?').padStart(11)}` +

@@ -83,8 +83,9 @@ function main() {
   const prebuildify = path.join(path.dirname(require.resolve('prebuildify/package.json', { paths: [ROOT] })), 'bin.js');
   const args = [prebuildify, '--napi', '--strip', '--tag-libc', '--target', process.versions.node, '--arch', arch, '--out', ROOT];
   if (cross) args.push('--strip-bin', tools.STRIP);
-  // Where npm would have put it: node-gyp reads npm_config_* from the environment.
-  const env = { ...process.env, ...tools, npm_config_nodedir: nodedir, ORT_INCLUDE_DIR: include };
+  // Where npm would have put it: node-gyp reads npm_config_* from the environment (and JOBS: make
+  // on every core, unless the caller says otherwise).
+  const env = { JOBS: 'max', ...process.env, ...tools, npm_config_nodedir: nodedir, ORT_INCLUDE_DIR: include };
   fs.rmSync(path.join(ROOT, 'prebuilds', `${process.platform}-${arch}`), { recursive: true, force: true });
   execFileSync(process.execPath, args, { cwd: dir, env, stdio: 'inherit' });
   const out = path.join(ROOT, 'prebuilds', `${process.platform}-${arch}`);
