@@ -31,6 +31,23 @@ export async function measure(name, fn, { reps = 1, time = 1500, warmupTime = 30
   return { name, reps, samples: lat.samples?.length ?? lat.samplesCount, meanNs: perCall(lat.mean), p50Ns: perCall(lat.p50), p99Ns: perCall(lat.p99) };
 }
 
+/**
+ * Prices as the scan benchmarks read them: a mean-reverting walk around 100 (inside the bounds
+ * 0..1000, as market bounds are meant to be) with a NaN gap per thousand values, so the NaN paths
+ * run too. Seeded: the same values in every run.
+ */
+export function priceSeries(n) {
+  const x = new Float32Array(n);
+  let v = 100;
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < n; i++) {
+    v += 0.01 * (100 - v) + (rand() - 0.5);
+    x[i] = rand() < 0.001 ? NaN : v;
+  }
+  return x;
+}
+
 export function machine() {
   const cpus = os.cpus();
   return {

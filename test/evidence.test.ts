@@ -29,6 +29,25 @@ const SHA = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'tirex-guardian
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
+/** Runs `start` under the preflight override (TG_SECURITY_HARD_FAIL=0 for an hour), collecting
+ * the process warnings it emits. */
+async function underOverride<T>(start: () => Promise<T>): Promise<{ result: T; until: string; warnings: string[] }> {
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+  process.on('warning', onWarning);
+  process.env.TG_SECURITY_HARD_FAIL = '0';
+  process.env.TG_SECURITY_OVERRIDE_UNTIL = until;
+  try {
+    return { result: await start(), until, warnings };
+  } finally {
+    delete process.env.TG_SECURITY_HARD_FAIL;
+    delete process.env.TG_SECURITY_OVERRIDE_UNTIL;
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    process.off('warning', onWarning);
+  }
+}
+
 describe('the run audit', () => {
   it('chains every line, across days, and ties each artifact to it by sha256', () => {
     const dir = tmp('tg-evidence-');
@@ -189,20 +208,7 @@ describe('the guardian in production', () => {
     const evidence = path.join(tmp('tg-prod-evidence-'), 'evidence');
     const project = cleanProject();
     fs.rmSync(path.join(project, 'package-lock.json'));
-    const until = new Date(Date.now() + 3_600_000).toISOString();
-    const warnings: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
-    process.on('warning', onWarning);
-    process.env.TG_SECURITY_HARD_FAIL = '0';
-    process.env.TG_SECURITY_OVERRIDE_UNTIL = until;
-    try {
-      await new TiRexGuardian(prod(evidence, project)).close();
-    } finally {
-      delete process.env.TG_SECURITY_HARD_FAIL;
-      delete process.env.TG_SECURITY_OVERRIDE_UNTIL;
-    }
-    await new Promise((r) => setImmediate(r));
-    process.off('warning', onWarning);
+    const { until, warnings } = await underOverride(() => new TiRexGuardian(prod(evidence, project)).close());
     expect(warnings).toEqual([`TG_SECURITY_OVERRIDE: security preflight failed (findings) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${os.userInfo().username} until ${until}`]);
     const r = verifyRunAudit(evidence);
     expect(r.entries.map((e) => `${e.event}:${e.decision}`)).toEqual(['preflight:override', 'startup-gate:pass']);
@@ -214,21 +220,7 @@ describe('the guardian in production', () => {
     fs.rmSync(path.join(project, 'package-lock.json'));
     const loaded = loadServiceConfig({ env: { TG_SECURITY_PREFLIGHT: 'on', TG_SECURITY_REGISTRY: 'off' } });
     const config = { ...loaded, security: { ...loaded.security, projectDir: project } };
-    const until = new Date(Date.now() + 3_600_000).toISOString();
-    const warnings: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
-    process.on('warning', onWarning);
-    process.env.TG_SECURITY_HARD_FAIL = '0';
-    process.env.TG_SECURITY_OVERRIDE_UNTIL = until;
-    let started: Awaited<ReturnType<typeof startSecurity>>;
-    try {
-      started = await startSecurity(config);
-    } finally {
-      delete process.env.TG_SECURITY_HARD_FAIL;
-      delete process.env.TG_SECURITY_OVERRIDE_UNTIL;
-    }
-    await new Promise((r) => setImmediate(r));
-    process.off('warning', onWarning);
+    const { until, warnings, result: started } = await underOverride(() => startSecurity(config));
     expect([started.report?.decision, started.failures]).toEqual(['override', []]);
     expect(warnings).toEqual([`TG_SECURITY_OVERRIDE: security preflight failed (findings) and runs on under TG_SECURITY_HARD_FAIL=0 set by ${os.userInfo().username} until ${until}`]);
   }, 60_000);

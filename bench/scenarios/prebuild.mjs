@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { emit, lib, machine, measure, require } from '../harness.mjs';
+import { emit, lib, machine, measure, priceSeries, require } from '../harness.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const files = {
@@ -33,18 +33,6 @@ if (new Set(Object.values(addons)).size !== 3) throw new Error('two paths loaded
 const ortLibrary = lib.resolveRuntimeLibrary();
 for (const addon of Object.values(addons)) addon.runtimeInfo() ?? addon.loadRuntime(ortLibrary);
 
-function series(n) {
-  const x = new Float32Array(n);
-  let v = 100;
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  for (let i = 0; i < n; i++) {
-    v += 0.01 * (100 - v) + (rand() - 0.5);
-    x[i] = rand() < 0.001 ? NaN : v;
-  }
-  return x;
-}
-
 const manifest = lib.loadManifest(path.join(root, 'test', 'fixtures', 'models', 'quantile-ok.json'));
 const modelBytes = fs.readFileSync(manifest.modelPath);
 const sessionOptions = { intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all' };
@@ -54,8 +42,8 @@ const input = new Float32Array(batch * time).map((_, i) => 100 + Math.sin(i / 7)
 const rowOutput = manifest.patchLength * manifest.quantileLevels.length;
 
 // One set of inputs for both builds: the same addresses (and alignment) under both.
-const small = series(2048);
-const big = series(1_000_000);
+const small = priceSeries(2048);
+const big = priceSeries(1_000_000);
 
 /** Per addon: the three calls measured, each writing into its own preallocated output. */
 function calls(addon) {

@@ -1,19 +1,10 @@
 // Scan of N float32 values: native scan (call included, preallocated output) against the plain
 // loop and against a Float32Array.prototype.set copy of the same array (memory bandwidth).
-import { emit, lib, machine, measure } from '../harness.mjs';
+import { emit, lib, machine, measure, priceSeries } from '../harness.mjs';
 import { momentsPlain, scanPlain } from '../baselines.mjs';
 
 const n = Number(process.argv[2]);
-const x = new Float32Array(n);
-// Prices: a mean-reverting walk around 100 (inside the bounds 0..1000, as market bounds are
-// meant to be) with a NaN gap per thousand values, so the NaN paths run too.
-let v = 100;
-let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-for (let i = 0; i < n; i++) {
-  v += 0.01 * (100 - v) + (rand() - 0.5);
-  x[i] = rand() < 0.001 ? NaN : v;
-}
+const x = priceSeries(n);
 const out = lib.scanBuffer(1);
 const copy = new Float32Array(n);
 // Enough calls per sample that the timer is negligible; one call per sample for big arrays.
