@@ -45,6 +45,9 @@ export interface FileLockOptions {
   readonly busy: (holder: LockHolder | null) => Error;
 }
 
+/** The stale age both users of this lock take: their work under it takes milliseconds. */
+export const STALE_LOCK_MS = 30_000;
+
 /** How long a lock file may stay unreadable (created, not yet written) before it counts as stale. */
 const UNREADABLE_STALE_MS = 2_000;
 

@@ -22,13 +22,11 @@ import { entryHash, GENESIS_HASH, sealLine, sha256Hex } from '../audit/chain';
 import { canonicalJson } from '../audit/record';
 import { storedLineProblem } from '../audit/stored-line';
 import { codedError, ErrorCode } from '../errors';
-import { withFileLock, type LockHolder } from '../lock-file';
+import { STALE_LOCK_MS, withFileLock, type LockHolder } from '../lock-file';
 
 export const RUN_AUDIT_DIR = 'run_audit';
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
 const LOCK = '.lock';
-/** A lock this old is stale whoever holds it (an append takes milliseconds). */
-const STALE_LOCK_MS = 30_000;
 /** Past STALE_LOCK_MS: a writer elsewhere that died holding the lock is taken over, not reported. */
 const LOCK_WAIT_MS = 40_000;
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 
 import { writeFileAtomic } from '../atomic-file';
 import { codedError, ErrorCode, type CodedError } from '../errors';
-import { withFileLock } from '../lock-file';
+import { STALE_LOCK_MS, withFileLock } from '../lock-file';
 
 export const SCOPES = ['forecast', 'admin', 'metrics', 'ticks'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -273,8 +273,6 @@ export function writeKeyFile(file: string, contents: KeyFileContents): void {
 // ---------------------------------------------------------------------------------------------
 // The lock around read-modify-write
 
-/** A lock this old belongs to a process that died holding it (the work under it takes ms). */
-export const STALE_LOCK_MS = 30_000;
 /** How long to wait for a live lock before giving up (past STALE_LOCK_MS, so a dead holder's lock
  * is always taken over first). */
 const LOCK_WAIT_MS = 60_000;
