@@ -12,5 +12,8 @@ export default defineConfig({
     maxWorkers: os.availableParallelism(),
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // beforeAll/afterAll start and drain real services; under the sanitizers on a loaded machine
+    // a drain once overran vitest's 10 s default. A hook that truly hangs still fails.
+    hookTimeout: 60_000,
   },
 });

@@ -242,7 +242,7 @@ describe('linear time on long hostile runs (400,000 characters each)', () => {
   ])('%s', (_name, s, want) => {
     const t0 = performance.now();
     const out = r.string(s);
-    expect(performance.now() - t0).toBeLessThan(3000); // a quadratic scan takes minutes here
+    expect(performance.now() - t0).toBeLessThan(15_000); // a quadratic scan takes minutes here
     expect(out === want(s)).toBe(true); // (400,000 characters: no diff printed)
   });
 });

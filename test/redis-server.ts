@@ -54,8 +54,12 @@ export class RedisServer {
 
   async restart(): Promise<void> {
     if (this.#child !== null) throw new Error('redis-server already running');
+    // Without the sanitizer runtime `npm run test:sanitize` preloads: Redis is not what it checks,
+    // and an instrumented-malloc Redis only slows the services under test.
+    const { LD_PRELOAD: _, ...env } = process.env;
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env,
     });
     this.#child = child;
     let failed: Error | null = null;

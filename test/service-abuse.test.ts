@@ -94,13 +94,15 @@ describe('a request abandoned after admission', () => {
       });
       req.on('error', () => resolve());
       req.write('{"context":[1,2,3');
+      // Long enough for a loaded server to read the headers and admit the request (the body is
+      // never finished, so nothing else can happen to it meanwhile).
       setTimeout(() => {
         req.destroy();
         resolve();
-      }, 200);
+      }, 1000);
     });
     let found: Record<string, any>[] = [];
-    for (let i = 0; i < 40 && found.length === 0; i++) {
+    for (let i = 0; i < 200 && found.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
       await flushAudit(t);
       found = auditLines(t).filter((e) => e.callerId === 'desk' && e.inputStats.service?.httpStatus === 499);

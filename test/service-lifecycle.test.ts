@@ -55,7 +55,8 @@ describe('graceful drain', () => {
       }
     };
     const clients = Array.from({ length: 8 }, client);
-    await new Promise((r) => setTimeout(r, 800));
+    // Under load before the signal (a fixed sleep is too short for a cold sanitized process).
+    for (const until = Date.now() + 20_000; served.length <= 20 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     const servedBefore = served.length;
     s.child.kill('SIGTERM');
     const code = await s.exited;

@@ -71,9 +71,10 @@ describe('the journal in the service', () => {
     const g = t.service.context.models[0]!.guardian;
     while (g.qualityStats()!.shadow!.pending > 0) await new Promise((r) => setTimeout(r, 5));
     g.drainAudit();
-    await new Promise((r) => setTimeout(r, 100));
     const dir = path.join(journal, 'default');
-    const es = segmentEntries(dir, ['forecast', 'outcome']);
+    // The journal writes asynchronously ('none' durability): wait for its 7 entries, then check them.
+    let es = segmentEntries(dir, ['forecast', 'outcome']);
+    for (const until = Date.now() + 10_000; es.length < 7 && Date.now() < until; es = segmentEntries(dir, ['forecast', 'outcome'])) await new Promise((r) => setTimeout(r, 50));
     const forecasts = es.filter((e) => e.type === 'forecast');
     expect(forecasts.map((e) => `${e.source} ${e.origin - T0} ${e.auditId}`).sort()).toEqual(
       [`model 0 ${json.json.auditId}`, `model ${HOUR} ${binAudit}`, `shadow 0 ${json.json.auditId}`, `shadow ${HOUR} ${binAudit}`].sort(),

@@ -140,7 +140,9 @@ describe('one global limit across instances', () => {
           `an ideal token bucket admits ${ideal} of them, the nominal limit over that time is ${nominal.toFixed(0)}`,
       );
       expect(Object.keys(counts).sort()).toEqual(['200', '429']);
-      expect(counts[429]).toBeGreaterThan(admitted); // demand well above the limit
+      // Demand well above the limit: two buckets that were not shared would admit half as much
+      // again as one (on a loaded machine demand falls, so this is not a fixed multiple).
+      expect(decided).toBeGreaterThan(1.5 * nominal);
       expect(times.length).toBe(decided); // every request decided in Redis, once
       expect(seconds).toBeGreaterThan(2.5);
       expect(Math.abs(admitted - ideal) / ideal).toBeLessThanOrEqual(0.05);
@@ -162,7 +164,9 @@ describe('one global limit across instances', () => {
 
 describe('Redis down and back', () => {
   it('no 5xx: the insurance limiter decides while Redis is away, readiness says so, then shared limits resume', async () => {
-    const { env, keys } = setup({ algorithm: 'token-bucket', limit: 1_000_000, windowMs: 1000 });
+    // The outage is seen through the connection's close, not a command timeout: 2 s per command
+    // keeps a slow moment under the sanitizers from passing for one (and its 1 s back-off).
+    const { env, keys } = setup({ algorithm: 'token-bucket', limit: 1_000_000, windowMs: 1000 }, { commandTimeoutMs: 2000 });
     const s = await startServe(env);
     const ready = async () => (await (await fetch(`${s.url}/health/ready`)).json()) as { status: string; checks: { rateLimits: { ok: boolean; detail: string } } };
     try {
