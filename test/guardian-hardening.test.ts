@@ -318,10 +318,14 @@ describe('deadlines of async calls', () => {
     expect(r.status).toBe('fallback');
     expect(r.reason).toBe('the model timed out');
     expect(elapsed).toBeGreaterThanOrEqual(30);
-    // Far sooner than ONNX Runtime takes to stop the slow graph (a median of about 4 ms after
-    // the deadline here, 20 ms at p99) or to finish it (over a second).
-    expect(elapsed).toBeLessThan(30 + 400);
     expect(g.stats().deadlines.expired).toBe(1);
+    // Far sooner than ONNX Runtime takes to finish the slow graph: measured in the same test, so a
+    // loaded machine slows both (about 550 ms for the full run here; a fixed bound near it would
+    // pass a call that waited for the model).
+    const t1 = performance.now();
+    expect((await g.safeForecastAsync(request())).status).toBe('ok');
+    const fullRun = performance.now() - t1;
+    expect(elapsed).toBeLessThan(fullRun / 2);
   });
 });
 

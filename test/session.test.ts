@@ -442,7 +442,6 @@ describe('timeouts and cancellation', () => {
     expect(err.code, err.message).toBe('TG_RUN_TIMEOUT');
     // Settled by the deadline itself, before ONNX Runtime has reported the terminated run.
     expect(err.ortCode).toBeUndefined();
-    expect(timedOutAfter).toBeLessThan(600);
     expect(timedOutAfter).toBeGreaterThanOrEqual(45);
 
     // Run options are per call: the same session, no timeout, runs to the end.
@@ -474,11 +473,13 @@ describe('timeouts and cancellation', () => {
 
   it('a timeout cancels only its own run: a concurrent run on the same session finishes', async () => {
     const y = context(1, 512, 78);
-    const full = slow.run(y, 1);
-    const t0 = performance.now();
+    let fullDone = false;
+    const full = slow.run(y, 1).finally(() => (fullDone = true));
     const err = await rejection(slow.run(x, 1, { timeoutMs: 30 }));
     expect(err.code).toBe('TG_RUN_TIMEOUT');
-    expect(performance.now() - t0).toBeLessThan(600);
+    // Settled at its deadline while the run beside it (as slow, started first) was still going:
+    // an order, not a time, so a loaded machine cannot flip it.
+    expect(fullDone).toBe(false);
     expectBytesEqual(await full, ok.runSync(y), 'the run beside the cancelled one');
   });
 
