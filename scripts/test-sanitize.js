@@ -4,8 +4,9 @@
 // UndefinedBehaviorSanitizer into build-sanitize/ (build/ is left alone), then the whole vitest
 // suite against that build: TG_ADDON_PATH points lib/native/addon.ts at it, and LD_PRELOAD puts the
 // ASan runtime first in every process (Node is not built with ASan; the runtime must come before
-// any other library). Both variables are inherited, so vitest's forks and the child processes the
-// tests spawn run under the sanitizers too. Every process writes its reports to one directory;
+// any other library). Both variables are inherited, so vitest's forks and our own child processes
+// (the CLI, serve) run under the sanitizers too; the tests start Chromium and redis-server without
+// the preload (not what this checks). Every process writes its reports to one directory;
 // any report fails the run, even when the test that caused it passed.
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -74,8 +75,9 @@ function main() {
   const asan = [
     'detect_leaks=0', // Node and V8 keep memory until exit by design: leak reports would be noise
     // Freed memory waits in the quarantine (256 MB by default) before reuse, and shows in RSS: the
-    // memory tests allow 10 MB of growth over 100k runs. 8 MB still holds the most recent frees
-    // of every thread, where a use after free of the addon's would land.
+    // memory tests allow 10 MB of growth over 100k runs, plus 16 MB for the quarantines under this
+    // run. 8 MB still holds the most recent frees of every thread, where a use after free of the
+    // addon's would land.
     'quarantine_size_mb=8',
     'malloc_context_size=10',
     'detect_odr_violation=0', // the preloaded runtime sees Node's and ONNX Runtime's copies of common symbols

@@ -1,6 +1,7 @@
 /**
- * The one loader of the native addon: a prebuild under prebuilds/<platform>-<arch>/ or a local
- * build in build/Release, found by node-gyp-build, unless $TG_ADDON_PATH names another build.
+ * The one loader of the native addon: a local build in build/Release or a prebuild under
+ * prebuilds/<platform>-<arch>/ (node-gyp-build tries them in that order), unless $TG_ADDON_PATH
+ * names another build.
  * Loaded on first use, so importing the package never fails; a failure says exactly what to do.
  */
 import * as fs from 'node:fs';
@@ -84,7 +85,7 @@ export function addon(): NativeAddon {
 /**
  * The addon file that `addon()` loads: `$TG_ADDON_PATH` when set (another build of the same
  * sources, e.g. the sanitizer build of `npm run test:sanitize`; child processes inherit it), else
- * what node-gyp-build finds (a prebuild, then build/Release).
+ * what node-gyp-build finds (build/Release, then build/Debug, then a prebuild).
  */
 export function addonFile(): string {
   const override = process.env.TG_ADDON_PATH;
