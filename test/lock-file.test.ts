@@ -128,14 +128,19 @@ describe('withFileLock', () => {
   it('a worker thread of the holding process waits for it (same pid, same start)', async () => {
     expect(fs.existsSync(DIST_LOCK), `${DIST_LOCK} missing: run node scripts/build-ts.js`).toBe(true);
     const lock = freshLock();
+    // The worker holds the lock until the main thread has its outcome (not for a fixed time, which
+    // a stalled main thread could outlast).
+    const release = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(
-      `const { parentPort } = require('node:worker_threads'); const { withFileLock } = require(${JSON.stringify(DIST_LOCK)});` +
+      `const { parentPort, workerData } = require('node:worker_threads'); const { withFileLock } = require(${JSON.stringify(DIST_LOCK)});` +
         `withFileLock(${JSON.stringify(lock)}, { staleAfterMs: 30000, waitMs: 1000, busy: () => new Error('busy') }, () => {` +
-        `  parentPort.postMessage('held'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500); });`,
-      { eval: true },
+        `  parentPort.postMessage('held'); Atomics.wait(workerData, 0, 0, 30000); });`,
+      { eval: true, workerData: release },
     );
     await new Promise((resolve) => worker.once('message', resolve));
     const result = outcome(lock);
+    Atomics.store(release, 0, 1);
+    Atomics.notify(release, 0);
     await new Promise((resolve) => worker.once('exit', resolve));
     expect([result, fs.existsSync(lock)]).toEqual(['busy', false]);
   });
