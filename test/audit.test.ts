@@ -305,11 +305,7 @@ describe('hash chain and checkpoints', () => {
     const cps = () => readLines(file).map(parse).filter((e) => e.type === 'checkpoint');
     // At least 200 ms, longer if the timer is late on a loaded machine; then exactly one.
     await sleep(200);
-    for (const until = Date.now() + 5000; cps().length === 0 && Date.now() < until; ) {
-      await log.flush();
-      await sleep(20);
-    }
-    await log.flush();
+    await vi.waitUntil(async () => (await log.flush(), cps().length > 0), { timeout: 5000, interval: 20 });
     expect(cps()).toHaveLength(1);
     expect(cps()[0]).toMatchObject({ fromSeq: 0, toSeq: 3, count: 4, final: false });
     await sleep(150); // idle: no new entries, no new checkpoint

@@ -9,7 +9,7 @@ import * as v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { MemoryLimiter } from '../lib/service/limits/memory';
 import type { LimitCheck, LimitDecision, LimitSpec } from '../lib/service/limits/spec';
@@ -540,7 +540,7 @@ describe('memory limiter edges', () => {
     expect(limiter.size).toBe(1);
     clock.t = 100; // full again
     // A 20 ms timer may fire late on a loaded machine: wait for the sweep (a missing one still fails).
-    for (const until = Date.now() + 5000; limiter.size !== 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    await vi.waitUntil(() => limiter.size === 0, { timeout: 5000, interval: 20 });
     expect(limiter.size).toBe(0);
     limiter.close();
     limiter.check(c);

@@ -4,7 +4,7 @@
 // A real service on the shipped model.
 import * as path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { evaluateGate } from '../lib/gate/forecast-gate';
 import { loadServiceConfig } from '../lib/service/config';
@@ -73,8 +73,8 @@ describe('the journal in the service', () => {
     g.drainAudit();
     const dir = path.join(journal, 'default');
     // The journal writes asynchronously ('none' durability): wait for its 7 entries, then check them.
-    let es = segmentEntries(dir, ['forecast', 'outcome']);
-    for (const until = Date.now() + 10_000; es.length < 7 && Date.now() < until; es = segmentEntries(dir, ['forecast', 'outcome'])) await new Promise((r) => setTimeout(r, 50));
+    await vi.waitUntil(() => segmentEntries(dir, ['forecast', 'outcome']).length >= 7, { timeout: 10_000, interval: 50 });
+    const es = segmentEntries(dir, ['forecast', 'outcome']);
     const forecasts = es.filter((e) => e.type === 'forecast');
     expect(forecasts.map((e) => `${e.source} ${e.origin - T0} ${e.auditId}`).sort()).toEqual(
       [`model 0 ${json.json.auditId}`, `model ${HOUR} ${binAudit}`, `shadow 0 ${json.json.auditId}`, `shadow ${HOUR} ${binAudit}`].sort(),
